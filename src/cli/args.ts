@@ -1,0 +1,156 @@
+import { parseArgs } from 'node:util';
+import { checkHostName, COMPUTE_BINARY, describeHostNameProblem } from '../domain/host.js';
+import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
+
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'status'; host: string; binary: string; common: Common }
+  | { kind: 'list'; all: boolean; common: Common }
+  | {
+      kind: 'set';
+      host: string;
+      binary: string;
+      forcedDown: boolean;
+      fenced?: FencingMethod;
+      note?: string;
+      common: Common;
+    };
+
+export interface Common {
+  cloud?: string;
+  json: boolean;
+  microversion?: string;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = `Usage:
+  force-down <host> [nova-compute] --fenced <how> [--note TEXT] [--cloud NAME] [--json]
+  force-down --unset <host> [nova-compute] [--cloud NAME] [--json]
+  force-down status <host> [--cloud NAME] [--json]
+  force-down list [--all] [--cloud NAME] [--json]
+
+Marks a fenced compute host's nova-compute service down in Nova at once (the
+seed's \`nova service-force-down\`), so its instances can be evacuated, and
+unsets it (--unset) once the host is recovered.
+
+  --fenced <how>   how the host was fenced; required to force down:
+${Object.entries(FENCING_METHODS)
+  .map(([k, v]) => `                     ${k.padEnd(8)} ${v}`)
+  .join('\n')}
+  --note TEXT      free text for the audit line (required with --fenced other)
+  --unset          unset forced_down (host recovered, evacuated instances cleaned up)
+  --cloud NAME     cloud in FORCE_DOWN_SECRET_FILE or clouds.yaml (default: OS_CLOUD,
+                   FORCE_DOWN_DEFAULT_CLOUD, or the only one)
+  --os-compute-api-version 2.N
+                   pin the compute microversion (default: discovered; 2.53+ preferred)
+  --all            list: every nova-compute service, not only down or forced-down ones
+  --json           print one JSON object instead of a line
+
+Credentials: FORCE_DOWN_SECRET_FILE (the bot's secret document), else clouds.yaml
+(OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/) with
+--cloud or OS_CLOUD, else the OS_* variables.
+
+Exit codes: 0 done, 2 usage or configuration, 3 Nova or Keystone refused,
+4 Nova or Keystone unreachable.`;
+
+/** Parses the command line. Throws UsageError with a message meant for the operator. */
+export function parseCli(argv: string[]): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        unset: { type: 'boolean', default: false },
+        fenced: { type: 'string' },
+        note: { type: 'string' },
+        cloud: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
+        'os-compute-api-version': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help || positionals[0] === 'help') return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+
+  const microversion = v['os-compute-api-version'];
+  if (microversion !== undefined && !/^2\.\d+$/.test(microversion)) {
+    throw new UsageError('--os-compute-api-version takes a microversion like 2.53');
+  }
+  const common: Common = {
+    json: v.json,
+    ...(v.cloud !== undefined ? { cloud: v.cloud } : {}),
+    ...(microversion !== undefined ? { microversion } : {}),
+  };
+
+  const [first, ...rest] = positionals;
+  if (first === undefined) throw new UsageError('name a host, e.g. force-down compute1 --fenced bmc');
+
+  if (first === 'list') {
+    if (rest.length > 0) throw new UsageError(`list takes no arguments (got "${rest.join(' ')}")`);
+    rejectSetOptions(v, 'list');
+    return { kind: 'list', all: v.all, common };
+  }
+  if (first === 'status') {
+    const [host, binary, ...extra] = rest;
+    if (host === undefined) throw new UsageError('status needs a host, e.g. force-down status compute1');
+    if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    rejectSetOptions(v, 'status');
+    return { kind: 'status', host: validHost(host), binary: validBinary(binary), common };
+  }
+
+  const [binary, ...extra] = rest;
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (v.all) throw new UsageError('--all goes with list');
+  const host = validHost(first);
+  if (v.unset) {
+    if (v.fenced !== undefined) throw new UsageError('--fenced goes with forcing down, not with --unset');
+    return { kind: 'set', host, binary: validBinary(binary), forcedDown: false, ...(v.note ? { note: v.note } : {}), common };
+  }
+  if (v.fenced === undefined) {
+    throw new UsageError(
+      `refusing to force ${host} down without --fenced.\n${whyFenceFirst(host)}\n` +
+        `Then run: force-down ${host} --fenced ${Object.keys(FENCING_METHODS).join('|')}`,
+    );
+  }
+  if (!isFencingMethod(v.fenced)) {
+    throw new UsageError(`--fenced must be one of ${Object.keys(FENCING_METHODS).join(', ')} (got "${v.fenced}")`);
+  }
+  if (v.fenced === 'other' && !v.note) throw new UsageError('--fenced other needs --note saying how the host was fenced');
+  return {
+    kind: 'set',
+    host,
+    binary: validBinary(binary),
+    forcedDown: true,
+    fenced: v.fenced,
+    ...(v.note ? { note: v.note } : {}),
+    common,
+  };
+}
+
+function rejectSetOptions(v: { unset: boolean; fenced?: string | undefined; note?: string | undefined }, cmd: string): void {
+  if (v.unset || v.fenced !== undefined || v.note !== undefined) throw new UsageError(`--unset, --fenced and --note do not go with ${cmd}`);
+}
+
+function validHost(host: string): string {
+  const problem = checkHostName(host);
+  if (problem) throw new UsageError(`"${host.slice(0, 80)}" is not a host name: ${describeHostNameProblem(problem)}`);
+  return host;
+}
+
+function validBinary(binary: string | undefined): string {
+  if (binary === undefined) return COMPUTE_BINARY;
+  if (!/^nova-[a-z-]+$/.test(binary)) throw new UsageError(`"${binary.slice(0, 40)}" is not a Nova service binary (force-down acts on nova-compute)`);
+  return binary;
+}

@@ -1,0 +1,131 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { resolveCacert } from './cacert.js';
+import { selectCloud } from './secret-document.js';
+import { ConfigError, cloudSchema, parseConfig, type CloudConfig } from './schema.js';
+
+type Env = Record<string, string | undefined>;
+
+/** Where openstacksdk looks for clouds.yaml / secure.yaml, in its order. */
+export function candidateFiles(file: 'clouds.yaml' | 'secure.yaml', env: Env, cwd = process.cwd()): string[] {
+  const explicit = file === 'clouds.yaml' ? env.OS_CLIENT_CONFIG_FILE : env.OS_CLIENT_SECURE_FILE;
+  if (explicit) return [explicit];
+  const home = env.HOME ?? homedir();
+  return [join(cwd, file), join(home, '.config', 'openstack', file), join('/etc/openstack', file)];
+}
+
+/** The cloud named by the standard OS_* variables, in clouds.yaml shape (openstacksdk calls it "envvars"). */
+export function cloudFromEnv(env: Env): Record<string, unknown> | undefined {
+  if (!env.OS_AUTH_URL) return undefined;
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
+  const auth = Object.fromEntries(
+    Object.entries({
+      auth_url: env.OS_AUTH_URL,
+      username: pick('OS_USERNAME'),
+      user_id: pick('OS_USER_ID'),
+      password: pick('OS_PASSWORD'),
+      project_name: pick('OS_PROJECT_NAME', 'OS_TENANT_NAME'),
+      project_id: pick('OS_PROJECT_ID', 'OS_TENANT_ID'),
+      user_domain_name: pick('OS_USER_DOMAIN_NAME'),
+      user_domain_id: pick('OS_USER_DOMAIN_ID'),
+      project_domain_name: pick('OS_PROJECT_DOMAIN_NAME'),
+      project_domain_id: pick('OS_PROJECT_DOMAIN_ID'),
+      domain_name: pick('OS_DOMAIN_NAME'),
+      domain_id: pick('OS_DOMAIN_ID'),
+      application_credential_id: pick('OS_APPLICATION_CREDENTIAL_ID'),
+      application_credential_name: pick('OS_APPLICATION_CREDENTIAL_NAME'),
+      application_credential_secret: pick('OS_APPLICATION_CREDENTIAL_SECRET'),
+    }).filter(([, v]) => v !== undefined),
+  );
+  const cloud: Record<string, unknown> = { auth };
+  const region = pick('OS_REGION_NAME');
+  const iface = pick('OS_INTERFACE', 'OS_ENDPOINT_TYPE');
+  const cacert = pick('OS_CACERT');
+  const authType = pick('OS_AUTH_TYPE');
+  const computeVersion = pick('OS_COMPUTE_API_VERSION');
+  if (region) cloud.region_name = region;
+  if (iface) cloud.interface = iface;
+  if (cacert) cloud.cacert = cacert;
+  if (authType) cloud.auth_type = authType;
+  if (computeVersion) cloud.compute_api_version = computeVersion;
+  if (env.OS_INSECURE && /^(1|true|yes)$/i.test(env.OS_INSECURE)) cloud.verify = false;
+  return cloud;
+}
+
+function readYaml(path: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A YAML parse error's message quotes the offending line, which may hold a password: keep only its position.
+    const where = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new ConfigError(`cannot read ${path}${code ? ` (${code})` : where ? `: YAML error at line ${where}` : ': not valid YAML'}`);
+  }
+  return doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b as Record<string, unknown>)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return b === undefined ? a : b;
+}
+
+export interface ResolvedCloud {
+  name: string;
+  cloud: CloudConfig;
+  /** Where it came from, for messages: a file path or "OS_* variables". */
+  source: string;
+}
+
+/**
+ * Resolves a cloud the way the `openstack` CLI does: `--cloud`/OS_CLOUD from
+ * clouds.yaml (merged with secure.yaml), else the OS_* variables, else the
+ * only cloud in clouds.yaml.
+ */
+export function loadCloudFromOpenStackConfig(requested: string | undefined, env: Env, cwd = process.cwd()): ResolvedCloud {
+  const name = requested ?? env.OS_CLOUD;
+  const cloudsFile = candidateFiles('clouds.yaml', env, cwd).find((p) => existsSync(p));
+  if (env.OS_CLIENT_CONFIG_FILE && !cloudsFile) {
+    throw new ConfigError(`OS_CLIENT_CONFIG_FILE names ${env.OS_CLIENT_CONFIG_FILE}, which does not exist`);
+  }
+
+  if (name === undefined && !cloudsFile) {
+    const fromEnv = cloudFromEnv(env);
+    if (!fromEnv) {
+      throw new ConfigError(
+        'no OpenStack credentials: set FORCE_DOWN_SECRET_FILE, or OS_CLOUD with a clouds.yaml, or the OS_* variables (OS_AUTH_URL …)',
+      );
+    }
+    return { name: 'envvars', cloud: parseConfig(cloudSchema, fromEnv, 'the OS_* variables', ['OS']), source: 'OS_* variables' };
+  }
+  if (name === undefined && cloudFromEnv(env)) {
+    // OS_AUTH_URL set and no cloud named: the variables win, as with the openstack CLI.
+    return { name: 'envvars', cloud: parseConfig(cloudSchema, cloudFromEnv(env), 'the OS_* variables', ['OS']), source: 'OS_* variables' };
+  }
+  if (!cloudsFile) throw new ConfigError(`OS_CLOUD/--cloud names "${name}" but no clouds.yaml was found (looked in ${candidateFiles('clouds.yaml', env, cwd).join(', ')})`);
+
+  let doc = readYaml(cloudsFile);
+  const secureFile = candidateFiles('secure.yaml', env, cwd).find((p) => existsSync(p));
+  if (secureFile) doc = deepMerge(doc, readYaml(secureFile)) as Record<string, unknown>;
+  const clouds = (doc.clouds ?? {}) as Record<string, unknown>;
+  if (typeof clouds !== 'object' || Object.keys(clouds).length === 0) throw new ConfigError(`${cloudsFile} has no clouds`);
+
+  const names = Object.keys(clouds);
+  const chosen = name ?? (names.length === 1 ? names[0]! : undefined);
+  if (chosen === undefined) {
+    throw new ConfigError(`${cloudsFile} has several clouds (${names.join(', ')}): name one with --cloud or OS_CLOUD`);
+  }
+  if (!(chosen in clouds)) throw new ConfigError(`${cloudsFile} has no cloud named "${chosen}" (it has: ${names.join(', ')})`);
+  const cloud = parseConfig(cloudSchema, clouds[chosen], cloudsFile, ['clouds', chosen]);
+  const pem = resolveCacert(cloud.cacert, dirname(cloudsFile), `clouds.${chosen}.cacert`);
+  if (pem !== undefined) cloud.cacert = pem;
+  return { name: chosen, cloud, source: cloudsFile };
+}
+
+export { selectCloud };

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/**
+ * The `auth` block of a clouds.yaml cloud. Application credentials are
+ * preferred; password auth is accepted as operators already have it.
+ * Unknown keys are kept (clouds.yaml carries many we do not use).
+ */
+export const cloudAuthSchema = z
+  .looseObject({
+    auth_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    application_credential_id: z.string().min(1).optional(),
+    application_credential_name: z.string().min(1).optional(),
+    application_credential_secret: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    user_id: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    project_name: z.string().min(1).optional(),
+    project_id: z.string().min(1).optional(),
+    user_domain_name: z.string().min(1).optional(),
+    user_domain_id: z.string().min(1).optional(),
+    project_domain_name: z.string().min(1).optional(),
+    project_domain_id: z.string().min(1).optional(),
+    domain_name: z.string().min(1).optional(),
+    domain_id: z.string().min(1).optional(),
+  })
+  .superRefine((auth, ctx) => {
+    if (auth.application_credential_secret !== undefined) {
+      if (!auth.application_credential_id && !auth.application_credential_name) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['application_credential_id'],
+          message: 'required with application_credential_secret (or application_credential_name with username)',
+        });
+      }
+      if (!auth.application_credential_id && auth.application_credential_name && !auth.username && !auth.user_id) {
+        ctx.addIssue({ code: 'custom', path: ['username'], message: 'required with application_credential_name' });
+      }
+      return;
+    }
+    if (auth.application_credential_id || auth.application_credential_name) {
+      ctx.addIssue({ code: 'custom', path: ['application_credential_secret'], message: 'required' });
+      return;
+    }
+    if (!auth.username && !auth.user_id) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: 'required (or user_id, or application_credential_id + application_credential_secret)',
+      });
+    }
+    if (!auth.password) ctx.addIssue({ code: 'custom', path: ['password'], message: 'required for password auth' });
+    if (!auth.project_name && !auth.project_id) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['project_name'],
+        message: 'required for password auth (or project_id): force-down needs a project-scoped token',
+      });
+    }
+  });
+
+const interfaceSchema = z
+  .string()
+  .transform((v) => v.replace(/URL$/, ''))
+  .pipe(z.enum(['public', 'internal', 'admin'], { error: 'must be public, internal or admin' }));
+
+/** One entry of `clouds` — the shape of a cloud in OpenStack's clouds.yaml. */
+export const cloudSchema = z.looseObject({
+  auth: cloudAuthSchema,
+  auth_type: z
+    .enum(['password', 'v3password', 'v3applicationcredential', 'applicationcredential', 'v3token'], {
+      error: 'must be password, v3password, v3applicationcredential or applicationcredential',
+    })
+    .optional(),
+  region_name: z.string().min(1).optional(),
+  interface: interfaceSchema.default('public'),
+  /** PEM text (secret document) or a path to a PEM file (clouds.yaml). */
+  cacert: z.string().min(1).optional(),
+  verify: z.boolean().default(true),
+  /** Pin the compute microversion (e.g. "2.11"); normally discovered from Nova's version document. */
+  compute_api_version: z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .pipe(z.string().regex(/^2\.\d+$/, 'must look like 2.N, e.g. 2.53'))
+    .optional(),
+});
+
+export type CloudConfig = z.infer<typeof cloudSchema>;
+
+const tokenSource = z.looseObject({ token: z.string().min(1), autoForceDown: z.boolean().default(false) });
+
+/** The secret document (DESIGN.md: "The secret document"). */
+export const secretDocumentSchema = z.object({
+  slack: z
+    .object({
+      signingSecret: z.string().min(1),
+      botToken: z.string().regex(/^xox[bp]-/, 'must be a Slack bot token (xoxb-…)'),
+    })
+    .optional(),
+  alerts: z
+    .object({
+      alertmanager: tokenSource.optional(),
+      grafana: tokenSource.extend({ hmacSecret: z.string().min(1).optional() }).optional(),
+      doctor: tokenSource.optional(),
+      generic: tokenSource.optional(),
+    })
+    .default({}),
+  clouds: z.record(z.string().min(1), cloudSchema).refine((c) => Object.keys(c).length > 0, 'needs at least one cloud'),
+});
+
+export type SecretDocument = z.infer<typeof secretDocumentSchema>;
+
+/** A configuration problem. Its message lists the bad fields by path and never quotes a value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length ? `${message}:\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
+  }
+}
+
+/** Formats zod issues as `path.to.field: what is wrong`, without the offending values. */
+export function describeIssues(error: z.ZodError, prefix: string[] = []): string[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path.map(String)].join('.') || '(document)';
+    return `${path}: ${safeIssueMessage(issue)}`;
+  });
+}
+
+function safeIssueMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return (issue as { input?: unknown }).input === undefined ? `missing (expected ${issue.expected})` : `expected ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown field(s) ${issue.keys.join(', ')}`;
+    default:
+      // zod's own messages for the checks we use name limits and options, not inputs.
+      return issue.message;
+  }
+}
+
+/** Parses with `schema` or throws a ConfigError naming every bad field. */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: string[] = []): z.infer<S> {
+  const result = schema.safeParse(input, { reportInput: false });
+  if (!result.success) throw new ConfigError(`${what} is invalid`, describeIssues(result.error, prefix));
+  return result.data;
+}

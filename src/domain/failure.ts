@@ -1,0 +1,47 @@
+/**
+ * Expected failures are data, not exceptions (DESIGN.md: conventions).
+ * Every user-facing surface (CLI, Slack card, runbook) switches on these codes.
+ */
+export type FailureCode =
+  /** Nova has no such host: legacy 404 "not mapped to any cell", or an empty service lookup. */
+  | 'HOST_NOT_FOUND'
+  /** The host exists in Nova but runs no nova-compute (e.g. a controller with nova-scheduler). */
+  | 'NOT_A_COMPUTE_SERVICE'
+  /** Nova's policy refused the credentials (os_compute_api:os-services:update). */
+  | 'NOVA_FORBIDDEN'
+  /** Unsetting forced_down refused: completed evacuations from the host are not cleaned up yet. */
+  | 'EVACUATIONS_PENDING'
+  /** Nova is older than microversion 2.11 (no force-down API), or refused the pinned microversion. */
+  | 'NOVA_TOO_OLD'
+  /** Keystone refused the credentials, or Nova kept answering 401 after one re-authentication. */
+  | 'AUTH_FAILED'
+  /** The Keystone catalog has no compute endpoint for the configured region and interface. */
+  | 'ENDPOINT_NOT_FOUND'
+  /** Nova did not answer usefully: timeouts, connection errors, 5xx after bounded retries. */
+  | 'NOVA_UNAVAILABLE'
+  /** Keystone did not answer usefully: timeouts, connection errors, 5xx after bounded retries. */
+  | 'KEYSTONE_UNAVAILABLE'
+  /** Nova refused the request for a reason none of the codes above describe. */
+  | 'NOVA_REJECTED';
+
+export interface Failure {
+  code: FailureCode;
+  /** Our own plain-language summary. Never contains a secret. */
+  message: string;
+  /** The service's own message (Nova's or Keystone's), kept for the audit trail. */
+  detail?: string;
+  /** HTTP status of the answer that decided the failure, when there was one. */
+  status?: number;
+  /** Method and path of the request that failed, e.g. `PUT /os-services/force-down`. */
+  request?: string;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
+
+export const succeed = <T>(value: T): Outcome<T> => ({ ok: true, value });
+export const fail = <T = never>(failure: Failure): Outcome<T> => ({ ok: false, failure });
+
+/** Failures that mean "the remote side is not reachable" rather than "it said no". */
+export function isUnavailable(code: FailureCode): boolean {
+  return code === 'NOVA_UNAVAILABLE' || code === 'KEYSTONE_UNAVAILABLE';
+}

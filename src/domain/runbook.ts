@@ -1,0 +1,34 @@
+import type { FailureCode } from './failure.js';
+
+export type Action = 'force-down' | 'unset';
+
+/**
+ * What an operator should do next, per failure code. One exhaustive switch:
+ * the CLI, the Slack card and the README's runbook all say the same thing.
+ */
+export function nextStep(code: FailureCode, host: string, action: Action): string {
+  switch (code) {
+    case 'HOST_NOT_FOUND':
+      return `Check the spelling: the name must match \`openstack compute service list --service nova-compute\` exactly (short name or FQDN, as Nova has it).`;
+    case 'NOT_A_COMPUTE_SERVICE':
+      return `Only nova-compute hosts can be forced down. If ${host} is a controller, its services fail over by other means.`;
+    case 'NOVA_FORBIDDEN':
+      return `The configured credentials lack Nova's admin policy for services. Use an application credential of a user with the admin role (or a role your policy maps to os_compute_api:os-services:update).`;
+    case 'EVACUATIONS_PENDING':
+      return `Start nova-compute on the recovered ${host} first: it cleans up the evacuated instances and moves their migrations from "done" to "completed". Then unset forced-down again.`;
+    case 'NOVA_TOO_OLD':
+      return `This Nova lacks the force-down API (microversion 2.11, Liberty). Disable the service and wait for Nova's own down detection, or upgrade Nova; check any pinned compute_api_version.`;
+    case 'AUTH_FAILED':
+      return `Keystone refused the cloud's credentials: check they are current (an application credential may have expired or been rotated) and update the secret.`;
+    case 'ENDPOINT_NOT_FOUND':
+      return `The token's catalog has no compute endpoint for the configured region_name/interface: check them against \`openstack endpoint list --service compute\`.`;
+    case 'NOVA_UNAVAILABLE':
+      return action === 'force-down'
+        ? `Nova's API did not answer. ${host} is NOT marked down yet: check the Nova API (load balancer, nova-api logs) and try again; the fence stays in place meanwhile.`
+        : `Nova's API did not answer; ${host} is still forced down. Check the Nova API and try again.`;
+    case 'KEYSTONE_UNAVAILABLE':
+      return `Keystone did not answer, so Nova was not called. Check auth_url and Keystone's health, then try again.`;
+    case 'NOVA_REJECTED':
+      return `Nova refused the request; its own message is above. Check nova-api's log for the request.`;
+  }
+}

@@ -1,0 +1,323 @@
+import { COMPUTE_BINARY } from '../domain/host.js';
+import { fail, succeed, type Failure, type FailureCode, type Outcome } from '../domain/failure.js';
+import { TransportError, type HttpClient, type HttpResponse } from './http.js';
+import { OpenStackError, errorMessageOf, type KeystoneSession, type Token } from './keystone.js';
+
+/** Nova's view of one service record, in our names. */
+export interface ComputeService {
+  /** UUID at microversion >= 2.53, an integer id (as text) below. */
+  id?: string;
+  host: string;
+  binary: string;
+  /** `up` or `down` as Nova computes it (heartbeat age, or forced_down). */
+  state?: string;
+  /** `enabled` or `disabled`. */
+  status?: string;
+  forcedDown: boolean;
+  /** Last heartbeat (ISO 8601, UTC, as Nova reports it), or null. */
+  updatedAt?: string | null;
+  disabledReason?: string | null;
+  zone?: string;
+}
+
+/** Which force-down API the client uses for a cloud, and at which microversion. */
+export type ApiChoice =
+  | { path: 'modern'; microversion: string; maxVersion: string }
+  | { path: 'legacy'; microversion: string; maxVersion: string };
+
+export interface ForceDownResult {
+  service: ComputeService;
+  forcedDown: boolean;
+  /** e.g. `PUT /os-services/{id}` or `PUT /os-services/force-down`. */
+  request: string;
+  microversion: string;
+  /** Nova's response body, for the audit record. */
+  novaResponse: unknown;
+}
+
+/** The Nova operations force-down needs. Every method returns an Outcome; none throws for expected failures. */
+export interface NovaClient {
+  /** Reads the compute version document (once per client) and picks the force-down path. */
+  discover(): Promise<Outcome<ApiChoice>>;
+  getService(host: string, binary?: string): Promise<Outcome<ComputeService>>;
+  listComputeServices(): Promise<Outcome<ComputeService[]>>;
+  /** Sets (true) or unsets (false) forced_down on the host's service. Idempotent. */
+  setForcedDown(host: string, forcedDown: boolean, binary?: string): Promise<Outcome<ForceDownResult>>;
+}
+
+export interface NovaOptions {
+  session: KeystoneSession;
+  http: HttpClient;
+  /** Pins the microversion instead of discovering it (clouds.yaml `compute_api_version`). */
+  microversion?: string;
+}
+
+/** First microversion with the seed's `PUT /os-services/force-down`. */
+export const LEGACY_MIN = '2.11';
+/** First microversion addressing services by UUID (`PUT /os-services/{uuid}`). */
+export const MODERN_MIN = '2.53';
+
+export function compareMicroversions(a: string, b: string): number {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am - bm || an - bn;
+}
+
+/** Picks the path for a Nova whose maximum microversion is `max`, honouring a pin. */
+export function chooseApi(max: string, pinned?: string): Outcome<ApiChoice> {
+  const wanted = pinned ?? (compareMicroversions(max, MODERN_MIN) >= 0 ? MODERN_MIN : LEGACY_MIN);
+  if (compareMicroversions(max, LEGACY_MIN) < 0) {
+    return fail({
+      code: 'NOVA_TOO_OLD',
+      message: `Nova's maximum compute microversion is ${max || '2.0 (none)'}; force-down needs at least ${LEGACY_MIN}`,
+    });
+  }
+  if (compareMicroversions(wanted, LEGACY_MIN) < 0 || compareMicroversions(wanted, max) > 0) {
+    return fail({
+      code: 'NOVA_TOO_OLD',
+      message: `the pinned microversion ${wanted} is outside what force-down and this Nova support (${LEGACY_MIN}..${max})`,
+    });
+  }
+  const path = compareMicroversions(wanted, MODERN_MIN) >= 0 ? 'modern' : 'legacy';
+  return succeed({ path, microversion: wanted, maxVersion: max });
+}
+
+/** The version document lives at the versioned root: strip a trailing project id from the catalog URL. */
+export function versionRootOf(computeUrl: string): string {
+  const u = new URL(computeUrl);
+  const m = /^(.*?\/v2(?:\.1)?)(?:\/|$)/.exec(u.pathname);
+  return `${u.protocol}//${u.host}${m ? m[1] : u.pathname.replace(/\/+$/, '')}/`;
+}
+
+const EVACUATIONS_PENDING_RE = /evacuation migration records remain/i;
+const NOT_COMPUTE_RE = /Updating a (\S+) service is not supported/i;
+
+/** Turns a non-2xx Nova answer into a Failure. */
+export function classifyNovaError(res: Pick<HttpResponse, 'status' | 'body' | 'text'>, request: string): Failure {
+  const detail = errorMessageOf(res.body) ?? res.text.slice(0, 300);
+  const base = { detail, status: res.status, request };
+  const make = (code: FailureCode, message: string): Failure => ({ code, message, ...base });
+  switch (res.status) {
+    case 400:
+      if (EVACUATIONS_PENDING_RE.test(detail)) {
+        return make('EVACUATIONS_PENDING', 'Nova keeps the host forced down until its evacuated instances are cleaned up');
+      }
+      if (NOT_COMPUTE_RE.test(detail)) {
+        return make('NOT_A_COMPUTE_SERVICE', `Nova only forces down nova-compute services (${NOT_COMPUTE_RE.exec(detail)?.[1]} refused)`);
+      }
+      return make('NOVA_REJECTED', `Nova rejected the request (HTTP 400)`);
+    case 401:
+      return make('AUTH_FAILED', 'Nova did not accept a fresh token from Keystone (HTTP 401)');
+    case 403:
+      return make('NOVA_FORBIDDEN', "Nova's policy does not allow these credentials to update services (os_compute_api:os-services:update)");
+    case 404:
+      return make('HOST_NOT_FOUND', 'Nova does not know this host');
+    case 406:
+      return make('NOVA_TOO_OLD', 'Nova does not support the requested compute microversion (HTTP 406)');
+    default:
+      if (res.status >= 500) return make('NOVA_UNAVAILABLE', `Nova answered HTTP ${res.status}`);
+      return make('NOVA_REJECTED', `Nova rejected the request (HTTP ${res.status})`);
+  }
+}
+
+interface RawService {
+  id?: string | number;
+  host?: string;
+  binary?: string;
+  state?: string;
+  status?: string;
+  forced_down?: boolean;
+  updated_at?: string | null;
+  disabled_reason?: string | null;
+  zone?: string;
+}
+
+function toService(raw: RawService): ComputeService {
+  return {
+    ...(raw.id !== undefined ? { id: String(raw.id) } : {}),
+    host: raw.host ?? '',
+    binary: raw.binary ?? '',
+    ...(raw.state !== undefined ? { state: raw.state } : {}),
+    ...(raw.status !== undefined ? { status: raw.status } : {}),
+    forcedDown: raw.forced_down === true,
+    ...(raw.updated_at !== undefined ? { updatedAt: raw.updated_at } : {}),
+    ...(raw.disabled_reason !== undefined ? { disabledReason: raw.disabled_reason } : {}),
+    ...(raw.zone !== undefined ? { zone: raw.zone } : {}),
+  };
+}
+
+/** Creates a Nova client for one cloud. Create one per cloud and keep it: it caches discovery and service ids. */
+export function createNovaClient(opts: NovaOptions): NovaClient {
+  const { session, http } = opts;
+  let choice: Promise<ApiChoice> | undefined;
+  /** `${binary}@${host}` → service UUID; saves the lookup GET on the hot path. */
+  const serviceIds = new Map<string, string>();
+
+  async function call(
+    method: 'GET' | 'PUT',
+    path: string,
+    microversion: string | undefined,
+    json?: unknown,
+  ): Promise<HttpResponse> {
+    const request = `${method} ${path.split('?')[0]}`;
+    for (let reauth = 0; ; reauth++) {
+      const token: Token = await session.getToken();
+      const headers: Record<string, string> = { 'x-auth-token': token.value };
+      if (microversion) {
+        headers['openstack-api-version'] = `compute ${microversion}`;
+        headers['x-openstack-nova-api-version'] = microversion;
+      }
+      let res: HttpResponse;
+      try {
+        res = await http.send({ method, url: `${token.computeUrl}${path}`, headers, json });
+      } catch (err) {
+        if (err instanceof TransportError) {
+          throw new OpenStackError(
+            {
+              code: 'NOVA_UNAVAILABLE',
+              message: `Nova did not answer: ${err.message}`,
+              request,
+              ...(err.lastStatus ? { status: err.lastStatus } : {}),
+            },
+            { cause: err },
+          );
+        }
+        throw err;
+      }
+      // Exactly one re-authentication per call: the cached token may have been revoked or expired early.
+      if (res.status === 401 && reauth === 0) {
+        session.invalidate(token);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  async function getJson(path: string, microversion: string | undefined): Promise<unknown> {
+    const res = await call('GET', path, microversion);
+    if (res.status !== 200) throw new OpenStackError(classifyNovaError(res, `GET ${path.split('?')[0]}`));
+    return res.body;
+  }
+
+  async function discoverApi(): Promise<ApiChoice> {
+    const token = await session.getToken();
+    let res: HttpResponse;
+    try {
+      res = await http.send({ method: 'GET', url: versionRootOf(token.computeUrl), headers: { 'x-auth-token': token.value } });
+    } catch (err) {
+      if (err instanceof TransportError) {
+        throw new OpenStackError({ code: 'NOVA_UNAVAILABLE', message: `Nova did not answer: ${err.message}`, request: 'GET /' }, { cause: err });
+      }
+      throw err;
+    }
+    if (res.status !== 200) throw new OpenStackError(classifyNovaError(res, 'GET /'));
+    const body = res.body as { version?: { version?: string }; versions?: { id?: string; version?: string; status?: string }[] };
+    const max = body?.version?.version ?? body?.versions?.find((v) => v.status === 'CURRENT')?.version ?? '';
+    const picked = chooseApi(max, opts.microversion);
+    if (!picked.ok) throw new OpenStackError(picked.failure);
+    return picked.value;
+  }
+
+  function api(): Promise<ApiChoice> {
+    choice ??= discoverApi().catch((err: unknown) => {
+      choice = undefined; // do not cache a failure: the next call tries again
+      throw err;
+    });
+    return choice;
+  }
+
+  async function lookup(host: string, binary: string, microversion: string): Promise<ComputeService> {
+    const query = new URLSearchParams({ binary, host }).toString();
+    const body = (await getJson(`/os-services?${query}`, microversion)) as { services?: RawService[] };
+    const found = (body.services ?? []).filter((s) => s.host === host && s.binary === binary).map(toService);
+    if (found.length > 0) {
+      const service = found[0]!;
+      if (service.id && compareMicroversions(microversion, MODERN_MIN) >= 0) serviceIds.set(`${binary}@${host}`, service.id);
+      return service;
+    }
+    // Tell "no such host" from "host without nova-compute" (a controller, say): one more cheap read.
+    const onHost = (await getJson(`/os-services?${new URLSearchParams({ host })}`, microversion)) as { services?: RawService[] };
+    const others = (onHost.services ?? []).filter((s) => s.host === host).map((s) => s.binary);
+    if (others.length > 0) {
+      throw new OpenStackError({
+        code: 'NOT_A_COMPUTE_SERVICE',
+        message: `${host} runs ${others.join(', ')}, not ${binary}`,
+        request: 'GET /os-services',
+        status: 200,
+      });
+    }
+    throw new OpenStackError({
+      code: 'HOST_NOT_FOUND',
+      message: `Nova has no ${binary} service on a host named ${host}`,
+      detail: '{"services": []}',
+      request: 'GET /os-services',
+      status: 200,
+    });
+  }
+
+  async function putModern(host: string, binary: string, forcedDown: boolean, a: ApiChoice): Promise<ForceDownResult> {
+    const key = `${binary}@${host}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const cachedId = serviceIds.get(key);
+      const id = cachedId ?? (await lookup(host, binary, a.microversion)).id;
+      if (!id) throw new OpenStackError({ code: 'NOVA_REJECTED', message: 'Nova listed the service without an id', request: 'GET /os-services' });
+      const request = 'PUT /os-services/{id}';
+      const res = await call('PUT', `/os-services/${encodeURIComponent(id)}`, a.microversion, { forced_down: forcedDown });
+      if (res.status === 404 && cachedId) {
+        // The service record was deleted and re-created (new UUID): look it up again, once.
+        serviceIds.delete(key);
+        continue;
+      }
+      if (res.status !== 200) throw new OpenStackError(classifyNovaError(res, request));
+      const service = toService((res.body as { service?: RawService })?.service ?? { host, binary, forced_down: forcedDown });
+      return { service, forcedDown: service.forcedDown, request, microversion: a.microversion, novaResponse: res.body };
+    }
+    throw new OpenStackError({ code: 'HOST_NOT_FOUND', message: `Nova has no ${binary} service on a host named ${host}`, request: 'PUT /os-services/{id}' });
+  }
+
+  async function putLegacy(host: string, binary: string, forcedDown: boolean, a: ApiChoice): Promise<ForceDownResult> {
+    const request = 'PUT /os-services/force-down';
+    const res = await call('PUT', '/os-services/force-down', a.microversion, { binary, host, forced_down: forcedDown });
+    if (res.status === 404) {
+      // "Host 'x' is not mapped to any cell" is also what a controller without nova-compute gets:
+      // the lookup says which of the two it is, with the same words as the modern path.
+      const notFound = classifyNovaError(res, request);
+      try {
+        await lookup(host, binary, a.microversion);
+      } catch (err) {
+        if (err instanceof OpenStackError && err.failure.code === 'NOT_A_COMPUTE_SERVICE') {
+          throw new OpenStackError({ ...notFound, code: 'NOT_A_COMPUTE_SERVICE', message: err.failure.message });
+        }
+      }
+      throw new OpenStackError({ ...notFound, message: `Nova has no ${binary} service on a host named ${host}` });
+    }
+    if (res.status !== 200) throw new OpenStackError(classifyNovaError(res, request));
+    const service = toService((res.body as { service?: RawService })?.service ?? { host, binary, forced_down: forcedDown });
+    return { service, forcedDown: service.forcedDown, request, microversion: a.microversion, novaResponse: res.body };
+  }
+
+  return {
+    discover: () => outcome(api),
+    getService: (host, binary = COMPUTE_BINARY) => outcome(async () => lookup(host, binary, (await api()).microversion)),
+    listComputeServices: () =>
+      outcome(async () => {
+        const body = (await getJson(`/os-services?binary=${COMPUTE_BINARY}`, (await api()).microversion)) as { services?: RawService[] };
+        return (body.services ?? []).map(toService).sort((x, y) => x.host.localeCompare(y.host));
+      }),
+    setForcedDown: (host, forcedDown, binary = COMPUTE_BINARY) =>
+      outcome(async () => {
+        const a = await api();
+        return a.path === 'modern' ? putModern(host, binary, forcedDown, a) : putLegacy(host, binary, forcedDown, a);
+      }),
+  };
+}
+
+/** The public edge of the module: expected failures become data. */
+async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return succeed(await fn());
+  } catch (err) {
+    if (err instanceof OpenStackError) return fail(err.failure);
+    throw err;
+  }
+}
