@@ -13,6 +13,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
           // One lab, shared state (forced_down flags): run files one after another.
           fileParallelism: false,
           testTimeout: 60_000,

@@ -59,10 +59,11 @@ function readYaml(path: string): Record<string, unknown> {
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
     // A YAML parse error's message quotes the offending line, which may hold a password: keep only its position.
     const where = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new ConfigError(`cannot read ${path}${code ? ` (${code})` : where ? `: YAML error at line ${where}` : ': not valid YAML'}`);
+    if (where !== undefined) throw new ConfigError(`cannot read ${path}: YAML error at line ${where}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read ${path}${code ? ` (${code})` : ': not valid YAML'}`);
   }
   return doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
 }
@@ -74,6 +75,32 @@ function deepMerge(a: unknown, b: unknown): unknown {
     return out;
   }
   return b === undefined ? a : b;
+}
+
+/** clouds.yaml field → the OS_* variable that sets it, so errors name what the operator typed. */
+const ENV_NAMES: Record<string, string> = {
+  'auth.auth_url': 'OS_AUTH_URL',
+  'auth.username': 'OS_USERNAME',
+  'auth.user_id': 'OS_USER_ID',
+  'auth.password': 'OS_PASSWORD',
+  'auth.project_name': 'OS_PROJECT_NAME',
+  'auth.project_id': 'OS_PROJECT_ID',
+  'auth.user_domain_name': 'OS_USER_DOMAIN_NAME',
+  'auth.project_domain_name': 'OS_PROJECT_DOMAIN_NAME',
+  'auth.application_credential_id': 'OS_APPLICATION_CREDENTIAL_ID',
+  'auth.application_credential_secret': 'OS_APPLICATION_CREDENTIAL_SECRET',
+  region_name: 'OS_REGION_NAME',
+  interface: 'OS_INTERFACE',
+  cacert: 'OS_CACERT',
+  auth_type: 'OS_AUTH_TYPE',
+  compute_api_version: 'OS_COMPUTE_API_VERSION',
+};
+
+function envCloud(fromEnv: Record<string, unknown>, cwd: string): ResolvedCloud {
+  const cloud = parseConfig(cloudSchema, fromEnv, 'the set of OS_* variables', (path) => ENV_NAMES[path.join('.')] ?? `OS_* (${path.join('.')})`);
+  const pem = resolveCacert(cloud.cacert, cwd, 'OS_CACERT');
+  if (pem !== undefined) cloud.cacert = pem;
+  return { name: 'envvars', cloud, source: 'OS_* variables' };
 }
 
 export interface ResolvedCloud {
@@ -102,11 +129,12 @@ export function loadCloudFromOpenStackConfig(requested: string | undefined, env:
         'no OpenStack credentials: set FORCE_DOWN_SECRET_FILE, or OS_CLOUD with a clouds.yaml, or the OS_* variables (OS_AUTH_URL …)',
       );
     }
-    return { name: 'envvars', cloud: parseConfig(cloudSchema, fromEnv, 'the OS_* variables', ['OS']), source: 'OS_* variables' };
+    return envCloud(fromEnv, cwd);
   }
-  if (name === undefined && cloudFromEnv(env)) {
+  const fromEnv = cloudFromEnv(env);
+  if (name === undefined && fromEnv) {
     // OS_AUTH_URL set and no cloud named: the variables win, as with the openstack CLI.
-    return { name: 'envvars', cloud: parseConfig(cloudSchema, cloudFromEnv(env), 'the OS_* variables', ['OS']), source: 'OS_* variables' };
+    return envCloud(fromEnv, cwd);
   }
   if (!cloudsFile) throw new ConfigError(`OS_CLOUD/--cloud names "${name}" but no clouds.yaml was found (looked in ${candidateFiles('clouds.yaml', env, cwd).join(', ')})`);
 
@@ -121,7 +149,7 @@ export function loadCloudFromOpenStackConfig(requested: string | undefined, env:
   if (chosen === undefined) {
     throw new ConfigError(`${cloudsFile} has several clouds (${names.join(', ')}): name one with --cloud or OS_CLOUD`);
   }
-  if (!(chosen in clouds)) throw new ConfigError(`${cloudsFile} has no cloud named "${chosen}" (it has: ${names.join(', ')})`);
+  if (!Object.hasOwn(clouds, chosen)) throw new ConfigError(`${cloudsFile} has no cloud named "${chosen}" (it has: ${names.join(', ')})`);
   const cloud = parseConfig(cloudSchema, clouds[chosen], cloudsFile, ['clouds', chosen]);
   const pem = resolveCacert(cloud.cacert, dirname(cloudsFile), `clouds.${chosen}.cacert`);
   if (pem !== undefined) cloud.cacert = pem;

@@ -77,10 +77,10 @@ export const cloudSchema = z.looseObject({
   cacert: z.string().min(1).optional(),
   verify: z.boolean().default(true),
   /** Pin the compute microversion (e.g. "2.11"); normally discovered from Nova's version document. */
+  // A string only: an unquoted YAML/JSON number loses digits (2.60 arrives as 2.6).
   compute_api_version: z
-    .union([z.string(), z.number()])
-    .transform((v) => String(v))
-    .pipe(z.string().regex(/^2\.\d+$/, 'must look like 2.N, e.g. 2.53'))
+    .string({ error: 'must be a quoted string like "2.53" (an unquoted number loses trailing zeros)' })
+    .regex(/^2\.\d+$/, 'must look like "2.N", e.g. "2.53"')
     .optional(),
 });
 
@@ -122,17 +122,24 @@ export class ConfigError extends Error {
 }
 
 /** Formats zod issues as `path.to.field: what is wrong`, without the offending values. */
-export function describeIssues(error: z.ZodError, prefix: string[] = []): string[] {
+export function describeIssues(error: z.ZodError, fieldName: FieldNamer = []): string[] {
   return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path.map(String)].join('.') || '(document)';
-    return `${path}: ${safeIssueMessage(issue)}`;
+    const path = issue.path.map(String);
+    const name = typeof fieldName === 'function' ? fieldName(path) : [...fieldName, ...path].join('.') || '(document)';
+    return `${name}: ${safeIssueMessage(issue)}`;
   });
 }
+
+/** How a problem names its field: a path prefix, or a function (e.g. auth.password → OS_PASSWORD). */
+export type FieldNamer = string[] | ((path: string[]) => string);
 
 function safeIssueMessage(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return (issue as { input?: unknown }).input === undefined ? `missing (expected ${issue.expected})` : `expected ${issue.expected}`;
+      // `input` stays inside the issue object; only whether it was there is used.
+      if (issue.input === undefined) return `missing (expected ${issue.expected})`;
+      // Keep a schema's own explanation (e.g. "quote it"); zod's generic one starts with "Invalid input".
+      return issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : issue.message;
     case 'unrecognized_keys':
       return `unknown field(s) ${issue.keys.join(', ')}`;
     default:
@@ -142,8 +149,8 @@ function safeIssueMessage(issue: z.core.$ZodIssue): string {
 }
 
 /** Parses with `schema` or throws a ConfigError naming every bad field. */
-export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what: string, prefix: string[] = []): z.infer<S> {
-  const result = schema.safeParse(input, { reportInput: false });
-  if (!result.success) throw new ConfigError(`${what} is invalid`, describeIssues(result.error, prefix));
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what: string, fieldName: FieldNamer = []): z.infer<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new ConfigError(`${what} is invalid`, describeIssues(result.error, fieldName));
   return result.data;
 }

@@ -46,7 +46,7 @@ export function selectCloud(
   if (name === undefined) {
     throw new ConfigError(`${source} has several clouds (${names.join(', ')}): name one with --cloud, OS_CLOUD or FORCE_DOWN_DEFAULT_CLOUD`);
   }
-  const cloud = clouds[name];
+  const cloud = Object.hasOwn(clouds, name) ? clouds[name] : undefined;
   if (!cloud) throw new ConfigError(`${source} has no cloud named "${name}" (it has: ${names.join(', ') || 'none'})`);
   return { name, cloud };
 }
