@@ -128,12 +128,16 @@ describe('authentication', () => {
     }
   });
 
-  it('re-authenticates when the cached token is about to expire', async () => {
-    let now = Date.now();
-    const c = createCloudClient('lab', lab.clouds.admin, { now: () => now });
+  it('re-authenticates when the cached token is about to expire, then reuses the new one', async () => {
+    let skew = 0;
+    const c = createCloudClient('lab', lab.clouds.admin, { now: () => Date.now() + skew });
     clients.push(c);
     const first = await c.session.getToken();
-    now = first.expiresAt - 60_000; // inside the refresh margin
+    skew = first.expiresAt - 60_000 - Date.now(); // one minute before expiry: inside the refresh margin
+    const second = await c.session.getToken();
+    expect(c.session.authCount).toBe(2);
+    expect(second.value).not.toBe(first.value);
+    skew = 0;
     expect((await c.nova.getService(lab.hosts.compute[3]!)).ok).toBe(true);
     expect(c.session.authCount).toBe(2);
   });

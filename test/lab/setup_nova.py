@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Create the lab's Nova databases and seed them with fake service records.
+
+Run with Debian's /usr/bin/python3 before nova-api starts:
+
+    /usr/bin/python3 setup_nova.py --config-file $DIR/etc/nova/nova.conf \
+        --cell0-db sqlite:///... --cell1-db sqlite:///...
+
+1. The nova-manage steps, through nova-manage's own command classes but in
+   ONE Python process (each nova-manage run costs ~4 s of imports):
+       nova-manage api_db sync
+       nova-manage cell_v2 map_cell0 --database_connection CELL0
+       nova-manage cell_v2 create_cell --name cell1 --database_connection CELL1
+       nova-manage db sync        (main DB = cell1, and cell0)
+2. Every sqlite file is switched to WAL journaling (concurrent readers and a
+   writer; the default journal gives "database is locked" 500s).
+3. Seeds, through Nova's own versioned objects (so every column gets the
+   values real services would write):
+   * nova-compute services on compute1..compute6 in cell1, each with a host
+     mapping (the legacy ``PUT /os-services/force-down`` path resolves the cell
+     through the host mapping and 404s without one);
+   * one nova-scheduler service on controller1 in cell1 (scheduler services
+     live in a cell DB like every service; they never get host mappings);
+   * a finished evacuation away from compute6: an instance (now on compute5)
+     and a Migration(migration_type='evacuation', status='done',
+     source_compute='compute6'). Nova refuses to unset forced_down on a host
+     with such records (services.py ``_check_for_evacuations``) until the
+     compute service restarts and moves them to 'completed', which never
+     happens here, so compute6 can be forced down but not forced back up.
+"""
+
+import argparse
+import sqlite3
+import sys
+
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+
+from nova.cmd import manage
+from nova import config
+from nova import context as nova_context
+from nova import objects
+from nova.objects import fields
+
+COMPUTE_HOSTS = ["compute%d" % i for i in range(1, 7)]
+SCHEDULER_HOST = "controller1"
+EVACUATED_HOST = "compute6"
+EVACUATION_DEST = "compute5"
+# Not a real keystone project: keeps the instance out of normal listings.
+FAKE_PROJECT = "lab-evacuated-project"
+FAKE_USER = "lab-evacuated-user"
+
+
+def create_service(cctxt, host, binary, topic):
+    svc = objects.Service(cctxt, host=host, binary=binary, topic=topic,
+                          report_count=0, disabled=False, forced_down=False,
+                          last_seen_up=timeutils.utcnow())
+    svc.create()
+    # One "heartbeat" so updated_at is set like on a live service.
+    svc.report_count = 1
+    svc.save()
+    return svc
+
+
+def sqlite_path(url):
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        sys.exit("setup_nova: only sqlite URLs are supported, got %r" % url)
+    return url[len(prefix):]
+
+
+def check(ret, what):
+    # nova-manage commands report most failures as a non-zero return value
+    # (after printing the reason), not as an exception.
+    if ret not in (None, 0):
+        sys.exit("setup_nova: `nova-manage %s` failed (returned %r)"
+                 % (what, ret))
+    print("setup_nova: nova-manage %s: ok" % what, flush=True)
+
+
+def create_databases(conf, cell0_url, cell1_url):
+    check(manage.ApiDbCommands().sync(), "api_db sync")
+    cells = manage.CellV2Commands()
+    check(cells.map_cell0(database_connection=cell0_url), "cell_v2 map_cell0")
+    check(cells.create_cell(name="cell1", database_connection=cell1_url,
+                            transport_url="fake://", verbose=True),
+          "cell_v2 create_cell --name cell1")
+    check(manage.DbCommands().sync(), "db sync")
+    for url in (conf.api_database.connection, cell0_url, cell1_url):
+        db = sqlite3.connect(sqlite_path(url))
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        db.close()
+        if mode != "wal":
+            sys.exit("setup_nova: could not switch %s to WAL (%s)"
+                     % (url, mode))
+    print("setup_nova: api, cell0 and cell1 DBs in WAL mode", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config-file", required=True)
+    parser.add_argument("--cell0-db", required=True,
+                        help="sqlite URL of the cell0 DB")
+    parser.add_argument("--cell1-db", required=True,
+                        help="sqlite URL of the cell1 DB (= [database])")
+    args = parser.parse_args()
+
+    objects.register_all()
+    # Like nova-manage's main(): parse_args also sets up the DB APIs
+    # (main + api) and the (fake) RPC layer.
+    config.parse_args([sys.argv[0], "--config-file", args.config_file])
+    if config.CONF.database.connection != args.cell1_db:
+        sys.exit("setup_nova: [database] connection must be the cell1 DB")
+
+    create_databases(config.CONF, args.cell0_db, args.cell1_db)
+    seed()
+
+
+def seed():
+    ctxt = nova_context.get_admin_context()
+    cells = {c.name: c for c in objects.CellMappingList.get_all(ctxt)}
+    if "cell1" not in cells:
+        sys.exit("setup_nova: no cell named cell1 (did create_cell run?)")
+    cell1 = cells["cell1"]
+
+    with nova_context.target_cell(ctxt, cell1) as cctxt:
+        for host in COMPUTE_HOSTS:
+            svc = create_service(cctxt, host, "nova-compute", "compute")
+            objects.HostMapping(ctxt, host=host, cell_mapping=cell1).create()
+            print("nova-compute   %-12s %s" % (host, svc.uuid))
+
+        svc = create_service(cctxt, SCHEDULER_HOST, "nova-scheduler",
+                             "scheduler")
+        print("nova-scheduler %-12s %s" % (SCHEDULER_HOST, svc.uuid))
+
+        # The evacuated instance now lives on the destination host.
+        inst = objects.Instance(
+            cctxt, uuid=uuidutils.generate_uuid(),
+            project_id=FAKE_PROJECT, user_id=FAKE_USER,
+            display_name="evacuated-from-%s" % EVACUATED_HOST,
+            host=EVACUATION_DEST, node=EVACUATION_DEST,
+            vm_state="active", power_state=1, task_state=None,
+            availability_zone="nova")
+        inst.create()
+        objects.InstanceMapping(ctxt, instance_uuid=inst.uuid,
+                                cell_mapping=cell1,
+                                project_id=FAKE_PROJECT,
+                                user_id=FAKE_USER).create()
+        mig = objects.Migration(
+            cctxt, instance_uuid=inst.uuid,
+            migration_type=fields.MigrationType.EVACUATION,
+            # 'done' = rebuilt on the destination; the source compute would
+            # flip it to 'completed' when it restarts. That is the state the
+            # API's force-up check looks for.
+            status="done",
+            source_compute=EVACUATED_HOST, source_node=EVACUATED_HOST,
+            dest_compute=EVACUATION_DEST, dest_node=EVACUATION_DEST,
+            dest_host="127.0.0.1",
+            project_id=FAKE_PROJECT, user_id=FAKE_USER)
+        mig.create()
+        print("evacuation     %s -> %s instance %s migration %s (status %s)"
+              % (EVACUATED_HOST, EVACUATION_DEST, inst.uuid, mig.uuid,
+                 mig.status))
+
+
+if __name__ == "__main__":
+    main()

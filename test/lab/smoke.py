@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Quick end-to-end health check of a running lab (start.sh runs it last).
+
+    /usr/bin/python3 smoke.py $DIR/lab.json
+
+Gets tokens from Keystone for the admin user and the application
+credential, and lists Nova's services with each: every seeded host must be
+there and `up`. Read-only: it changes nothing in the lab. Exit code 0 = ok.
+"""
+
+import json
+import sys
+import time
+
+import requests
+
+MICROVERSION = "2.53"
+
+
+def token(http, keystone, auth):
+    if "application_credential_id" in auth:
+        identity = {"methods": ["application_credential"],
+                    "application_credential": {
+                        "id": auth["application_credential_id"],
+                        "secret": auth["application_credential_secret"]}}
+        body = {"auth": {"identity": identity}}
+    else:
+        identity = {"methods": ["password"], "password": {"user": {
+            "name": auth["username"], "password": auth["password"],
+            "domain": {"name": auth["user_domain_name"]}}}}
+        body = {"auth": {"identity": identity, "scope": {"project": {
+            "name": auth["project_name"],
+            "domain": {"name": auth["project_domain_name"]}}}}}
+    resp = http.post(keystone + "/auth/tokens", json=body, timeout=30)
+    resp.raise_for_status()
+    return resp.headers["X-Subject-Token"]
+
+
+def main():
+    lab = json.load(open(sys.argv[1]))
+    http = requests.Session()
+    http.trust_env = False
+    expected = set(lab["hosts"]["compute"] + [lab["hosts"]["evacuated"]])
+    for name in ("admin", "appcred"):
+        t0 = time.monotonic()
+        tok = token(http, lab["keystone"], lab["clouds"][name]["auth"])
+        resp = http.get(lab["nova"] + "/os-services", timeout=30, headers={
+            "X-Auth-Token": tok,
+            "X-OpenStack-Nova-API-Version": MICROVERSION})
+        if resp.status_code != 200:
+            sys.exit("smoke: %s: GET /os-services -> HTTP %s %s"
+                     % (name, resp.status_code, resp.text[:300]))
+        services = resp.json()["services"]
+        computes = {s["host"]: s for s in services
+                    if s["binary"] == "nova-compute"}
+        sched = [s for s in services if s["binary"] == "nova-scheduler"]
+        problems = []
+        if set(computes) != expected:
+            problems.append("compute hosts %s != %s"
+                            % (sorted(computes), sorted(expected)))
+        if [s["host"] for s in sched] != [lab["hosts"]["scheduler"]]:
+            problems.append("scheduler services: %s" % sched)
+        down = [s["host"] for s in services if s["state"] != "up"]
+        if down:
+            problems.append("not up: %s" % down)
+        if problems:
+            sys.exit("smoke: %s: %s" % (name, "; ".join(problems)))
+        print("smoke: %-7s token + GET /os-services ok: %d services up "
+              "(%.2fs)" % (name, len(services), time.monotonic() - t0))
+
+
+if __name__ == "__main__":
+    main()
