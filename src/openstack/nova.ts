@@ -203,7 +203,8 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
     const token = await session.getToken();
     let res: HttpResponse;
     try {
-      res = await http.send({ method: 'GET', url: versionRootOf(token.computeUrl), headers: { 'x-auth-token': token.value } });
+      // The version document is public: no token, so Nova need not validate one with Keystone.
+      res = await http.send({ method: 'GET', url: versionRootOf(token.computeUrl) });
     } catch (err) {
       if (err instanceof TransportError) {
         throw new OpenStackError({ code: 'NOVA_UNAVAILABLE', message: `Nova did not answer: ${err.message}`, request: 'GET /' }, { cause: err });
@@ -255,11 +256,26 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
     });
   }
 
-  async function putModern(host: string, binary: string, forcedDown: boolean, a: ApiChoice): Promise<ForceDownResult> {
+  /**
+   * The API choice and, on a client's first call, a service lookup started
+   * alongside the version document at the microversion it will most likely pick
+   * (the pin, or 2.53): a cold force-down costs one round trip less. The version
+   * document still decides; a lookup made at another microversion is dropped.
+   */
+  async function apiWithLookup(host: string, binary: string): Promise<{ a: ApiChoice; prefetched?: Promise<ComputeService> }> {
+    const guess = opts.microversion ?? MODERN_MIN;
+    const speculate = choice === undefined && compareMicroversions(guess, MODERN_MIN) >= 0 && !serviceIds.has(`${binary}@${host}`);
+    const pending = speculate ? lookup(host, binary, guess) : undefined;
+    pending?.catch(() => undefined); // a dropped lookup's failure is not an error
+    const a = await api();
+    return pending && a.path === 'modern' && a.microversion === guess ? { a, prefetched: pending } : { a };
+  }
+
+  async function putModern(host: string, binary: string, forcedDown: boolean, a: ApiChoice, prefetched?: Promise<ComputeService>): Promise<ForceDownResult> {
     const key = `${binary}@${host}`;
     for (let attempt = 0; attempt < 2; attempt++) {
       const cachedId = serviceIds.get(key);
-      const id = cachedId ?? (await lookup(host, binary, a.microversion)).id;
+      const id = cachedId ?? (await (attempt === 0 && prefetched ? prefetched : lookup(host, binary, a.microversion))).id;
       if (!id) throw new OpenStackError({ code: 'NOVA_REJECTED', message: 'Nova listed the service without an id', request: 'GET /os-services' });
       const request = 'PUT /os-services/{id}';
       const res = await call('PUT', `/os-services/${encodeURIComponent(id)}`, a.microversion, { forced_down: forcedDown });
@@ -298,7 +314,11 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
 
   return {
     discover: () => outcome(api),
-    getService: (host, binary = COMPUTE_BINARY) => outcome(async () => lookup(host, binary, (await api()).microversion)),
+    getService: (host, binary = COMPUTE_BINARY) =>
+      outcome(async () => {
+        const { a, prefetched } = await apiWithLookup(host, binary);
+        return prefetched ?? lookup(host, binary, a.microversion);
+      }),
     listComputeServices: () =>
       outcome(async () => {
         const body = (await getJson(`/os-services?binary=${COMPUTE_BINARY}`, (await api()).microversion)) as { services?: RawService[] };
@@ -306,8 +326,8 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
       }),
     setForcedDown: (host, forcedDown, binary = COMPUTE_BINARY) =>
       outcome(async () => {
-        const a = await api();
-        return a.path === 'modern' ? putModern(host, binary, forcedDown, a) : putLegacy(host, binary, forcedDown, a);
+        const { a, prefetched } = await apiWithLookup(host, binary);
+        return a.path === 'modern' ? putModern(host, binary, forcedDown, a, prefetched) : putLegacy(host, binary, forcedDown, a);
       }),
   };
 }

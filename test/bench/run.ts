@@ -12,7 +12,7 @@ import setupLab from '../integration/global-setup.js';
 import { createNovaProbe, loadLab } from '../integration/lab.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
-const CLI_ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 5);
+const CLI_ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 9);
 const root = join(import.meta.dirname, '..', '..');
 
 const median = (xs: number[]) => {
