@@ -81,7 +81,7 @@ function domainRef(id: string | undefined, name: string | undefined, a: CloudCon
   return { name: a.domain_name ?? 'Default' };
 }
 
-const catalogSchemaless = (body: unknown) =>
+const tokenBodyOf = (body: unknown) =>
   (body as { token?: { expires_at?: string; catalog?: CatalogEntry[] } } | undefined)?.token;
 
 interface CatalogEntry {
@@ -147,7 +147,7 @@ export function createKeystoneSession(cloud: CloudConfig, deps: KeystoneDeps): K
     }
     const subject = res.headers['x-subject-token'];
     const value = Array.isArray(subject) ? subject[0] : subject;
-    const token = catalogSchemaless(res.body);
+    const token = tokenBodyOf(res.body);
     const expiresAt = token?.expires_at ? Date.parse(token.expires_at) : NaN;
     if (!value || Number.isNaN(expiresAt)) {
       throw new OpenStackError({
