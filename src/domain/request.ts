@@ -1,0 +1,108 @@
+import type { FailureCode } from './failure.js';
+import type { FencingMethod } from './fencing.js';
+import type { Action } from './runbook.js';
+
+export type { Action };
+
+/**
+ * The request lifecycle (DESIGN.md):
+ *
+ *   pending ──confirm──► approved ──► executing ──► succeeded
+ *      │                                   └──────► failed ──confirm──► approved (retry)
+ *      ├──cancel──► cancelled
+ *      └──(ttl)───► expired            (a failed request expires too)
+ */
+export type RequestState = 'pending' | 'approved' | 'executing' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+/** Which states may move to which. Every store transition names its from-states from here. */
+export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
+  pending: ['approved', 'cancelled', 'expired'],
+  approved: ['executing'],
+  executing: ['succeeded', 'failed'],
+  failed: ['approved', 'cancelled', 'expired'],
+  succeeded: [],
+  cancelled: [],
+  expired: [],
+};
+
+/** States from which `to` can be reached. */
+export function fromStates(to: RequestState): RequestState[] {
+  return (Object.keys(TRANSITIONS) as RequestState[]).filter((s) => TRANSITIONS[s].includes(to));
+}
+
+/** A request holds its (cloud, host, action) lock while it can still lead to a Nova call. */
+export function holdsLock(state: RequestState): boolean {
+  return state === 'pending' || state === 'approved' || state === 'executing' || state === 'failed';
+}
+
+export function isTerminal(state: RequestState): boolean {
+  return TRANSITIONS[state].length === 0;
+}
+
+/** Who or what asked for the request. */
+export type Origin =
+  | { kind: 'slash'; userId: string; channelId: string }
+  | {
+      kind: 'alert';
+      source: 'alertmanager' | 'grafana' | 'doctor' | 'generic';
+      fingerprint: string;
+      alertName?: string;
+      summary?: string;
+      link?: string;
+      startsAt?: string;
+    }
+  | { kind: 'cli'; user: string };
+
+/** The approver's statement that the host is fenced (force-down) or recovered (unset). Recorded as given. */
+export interface Confirmation {
+  by: string;
+  at: string;
+  /** How the host was fenced; force-down only. */
+  method?: FencingMethod;
+  note?: string;
+}
+
+/** The result of the Nova call, kept for the audit trail. */
+export interface NovaOutcome {
+  code: 'OK' | FailureCode;
+  message: string;
+  detail?: string;
+  status?: number;
+  request?: string;
+  microversion?: string;
+  novaResponse?: unknown;
+}
+
+export interface HistoryEntry {
+  state: RequestState;
+  at: string;
+  by?: string;
+}
+
+/** One request to force a host down or to unset it. One item per request in the store. */
+export interface ForceDownRequest {
+  id: string;
+  cloud: string;
+  host: string;
+  binary: string;
+  action: Action;
+  state: RequestState;
+  origin: Origin;
+  /** Free text: the slash command's --reason, or the alert's summary. */
+  reason?: string;
+  requestedBy: string;
+  channel: string;
+  /** The request card's message ts, once posted. */
+  messageTs?: string;
+  confirmation?: Confirmation;
+  outcome?: NovaOutcome;
+  createdAt: string;
+  expiresAt: string;
+  updatedAt: string;
+  history: HistoryEntry[];
+}
+
+/** The lock key: one open request per (cloud, host, action). */
+export function lockKey(r: Pick<ForceDownRequest, 'cloud' | 'host' | 'action'>): string {
+  return `${r.cloud}#${r.host}#${r.action}`;
+}

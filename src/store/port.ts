@@ -1,0 +1,42 @@
+import type { ForceDownRequest, RequestState } from '../domain/request.js';
+
+export type CreateResult = { created: true; request: ForceDownRequest } | { created: false; existing: ForceDownRequest };
+
+export type TransitionResult = { ok: true; request: ForceDownRequest } | { ok: false; current: ForceDownRequest | undefined };
+
+/** Fields a transition may set besides `state`, `updatedAt` and a history entry. */
+export type TransitionPatch = Partial<Pick<ForceDownRequest, 'confirmation' | 'outcome' | 'messageTs'>>;
+
+/**
+ * Where requests live. Every state change is a compare-and-set naming the
+ * states it comes from, so two approvers clicking at once, or a Lambda async
+ * retry, cause exactly one transition (and so exactly one Nova call).
+ * Adapters: memory (unit tests), sqlite (`npm start`), dynamodb (AWS).
+ */
+export interface RequestStore {
+  /**
+   * Records a new request and takes its (cloud, host, action) lock, atomically
+   * as seen by other callers. When an open request (one that `holdsLock`)
+   * already has the lock, nothing is written and that request is returned. A
+   * lock left by a request that is gone or no longer open is taken over.
+   */
+  create(request: ForceDownRequest): Promise<CreateResult>;
+
+  get(id: string): Promise<ForceDownRequest | undefined>;
+
+  /**
+   * Moves the request to `to` only if its state is one of `from`; appends
+   * `{ state: to, at, by }` to its history and applies `patch`. Releases the
+   * lock when `to` no longer holds it. On a lost race returns the current item.
+   */
+  transition(id: string, from: readonly RequestState[], to: RequestState, at: string, patch?: TransitionPatch, by?: string): Promise<TransitionResult>;
+
+  /** Records the card's message ts (no state change; last writer wins). */
+  setMessage(id: string, messageTs: string): Promise<void>;
+
+  /** The open request holding the lock for (cloud, host, action), if any. */
+  findOpen(cloud: string, host: string, action: ForceDownRequest['action']): Promise<ForceDownRequest | undefined>;
+
+  /** Every request in `state` (expiry sweeps, stuck `executing`); the caller filters by time. */
+  listByState(state: RequestState): Promise<ForceDownRequest[]>;
+}
