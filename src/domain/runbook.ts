@@ -29,6 +29,6 @@ export function nextStep(code: FailureCode, host: string, action: Action): strin
     case 'KEYSTONE_UNAVAILABLE':
       return `Keystone did not answer, so Nova was not called. Check auth_url and Keystone's health, then try again.`;
     case 'NOVA_REJECTED':
-      return `Nova refused the request; its own message is above. Check nova-api's log for the request.`;
+      return `Nova refused the request: read its own message (the CLI's output, or the card's thread) and nova-api's log for the request.`;
   }
 }

@@ -3,22 +3,9 @@ import { fail, succeed, type Failure, type FailureCode, type Outcome } from '../
 import { TransportError, type HttpClient, type HttpResponse } from './http.js';
 import { OpenStackError, errorMessageOf, type KeystoneSession, type Token } from './keystone.js';
 
-/** Nova's view of one service record, in our names. */
-export interface ComputeService {
-  /** UUID at microversion >= 2.53, an integer id (as text) below. */
-  id?: string;
-  host: string;
-  binary: string;
-  /** `up` or `down` as Nova computes it (heartbeat age, or forced_down). */
-  state?: string;
-  /** `enabled` or `disabled`. */
-  status?: string;
-  forcedDown: boolean;
-  /** Last heartbeat (ISO 8601, UTC, as Nova reports it), or null. */
-  updatedAt?: string | null;
-  disabledReason?: string | null;
-  zone?: string;
-}
+import type { ComputeService } from '../domain/service.js';
+
+export type { ComputeService };
 
 /** Which force-down API the client uses for a cloud, and at which microversion. */
 export type ApiChoice =

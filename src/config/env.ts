@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ConfigError, describeIssues } from './schema.js';
+
+type Env = Record<string, string | undefined>;
+
+const SLACK_ID = /^[UWS][A-Z0-9]{2,}$/;
+const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+
+const list = (re: RegExp, what: string) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(re, `each entry must be a Slack ${what} id`)));
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Non-secret settings of the bot, the same names locally and in Lambda.
+ * (Secrets live in the secret document, never here.)
+ */
+export const botEnvSchema = z
+  .object({
+    FORCE_DOWN_SECRET_FILE: z.string().min(1).optional(),
+    FORCE_DOWN_SECRET_ID: z.string().min(1).optional(),
+    FORCE_DOWN_CHANNEL: z.string().regex(CHANNEL_ID, 'must be a Slack channel id (C…)').optional(),
+    FORCE_DOWN_ALLOWED_CHANNELS: list(CHANNEL_ID, 'channel').optional(),
+    FORCE_DOWN_APPROVERS: list(SLACK_ID, 'user (U…/W…) or user-group (S…)').refine((a) => a.length > 0, 'name at least one approver'),
+    FORCE_DOWN_DEFAULT_CLOUD: z.string().min(1).optional(),
+    FORCE_DOWN_TWO_PERSON: bool.default(false),
+    FORCE_DOWN_REQUEST_TTL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(24 * 60).default(30),
+    SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.FORCE_DOWN_SECRET_FILE && !env.FORCE_DOWN_SECRET_ID) {
+      ctx.addIssue({ code: 'custom', path: ['FORCE_DOWN_SECRET_FILE'], message: 'set FORCE_DOWN_SECRET_FILE (local) or FORCE_DOWN_SECRET_ID (AWS)' });
+    }
+  });
+
+export interface BotSettings {
+  secretFile?: string;
+  secretId?: string;
+  channel?: string;
+  allowedChannels: Set<string>;
+  approverUsers: Set<string>;
+  approverGroups: Set<string>;
+  defaultCloud?: string;
+  twoPerson: boolean;
+  ttlMs: number;
+  slackApiUrl: string;
+}
+
+/** Reads the bot's settings; one ConfigError lists every bad or missing variable. */
+export function loadBotSettings(env: Env): BotSettings {
+  const res = botEnvSchema.safeParse(env, { reportInput: true });
+  if (!res.success) throw new ConfigError('the bot is not configured', describeIssues(res.error, (p) => p[0] ?? '(environment)'));
+  const e = res.data;
+  const approvers = e.FORCE_DOWN_APPROVERS;
+  const allowed = e.FORCE_DOWN_ALLOWED_CHANNELS ?? (e.FORCE_DOWN_CHANNEL ? [e.FORCE_DOWN_CHANNEL] : []);
+  return {
+    ...(e.FORCE_DOWN_SECRET_FILE ? { secretFile: e.FORCE_DOWN_SECRET_FILE } : {}),
+    ...(e.FORCE_DOWN_SECRET_ID ? { secretId: e.FORCE_DOWN_SECRET_ID } : {}),
+    ...(e.FORCE_DOWN_CHANNEL ? { channel: e.FORCE_DOWN_CHANNEL } : {}),
+    allowedChannels: new Set(allowed),
+    approverUsers: new Set(approvers.filter((a) => !a.startsWith('S'))),
+    approverGroups: new Set(approvers.filter((a) => a.startsWith('S'))),
+    ...(e.FORCE_DOWN_DEFAULT_CLOUD ? { defaultCloud: e.FORCE_DOWN_DEFAULT_CLOUD } : {}),
+    twoPerson: e.FORCE_DOWN_TWO_PERSON,
+    ttlMs: e.FORCE_DOWN_REQUEST_TTL_MINUTES * 60_000,
+    slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+  };
+}

@@ -1,0 +1,57 @@
+import type { ForceDownRequest } from './request.js';
+
+/** Why a user's action on a request was refused. Expected, so data. */
+export type Refusal =
+  /** The user is neither a listed approver nor in a listed user group. */
+  | 'NOT_AUTHORIZED'
+  /** Two-person rule: the requester may not approve their own request. */
+  | 'TWO_PERSON_RULE'
+  /** The request is past its expiry. */
+  | 'REQUEST_EXPIRED'
+  /** Somebody else already moved the request on (double click, second approver). */
+  | 'ALREADY_HANDLED'
+  | 'REQUEST_NOT_FOUND'
+  /** Cards are only posted in the configured channels. */
+  | 'CHANNEL_NOT_ALLOWED'
+  | 'UNKNOWN_CLOUD';
+
+export interface ApprovalPolicy {
+  /** Slack user ids (U…/W…) allowed to approve. */
+  approverUsers: ReadonlySet<string>;
+  /** Slack user-group ids (S…) whose members may approve. */
+  approverGroups: ReadonlySet<string>;
+  /** When set, the requester may not approve their own request. */
+  twoPerson: boolean;
+}
+
+/**
+ * Decides whether `userId` may confirm `request`. `groupsOf` answers which of
+ * the approver groups the user belongs to (a Slack lookup, done by the caller).
+ */
+export function checkApprover(
+  policy: ApprovalPolicy,
+  request: Pick<ForceDownRequest, 'requestedBy'>,
+  userId: string,
+  userGroups: ReadonlySet<string>,
+): Refusal | undefined {
+  const listed = policy.approverUsers.has(userId) || [...userGroups].some((g) => policy.approverGroups.has(g));
+  if (!listed) return 'NOT_AUTHORIZED';
+  if (policy.twoPerson && request.requestedBy === userId) return 'TWO_PERSON_RULE';
+  return undefined;
+}
+
+/** A request may be cancelled by whoever asked for it, or by an approver. */
+export function checkCanceller(
+  policy: ApprovalPolicy,
+  request: Pick<ForceDownRequest, 'requestedBy'>,
+  userId: string,
+  userGroups: ReadonlySet<string>,
+): Refusal | undefined {
+  if (request.requestedBy === userId) return undefined;
+  const listed = policy.approverUsers.has(userId) || [...userGroups].some((g) => policy.approverGroups.has(g));
+  return listed ? undefined : 'NOT_AUTHORIZED';
+}
+
+export function isExpired(request: Pick<ForceDownRequest, 'expiresAt'>, now: number): boolean {
+  return Date.parse(request.expiresAt) <= now;
+}

@@ -1,0 +1,450 @@
+import type { types } from '@slack/bolt';
+import { z } from 'zod';
+import type { FailureCode } from '../domain/failure.js';
+import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
+import type { Action, ForceDownRequest, HistoryEntry, Origin } from '../domain/request.js';
+import type { ComputeService } from '../domain/service.js';
+import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
+import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
+import {
+  codeSpan,
+  escapeAndTruncate,
+  escapeMrkdwn,
+  formatAge,
+  formatUtc,
+  isoUtc,
+  mentionOrName,
+  parseUtc,
+  safeLink,
+  truncate,
+} from './mrkdwn.js';
+
+/**
+ * Pure Block Kit builders: request card, confirmation modal, audit line, help.
+ * They return plain JSON (typed with Bolt's block types) so tests can snapshot
+ * them, and they keep within Slack's limits whatever the request holds.
+ * Everything that came from a person or an alert is escaped (mrkdwn.ts).
+ */
+
+export type KnownBlock = types.KnownBlock;
+/** A modal whose blocks are all known blocks (assignable to Bolt's `ModalView`, for `views.open`). */
+export type ModalView = Omit<types.ModalView, 'blocks'> & { blocks: KnownBlock[] };
+
+/** Slack's limits (https://docs.slack.dev/reference/block-kit/blocks). */
+export const LIMITS = {
+  messageBlocks: 50,
+  sectionText: 3000,
+  sectionField: 2000,
+  sectionFields: 10,
+  headerText: 150,
+  buttonText: 75,
+  optionText: 75,
+  modalTitle: 24,
+  modalButton: 24,
+  contextElements: 10,
+} as const;
+
+/** How much of a reason or alert summary the card shows. */
+export const REASON_MAX = 1500;
+
+export interface CardMessage {
+  /** Fallback and notification text (`text` of chat.postMessage / chat.update). */
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export interface CardView {
+  /** Nova's view of the host's nova-compute service, when the lookup succeeded. */
+  service?: ComputeService;
+  /** Why Nova's view is missing, when the lookup failed. */
+  lookupFailure?: { code: FailureCode; message: string };
+  /** Our clock (ms since the epoch), for ages ("5 min ago"). */
+  now: number;
+  /** Instances on the host, when known. */
+  instanceCount?: number;
+}
+
+const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
+const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(text, max), emoji: true });
+const field = (label: string, value: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, LIMITS.sectionField) });
+
+function headerText(request: Pick<ForceDownRequest, 'action' | 'host'>): string {
+  return request.action === 'force-down' ? `🔴 Force down ${request.host}` : `🟢 Unset forced-down: ${request.host}`;
+}
+
+/** The last transition into `state`, for who did it and when. */
+function lastEntry(request: ForceDownRequest, state: ForceDownRequest['state']): HistoryEntry | undefined {
+  for (let i = request.history.length - 1; i >= 0; i--) {
+    const entry = request.history[i];
+    if (entry?.state === state) return entry;
+  }
+  return undefined;
+}
+
+function originFields(origin: Origin, request: ForceDownRequest, now: number): types.MrkdwnElement[] {
+  const fields = [field('Cloud', escapeAndTruncate(request.cloud, 200))];
+  switch (origin.kind) {
+    case 'slash':
+      fields.push(field('Asked by', mentionOrName(origin.userId)));
+      break;
+    case 'cli':
+      fields.push(field('Asked by', `${escapeAndTruncate(origin.user, 200)} (CLI)`));
+      break;
+    case 'alert': {
+      const name = origin.alertName ? ` · ${escapeAndTruncate(origin.alertName, 200)}` : '';
+      fields.push(field('Alert', `${escapeMrkdwn(origin.source)}${name}`));
+      const since = parseUtc(origin.startsAt);
+      if (origin.startsAt) {
+        fields.push(field('Since', since === undefined ? escapeAndTruncate(origin.startsAt, 64) : `${formatUtc(origin.startsAt)} (${formatAge(since, now)})`));
+      }
+      if (origin.link) fields.push(field('Link', safeLink(origin.link, 'open in the alerting tool')));
+      break;
+    }
+    default: {
+      const unknown: never = origin;
+      void unknown;
+    }
+  }
+  return fields;
+}
+
+function reasonText(request: ForceDownRequest): string | undefined {
+  const parts: string[] = [];
+  if (request.reason?.trim()) parts.push(`*Reason*\n${escapeAndTruncate(request.reason.trim(), REASON_MAX)}`);
+  const summary = request.origin.kind === 'alert' ? request.origin.summary?.trim() : undefined;
+  if (summary && summary !== request.reason?.trim()) parts.push(`*Summary*\n${escapeAndTruncate(summary, REASON_MAX / 2)}`);
+  return parts.length ? parts.join('\n') : undefined;
+}
+
+function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
+  const { service, lookupFailure } = view;
+  if (service) {
+    const heartbeat = parseUtc(service.updatedAt);
+    const fields = [
+      field('State', service.state ? `\`${escapeAndTruncate(service.state, 40)}\`` : 'unknown'),
+      field(
+        'Status',
+        `${service.status ? `\`${escapeAndTruncate(service.status, 40)}\`` : 'unknown'}${service.disabledReason ? ` (${escapeAndTruncate(service.disabledReason, 200)})` : ''}`,
+      ),
+      field('Forced down', service.forcedDown ? '*yes*' : 'no'),
+      field(
+        'Last heartbeat',
+        heartbeat === undefined ? (service.updatedAt ? escapeAndTruncate(service.updatedAt, 64) : 'never') : `${formatUtc(service.updatedAt)} (${formatAge(heartbeat, view.now)})`,
+      ),
+    ];
+    if (view.instanceCount !== undefined) fields.push(field('Instances', String(view.instanceCount)));
+    if (service.zone) fields.push(field('Zone', escapeAndTruncate(service.zone, 200)));
+    return [{ type: 'section', text: mrkdwn(`*Nova's view* of \`${escapeMrkdwn(service.binary || request.binary)}\``), fields }];
+  }
+  if (lookupFailure) {
+    const t = failureText({ code: lookupFailure.code }, { host: request.host, action: request.action, cloud: request.cloud });
+    return [{ type: 'section', text: mrkdwn(`*Nova's view*\n⚠️ ${t.headline}.\n${t.nextStep}`) }];
+  }
+  return [{ type: 'context', elements: [mrkdwn("*Nova's view*: not looked up yet")] }];
+}
+
+function methodLabel(method: FencingMethod | undefined): string {
+  return method ? FENCING_METHODS[method] : 'method not recorded';
+}
+
+function noteSuffix(note: string | undefined): string {
+  return note?.trim() ? ` — “${escapeAndTruncate(note.trim().replace(/\s+/g, ' '), 200)}”` : '';
+}
+
+function confirmedBy(request: ForceDownRequest): string {
+  const c = request.confirmation;
+  if (!c) return '';
+  const fenced = request.action === 'force-down' ? `, fenced: ${escapeMrkdwn(methodLabel(c.method))}` : '';
+  return ` (by ${mentionOrName(c.by)}${fenced})${noteSuffix(c.note)}`;
+}
+
+function button(text: string, actionId: string, value: string, style?: 'danger' | 'primary'): types.Button {
+  return { type: 'button', text: plain(text, LIMITS.buttonText), action_id: actionId, value, ...(style ? { style } : {}) };
+}
+
+function confirmButtons(request: ForceDownRequest, label: 'confirm' | 'retry'): types.ActionsBlock {
+  const forceDown = request.action === 'force-down';
+  const text = label === 'retry' ? 'Retry…' : forceDown ? 'Confirm fenced…' : 'Confirm recovered…';
+  const cancel = button('Cancel', ACTION_IDS.cancelRequest, request.id);
+  cancel.confirm = {
+    title: plain('Cancel this request?', 100),
+    text: plain(`Nova will not be asked to ${forceDown ? 'force down' : 'unset forced-down on'} ${request.host}.`, 300),
+    confirm: plain('Cancel request', 30),
+    deny: plain('Keep it', 30),
+  };
+  return {
+    type: 'actions',
+    block_id: CARD_ACTIONS_BLOCK_ID,
+    elements: [button(text, forceDown ? ACTION_IDS.confirmFenced : ACTION_IDS.confirmRecovered, request.id, forceDown ? 'danger' : 'primary'), cancel],
+  };
+}
+
+/** The state line (mrkdwn) and a plain summary for the notification text. */
+function stateLine(request: ForceDownRequest): { line: string; summary: string } {
+  const host = `*${escapeMrkdwn(request.host)}*`;
+  const forceDown = request.action === 'force-down';
+  switch (request.state) {
+    case 'pending':
+      return forceDown
+        ? { line: `Waiting for an approver to confirm ${host} is fenced (powered off or isolated). Nova is not called before that.`, summary: 'waiting for a fence confirmation' }
+        : { line: `Waiting for an approver to confirm ${host} is healthy and its evacuated instances are cleaned up.`, summary: 'waiting for a recovery confirmation' };
+    case 'approved':
+    case 'executing':
+      return { line: `${forceDown ? '⏳ forcing down…' : '⏳ unsetting…'}${confirmedBy(request)}`, summary: forceDown ? 'forcing down' : 'unsetting' };
+    case 'succeeded':
+      return forceDown
+        ? { line: `✅ ${host} is forced down in Nova${confirmedBy(request)}`, summary: 'forced down in Nova' }
+        : { line: `✅ ${host} is no longer forced down in Nova${confirmedBy(request)}`, summary: 'no longer forced down in Nova' };
+    case 'failed': {
+      const o = request.outcome;
+      if (o && o.code !== 'OK') {
+        const t = failureText({ code: o.code, ...(o.status !== undefined ? { status: o.status } : {}) }, request);
+        return { line: `❌ ${t.headline}.\n${t.nextStep}`, summary: 'failed' };
+      }
+      return { line: `❌ The request did not finish; Nova's answer is unknown. See the thread, check the host in Nova, and retry.`, summary: 'failed' };
+    }
+    case 'cancelled':
+      return { line: cancelledText(request.host, request.action, lastEntry(request, 'cancelled')?.by), summary: 'cancelled' };
+    case 'expired':
+      return { line: expiredText(request.host, request.action, lastEntry(request, 'expired')?.at ?? request.expiresAt), summary: 'expired' };
+    default: {
+      const unknown: never = request.state;
+      return { line: `State: ${escapeMrkdwn(String(unknown))}`, summary: String(unknown) };
+    }
+  }
+}
+
+/**
+ * The request card. Buttons appear only while a click can still lead to a
+ * Nova call: **Confirm fenced…** / **Confirm recovered…** and **Cancel** when
+ * pending, **Retry…** and **Cancel** when failed. Every button's `value` is
+ * the request id.
+ */
+export function requestCard(request: ForceDownRequest, view: CardView): CardMessage {
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain(headerText(request), LIMITS.headerText) }];
+  blocks.push({ type: 'section', fields: originFields(request.origin, request, view.now).slice(0, LIMITS.sectionFields) });
+  const reason = reasonText(request);
+  if (reason) blocks.push({ type: 'section', text: mrkdwn(reason) });
+  blocks.push(...novaBlocks(request, view));
+  blocks.push({
+    type: 'context',
+    elements: [mrkdwn(`Request ${codeSpan(request.id, 100)} · asked ${formatUtc(request.createdAt)} · expires ${formatUtc(request.expiresAt)}`)],
+  });
+  blocks.push({ type: 'divider' });
+  const { line, summary } = stateLine(request);
+  blocks.push({ type: 'section', text: mrkdwn(line) });
+  if (request.state === 'pending') blocks.push(confirmButtons(request, 'confirm'));
+  if (request.state === 'failed') blocks.push(confirmButtons(request, 'retry'));
+  const text = truncate(`${escapeMrkdwn(headerText(request))} (${escapeMrkdwn(request.cloud)}): ${summary}`, LIMITS.sectionText);
+  return { text, blocks: blocks.slice(0, LIMITS.messageBlocks) };
+}
+
+function verifiedOption(request: ForceDownRequest): types.PlainTextOption {
+  const host = request.host;
+  if (request.action === 'force-down') {
+    const full = `I verified ${host} is powered off or isolated`;
+    return full.length <= LIMITS.optionText
+      ? { text: plain(full, LIMITS.optionText), value: VERIFIED_OPTION_VALUE }
+      : { text: plain('I verified the host is powered off or isolated', LIMITS.optionText), description: plain(host, LIMITS.optionText), value: VERIFIED_OPTION_VALUE };
+  }
+  const full = `${host} is healthy and its evacuated instances are cleaned up`;
+  return {
+    text: plain(full.length <= LIMITS.optionText ? full : 'The host is healthy and its evacuated instances are cleaned up', LIMITS.optionText),
+    description: plain('(nova-compute started on it)', LIMITS.optionText),
+    value: VERIFIED_OPTION_VALUE,
+  };
+}
+
+/**
+ * The confirmation modal opened by **Confirm fenced…** / **Confirm recovered…**
+ * (and **Retry…**). `private_metadata` is the request id. Slack cannot require
+ * a checkbox to be ticked, so the submission is checked by
+ * {@link validateFenceSubmission}.
+ */
+export function fenceModal(request: ForceDownRequest): ModalView {
+  const forceDown = request.action === 'force-down';
+  const host = escapeMrkdwn(request.host);
+  const intro = forceDown
+    ? escapeMrkdwn(whyFenceFirst(request.host))
+    : `Unsetting forced-down tells Nova that *${host}* is back. Nova refuses while evacuated instances from *${host}* are not cleaned up: ` +
+      `start nova-compute on the recovered host first.`;
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: mrkdwn(intro) },
+    { type: 'context', elements: [mrkdwn(`Cloud *${escapeAndTruncate(request.cloud, 200)}* · request ${codeSpan(request.id, 100)}`)] },
+  ];
+  if (forceDown) {
+    blocks.push({
+      type: 'input',
+      block_id: MODAL_INPUTS.method.blockId,
+      label: plain(`How was ${request.host} fenced?`, 2000),
+      element: {
+        type: 'static_select',
+        action_id: MODAL_INPUTS.method.actionId,
+        placeholder: plain('Fencing method', 150),
+        options: (Object.entries(FENCING_METHODS) as [FencingMethod, string][]).map(([value, text]) => ({ text: plain(text, LIMITS.optionText), value })),
+      },
+    });
+  }
+  blocks.push({
+    type: 'input',
+    block_id: MODAL_INPUTS.verified.blockId,
+    label: plain(forceDown ? 'Fence confirmation' : 'Recovery confirmation', 2000),
+    element: { type: 'checkboxes', action_id: MODAL_INPUTS.verified.actionId, options: [verifiedOption(request)] },
+  });
+  blocks.push({
+    type: 'input',
+    block_id: MODAL_INPUTS.note.blockId,
+    optional: true,
+    label: plain('Note', 2000),
+    hint: plain(forceDown ? 'Recorded with the confirmation. Required for "other".' : 'Recorded with the confirmation.', 2000),
+    element: {
+      type: 'plain_text_input',
+      action_id: MODAL_INPUTS.note.actionId,
+      multiline: true,
+      max_length: NOTE_MAX_LENGTH,
+      placeholder: plain(forceDown ? 'e.g. ticket, BMC session, who pulled the plug' : 'e.g. ticket, what was repaired', 150),
+    },
+  });
+  return {
+    type: 'modal',
+    callback_id: FENCE_MODAL_CALLBACK_ID,
+    private_metadata: request.id,
+    title: plain(forceDown ? 'Confirm fence' : 'Confirm recovery', LIMITS.modalTitle),
+    submit: plain(forceDown ? 'Force down' : 'Unset forced-down', LIMITS.modalButton),
+    close: plain('Close', LIMITS.modalButton),
+    blocks,
+  };
+}
+
+/** The parts of `view.state.values` the modal's inputs produce; anything else is ignored. */
+const stateValuesSchema = z.record(
+  z.string(),
+  z.record(
+    z.string(),
+    z.looseObject({
+      type: z.string().optional(),
+      selected_option: z.looseObject({ value: z.string() }).nullish(),
+      selected_options: z.array(z.looseObject({ value: z.string() })).nullish(),
+      value: z.string().nullish(),
+    }),
+  ),
+);
+
+export type FenceSubmission =
+  | { ok: true; method?: FencingMethod; note?: string }
+  /** `errors` is keyed by block_id: answer `ack({ response_action: 'errors', errors })`. */
+  | { ok: false; errors: Record<string, string> };
+
+/**
+ * Checks a modal submission (`view.state.values`). Force-down needs a fencing
+ * method and the ticked box (and a note for "other"); unset needs the ticked box.
+ */
+export function validateFenceSubmission(values: unknown, action: Action = 'force-down'): FenceSubmission {
+  const parsed = stateValuesSchema.safeParse(values ?? {});
+  const state = parsed.success ? parsed.data : {};
+  const input = (ids: { blockId: string; actionId: string }) => state[ids.blockId]?.[ids.actionId];
+  const errors: Record<string, string> = {};
+
+  let method: FencingMethod | undefined;
+  if (action === 'force-down') {
+    const chosen = input(MODAL_INPUTS.method)?.selected_option?.value;
+    if (chosen && isFencingMethod(chosen)) method = chosen;
+    else errors[MODAL_INPUTS.method.blockId] = 'Choose how the host was fenced.';
+  }
+
+  const ticked = input(MODAL_INPUTS.verified)?.selected_options?.some((o) => o.value === VERIFIED_OPTION_VALUE) ?? false;
+  if (!ticked) {
+    errors[MODAL_INPUTS.verified.blockId] =
+      action === 'force-down'
+        ? 'Tick the box once you have verified the host is powered off or isolated. Without a fence, evacuated instances could run twice.'
+        : 'Tick the box once the host is healthy and nova-compute has cleaned up its evacuated instances.';
+  }
+
+  const note = input(MODAL_INPUTS.note)?.value?.trim() || undefined;
+  if (note && note.length > NOTE_MAX_LENGTH) errors[MODAL_INPUTS.note.blockId] = `Keep the note under ${NOTE_MAX_LENGTH} characters.`;
+  else if (method === 'other' && !note) errors[MODAL_INPUTS.note.blockId] = 'Say how the host was fenced: the method is "other".';
+
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, ...(method ? { method } : {}), ...(note ? { note } : {}) };
+}
+
+function novaPart(request: ForceDownRequest): string {
+  const o = request.outcome;
+  if (!o) return 'Nova: no answer recorded';
+  const path = o.request ? escapeMrkdwn(o.request) : 'request unknown';
+  const mv = o.microversion ? ` @ ${escapeMrkdwn(o.microversion)}` : '';
+  const status = o.status !== undefined ? ` (HTTP ${o.status})` : '';
+  const detail = o.code !== 'OK' && o.detail ? ` ${detailSpan(o.detail)}` : '';
+  return `Nova: \`${path}\`${mv} → *${o.code}*${status}${detail}`;
+}
+
+/**
+ * One mrkdwn line for the card's thread: when (ISO UTC), who, what, the
+ * fencing method and note, and for outcomes Nova's path, microversion and
+ * outcome code. Nova's own words appear only here, as a ≤300-character code span.
+ */
+export function auditLine(request: ForceDownRequest, event: HistoryEntry): string {
+  const host = `*${escapeMrkdwn(request.host)}*`;
+  const forceDown = request.action === 'force-down';
+  const doing = forceDown ? `force down ${host}` : `unset forced-down on ${host}`;
+  const by = (fallback?: string) => {
+    const who = event.by ?? fallback;
+    return who ? mentionOrName(who) : 'force-down';
+  };
+  let what: string;
+  switch (event.state) {
+    case 'pending': {
+      const o = request.origin;
+      const asker =
+        o.kind === 'alert'
+          ? `${escapeMrkdwn(o.source)} alert${o.alertName ? ` ${escapeAndTruncate(o.alertName, 200)}` : ''} (fingerprint ${codeSpan(o.fingerprint, 100)})`
+          : by(request.requestedBy);
+      what = `${asker} asked to ${doing} in ${escapeAndTruncate(request.cloud, 200)}`;
+      break;
+    }
+    case 'approved': {
+      const c = request.confirmation;
+      const method = forceDown ? ` · fenced: ${escapeMrkdwn(methodLabel(c?.method))}` : '';
+      const note = c?.note?.trim() ? ` · note: “${escapeAndTruncate(c.note.trim().replace(/\s+/g, ' '), NOTE_MAX_LENGTH)}”` : '';
+      what = `${by(c?.by)} confirmed ${host} ${forceDown ? 'is fenced' : 'has recovered'}${method}${note}`;
+      break;
+    }
+    case 'executing':
+      what = `calling Nova to ${doing}`;
+      break;
+    case 'succeeded':
+      what = `${forceDown ? `${host} forced down` : `${host} no longer forced down`} · ${novaPart(request)}`;
+      break;
+    case 'failed':
+      what = `failed to ${doing} · ${novaPart(request)}`;
+      break;
+    case 'cancelled':
+      what = `${by()} cancelled the request to ${doing}`;
+      break;
+    case 'expired':
+      what = `the request to ${doing} expired unconfirmed`;
+      break;
+    default: {
+      const unknown: never = event.state;
+      what = escapeMrkdwn(String(unknown));
+    }
+  }
+  return truncate(`\`${isoUtc(event.at)}\` ${what}`.replace(/\n/g, ' '), LIMITS.sectionText);
+}
+
+/** `/force-down help`. */
+export function helpText(): string {
+  return [
+    '*force-down* marks a fenced compute host down in Nova, so its instances can be evacuated at once.',
+    '',
+    '`/force-down <host> [nova-compute] [--cloud NAME] [--reason TEXT]` — ask to force <host> down; an approver confirms the fence on the card',
+    '`/force-down --unset <host> [--cloud NAME] [--reason TEXT]` — ask to unset forced-down once <host> has recovered',
+    '`/force-down status <host> [--cloud NAME]` — Nova’s view of <host> (state, status, forced_down, last heartbeat)',
+    '`/force-down list [--cloud NAME]` — compute hosts and which are forced down',
+    '`/force-down help` — this text',
+    '',
+    'Fence first: power the host off at the BMC or PDU, or isolate it from the network. Forcing down a running host lets its instances run twice.',
+  ]
+    .map(escapeMrkdwn) // `<host>` would otherwise read as a link
+    .join('\n');
+}

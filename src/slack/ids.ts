@@ -1,0 +1,43 @@
+/**
+ * Every Slack identifier force-down's listeners match on, in one place
+ * (Bolt starter layout): the builders put them into blocks, the listeners
+ * register on them, and the tests read them from here.
+ */
+
+/** `action_id`s of the request card's buttons. Each button's `value` is the request id. */
+export const ACTION_IDS = {
+  /** Force-down card: opens the fence confirmation modal (also the **Retry…** button of a failed force-down). */
+  confirmFenced: 'confirm_fenced',
+  /** Unset card: opens the recovery confirmation modal (also **Retry…** of a failed unset). */
+  confirmRecovered: 'confirm_recovered',
+  /** Cancels a pending or failed request. */
+  cancelRequest: 'cancel_request',
+} as const;
+
+/** `block_id` of the card's actions block (buttons). */
+export const CARD_ACTIONS_BLOCK_ID = 'request_actions';
+
+export type CardActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
+
+/** `callback_id` of the confirmation modal (force-down and unset alike); `private_metadata` carries the request id. */
+export const FENCE_MODAL_CALLBACK_ID = 'fence_confirmation';
+
+/**
+ * `block_id` / `action_id` pairs of the modal's inputs. A submission's values
+ * arrive as `view.state.values[blockId][actionId]`, and `response_action: errors`
+ * is keyed by `block_id`.
+ */
+export const MODAL_INPUTS = {
+  /** static_select of FENCING_METHODS (force-down only; required). */
+  method: { blockId: 'fence_method', actionId: 'fence_method_select' },
+  /** checkboxes with one option: "I verified <host> is powered off or isolated" / "<host> is healthy …". */
+  verified: { blockId: 'fence_verified', actionId: 'fence_verified_checkbox' },
+  /** optional multiline plain_text_input. */
+  note: { blockId: 'fence_note', actionId: 'fence_note_input' },
+} as const;
+
+/** `value` of the single verification checkbox option. */
+export const VERIFIED_OPTION_VALUE = 'verified';
+
+/** Longest note the modal accepts (Slack enforces `max_length`; validation checks again). */
+export const NOTE_MAX_LENGTH = 500;

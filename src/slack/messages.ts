@@ -1,0 +1,174 @@
+import type { Failure, FailureCode } from '../domain/failure.js';
+import type { Refusal } from '../domain/policy.js';
+import type { Action } from '../domain/request.js';
+import { nextStep } from '../domain/runbook.js';
+import { codeSpan, escapeMrkdwn, formatUtc, mentionOrName, safeLink } from './mrkdwn.js';
+
+/**
+ * Slack's words for every expected outcome (DESIGN.md: one exhaustive switch
+ * turns codes into text). Headlines are our own sentences: Nova's or
+ * Keystone's raw text never appears in them (it goes, truncated and inert,
+ * into the audit line of the thread). Every user-facing string is mrkdwn.
+ */
+
+export interface FailureTextContext {
+  host: string;
+  action: Action;
+  cloud?: string;
+}
+
+export interface FailureText {
+  /** One sentence for the card, e.g. "Nova does not know *compute1*". */
+  headline: string;
+  /** What to do next, from the runbook (domain/runbook.ts), escaped for mrkdwn. */
+  nextStep: string;
+  /** `headline` and `nextStep` together, for a message's `text`. */
+  text: string;
+}
+
+/** Longest service detail quoted in the thread. */
+export const DETAIL_MAX = 300;
+
+function notDone(host: string, action: Action): string {
+  return action === 'force-down' ? `*${host}* is not forced down` : `*${host}* is still forced down`;
+}
+
+function verb(action: Action): string {
+  return action === 'force-down' ? 'force down' : 'unset forced-down on';
+}
+
+/** The headline for a failure code. Exhaustive: a new FailureCode does not compile until it has words here. */
+export function failureHeadline(code: FailureCode, ctx: FailureTextContext, status?: number): string {
+  const host = escapeMrkdwn(ctx.host);
+  const cloud = ctx.cloud ? ` in *${escapeMrkdwn(ctx.cloud)}*` : '';
+  const http = status ? ` (HTTP ${status})` : '';
+  switch (code) {
+    case 'HOST_NOT_FOUND':
+      return `Nova does not know *${host}*${cloud}`;
+    case 'NOT_A_COMPUTE_SERVICE':
+      return `*${host}* runs no nova-compute service, so Nova will not ${verb(ctx.action)} it`;
+    case 'NOVA_FORBIDDEN':
+      return `Nova's policy does not let force-down's credentials ${verb(ctx.action)} *${host}*${cloud}`;
+    case 'EVACUATIONS_PENDING':
+      return `Nova keeps *${host}* forced down until its evacuated instances are cleaned up`;
+    case 'NOVA_TOO_OLD':
+      return `This Nova${cloud} cannot ${verb(ctx.action)} *${host}*: it lacks the force-down API (or the pinned microversion)`;
+    case 'AUTH_FAILED':
+      return `Keystone refused force-down's credentials${cloud}; ${notDone(host, ctx.action)}`;
+    case 'ENDPOINT_NOT_FOUND':
+      return `The Keystone catalog${cloud} has no compute endpoint for the configured region and interface; ${notDone(host, ctx.action)}`;
+    case 'NOVA_UNAVAILABLE':
+      return `Nova's API did not answer${http}; ${notDone(host, ctx.action)}`;
+    case 'KEYSTONE_UNAVAILABLE':
+      return `Keystone did not answer${http}; ${notDone(host, ctx.action)}`;
+    case 'NOVA_REJECTED':
+      return `Nova refused to ${verb(ctx.action)} *${host}*${http}; Nova's own message is in the thread`;
+    default: {
+      const unknown: never = code;
+      return `Unexpected failure ${escapeMrkdwn(String(unknown))} for *${host}*`;
+    }
+  }
+}
+
+/** Headline and next step for a failure. Uses only the code and HTTP status: never `detail`. */
+export function failureText(failure: Pick<Failure, 'code'> & { status?: number | undefined }, ctx: FailureTextContext): FailureText {
+  const headline = failureHeadline(failure.code, ctx, failure.status);
+  const next = escapeMrkdwn(nextStep(failure.code, ctx.host, ctx.action));
+  return { headline, nextStep: next, text: `${headline}. ${next}` };
+}
+
+/** Nova's or Keystone's own words, for the audit thread only: a code span, at most DETAIL_MAX characters. */
+export function detailSpan(detail: string): string {
+  return codeSpan(detail, DETAIL_MAX);
+}
+
+/** How to ask again, as a slash command. */
+export function slashCommandFor(host: string, action: Action): string {
+  return action === 'force-down' ? `/force-down ${host}` : `/force-down --unset ${host}`;
+}
+
+function what(action: Action, host: string): string {
+  return action === 'force-down' ? `force down *${escapeMrkdwn(host)}*` : `unset forced-down on *${escapeMrkdwn(host)}*`;
+}
+
+/** The card's line when a request expired unconfirmed. */
+export function expiredText(host: string, action: Action, expiresAt: string): string {
+  return (
+    `⌛ This request to ${what(action, host)} expired at ${formatUtc(expiresAt)} without a confirmation; ` +
+    `Nova was not changed. If it is still needed, run \`${escapeMrkdwn(slashCommandFor(host, action))}\` again.`
+  );
+}
+
+/** The card's line when someone cancelled the request. */
+export function cancelledText(host: string, action: Action, by: string | undefined): string {
+  return `🚫 Cancelled${by ? ` by ${mentionOrName(by)}` : ''}: Nova was not asked to ${action === 'force-down' ? 'force down' : 'unset forced-down on'} *${escapeMrkdwn(host)}*.`;
+}
+
+/** Ephemeral answer to someone who may not confirm (or cancel) a request. */
+export function notAuthorizedText(host: string, action: Action, attempted: 'confirm' | 'cancel' = 'confirm'): string {
+  return (
+    `You are not on force-down's approver list, so you cannot ${attempted} the request to ${what(action, host)}. ` +
+    `Ask an on-call approver in this channel.`
+  );
+}
+
+/** Ephemeral answer when the two-person rule forbids the requester from confirming their own request. */
+export function twoPersonRuleText(host: string, action: Action, requestedBy: string): string {
+  return (
+    `The two-person rule is on: ${mentionOrName(requestedBy)} asked to ${what(action, host)}, ` +
+    `so another approver must confirm it.`
+  );
+}
+
+/** Ephemeral answer to a second click on a request that someone is already handling. */
+export function alreadyHandledText(host: string, action: Action, by?: string): string {
+  return `The request to ${what(action, host)} is already being handled${by ? ` (confirmed by ${mentionOrName(by)})` : ''}: nothing more to do; watch its card.`;
+}
+
+/** Answer to a new request while one for the same (cloud, host, action) is still open. */
+export function openRequestExistsText(host: string, action: Action, cardLink?: string): string {
+  const where = cardLink ? safeLink(cardLink, 'its card') : 'its card in the on-call channel';
+  return `There is already an open request to ${what(action, host)}: confirm or cancel it there (${where}).`;
+}
+
+export interface RefusalContext {
+  host: string;
+  action: Action;
+  cloud?: string;
+  /** Who asked for the request (two-person rule). */
+  requestedBy?: string;
+  /** When the request expired (REQUEST_EXPIRED). */
+  expiresAt?: string;
+  /** Who already confirmed it (ALREADY_HANDLED). */
+  handledBy?: string;
+  /** What the user tried (NOT_AUTHORIZED). */
+  attempted?: 'confirm' | 'cancel';
+}
+
+/** Ephemeral text for every refusal of domain/policy.ts. Exhaustive, like failureHeadline. */
+export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
+  switch (refusal) {
+    case 'NOT_AUTHORIZED':
+      return notAuthorizedText(ctx.host, ctx.action, ctx.attempted);
+    case 'TWO_PERSON_RULE':
+      return ctx.requestedBy
+        ? twoPersonRuleText(ctx.host, ctx.action, ctx.requestedBy)
+        : `The two-person rule is on: you asked to ${what(ctx.action, ctx.host)}, so another approver must confirm it.`;
+    case 'REQUEST_EXPIRED':
+      return ctx.expiresAt
+        ? expiredText(ctx.host, ctx.action, ctx.expiresAt)
+        : `This request to ${what(ctx.action, ctx.host)} has expired; Nova was not changed. Run \`${escapeMrkdwn(slashCommandFor(ctx.host, ctx.action))}\` again if it is still needed.`;
+    case 'ALREADY_HANDLED':
+      return alreadyHandledText(ctx.host, ctx.action, ctx.handledBy);
+    case 'REQUEST_NOT_FOUND':
+      return `force-down has no record of this request to ${what(ctx.action, ctx.host)}. Run \`${escapeMrkdwn(slashCommandFor(ctx.host, ctx.action))}\` to ask again.`;
+    case 'CHANNEL_NOT_ALLOWED':
+      return `force-down posts requests only in the on-call channel it is configured for: run the command there.`;
+    case 'UNKNOWN_CLOUD':
+      return `force-down has no cloud named *${escapeMrkdwn(ctx.cloud ?? '(none)')}*: check \`--cloud\` against the clouds in force-down's secret.`;
+    default: {
+      const unknown: never = refusal;
+      return `Refused (${escapeMrkdwn(String(unknown))}).`;
+    }
+  }
+}
