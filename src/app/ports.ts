@@ -1,0 +1,64 @@
+import type { FailureCode, Outcome } from '../domain/failure.js';
+import type { ApprovalPolicy } from '../domain/policy.js';
+import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
+import type { ComputeService } from '../domain/service.js';
+import type { RequestStore } from '../store/port.js';
+
+/** What the use cases need of Nova for one cloud (src/openstack's NovaClient fits). */
+export interface NovaGateway {
+  getService(host: string, binary?: string): Promise<Outcome<ComputeService>>;
+  listComputeServices(): Promise<Outcome<ComputeService[]>>;
+  setForcedDown(
+    host: string,
+    forcedDown: boolean,
+    binary?: string,
+  ): Promise<Outcome<{ service: ComputeService; forcedDown: boolean; request: string; microversion: string; novaResponse: unknown }>>;
+}
+
+/** Nova's view for a card: the service, or why it could not be read. */
+export type HostView = { service: ComputeService } | { lookupFailure: { code: FailureCode; message: string } };
+
+/** Slow work the api function hands to the worker (Lambda async invoke; in-process locally). */
+export type Job =
+  | { kind: 'show-card'; id: string }
+  | { kind: 'execute'; id: string }
+  | { kind: 'refresh-card'; id: string }
+  /** `/force-down status <host>`: Nova's view, answered on the command's response_url. */
+  | { kind: 'status'; cloud: string; host: string; responseUrl: string }
+  /** `/force-down list`: down and forced-down compute services. */
+  | { kind: 'list'; cloud: string; responseUrl: string };
+
+/** Where the worker shows requests: the Slack card and its audit thread. */
+export interface Notifier {
+  /** Posts the request's card, or updates it when it has a messageTs. Returns the card's ts. */
+  render(request: ForceDownRequest, view?: HostView): Promise<string | undefined>;
+  /** Answers `/force-down status` on the command's response_url. */
+  replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>): Promise<void>;
+  /** Answers `/force-down list` on the command's response_url. */
+  replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>): Promise<void>;
+  /** Adds a line for one lifecycle step to the card's thread (the audit trail people read). */
+  audit(request: ForceDownRequest, entry: HistoryEntry): Promise<void>;
+}
+
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** Everything the use cases depend on, passed in as plain values. */
+export interface AppDeps {
+  store: RequestStore;
+  /** The Nova gateway of a configured cloud, or undefined for an unknown cloud name. */
+  nova: (cloud: string) => NovaGateway | undefined;
+  enqueue: (job: Job) => Promise<void>;
+  notifier: Notifier;
+  policy: ApprovalPolicy;
+  /** Channels cards may be posted in; empty means any. */
+  allowedChannels: ReadonlySet<string>;
+  defaultCloud: string;
+  ttlMs: number;
+  now: () => number;
+  newId: () => string;
+  log: Logger;
+}

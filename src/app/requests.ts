@@ -1,0 +1,209 @@
+import { fail } from '../domain/failure.js';
+import { COMPUTE_BINARY } from '../domain/host.js';
+import { checkApprover, checkCanceller, isExpired, type Refusal } from '../domain/policy.js';
+import { fromStates, type Action, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
+import type { FencingMethod } from '../domain/fencing.js';
+import type { AppDeps, HostView } from './ports.js';
+
+export type OpenResult =
+  | { kind: 'opened'; request: ForceDownRequest }
+  | { kind: 'exists'; request: ForceDownRequest }
+  | { kind: 'refused'; refusal: Refusal };
+
+export interface OpenInput {
+  cloud?: string;
+  host: string;
+  binary?: string;
+  action: Action;
+  origin: Origin;
+  requestedBy: string;
+  channel: string;
+  reason?: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Opens a request (slash command or alert): records it, takes the host's lock
+ * and hands the card to the worker. A second request for the same host and
+ * action returns the open one instead. Never calls Nova.
+ */
+export async function openRequest(deps: AppDeps, input: OpenInput): Promise<OpenResult> {
+  const cloud = input.cloud ?? deps.defaultCloud;
+  if (!deps.nova(cloud)) return { kind: 'refused', refusal: 'UNKNOWN_CLOUD' };
+  if (deps.allowedChannels.size > 0 && !deps.allowedChannels.has(input.channel)) return { kind: 'refused', refusal: 'CHANNEL_NOT_ALLOWED' };
+  const now = deps.now();
+  const request: ForceDownRequest = {
+    id: deps.newId(),
+    cloud,
+    host: input.host,
+    binary: input.binary ?? COMPUTE_BINARY,
+    action: input.action,
+    state: 'pending',
+    origin: input.origin,
+    ...(input.reason ? { reason: input.reason } : {}),
+    requestedBy: input.requestedBy,
+    channel: input.channel,
+    createdAt: iso(now),
+    updatedAt: iso(now),
+    expiresAt: iso(now + deps.ttlMs),
+    history: [{ state: 'pending', at: iso(now), by: input.requestedBy }],
+  };
+  let res = await deps.store.create(request);
+  if (!res.created && (await expireIfDue(deps, res.existing))) {
+    // The open request was past its expiry (the sweep had not run yet): it is expired now; try again once.
+    res = await deps.store.create(request);
+  }
+  if (!res.created) {
+    // A request whose card was never posted (crash between recording and enqueueing): post it now.
+    if (!res.existing.messageTs) await deps.enqueue({ kind: 'show-card', id: res.existing.id });
+    return { kind: 'exists', request: res.existing };
+  }
+  deps.log.info('request opened', { requestId: request.id, cloud, host: request.host, action: request.action });
+  await deps.enqueue({ kind: 'show-card', id: request.id });
+  return { kind: 'opened', request };
+}
+
+export type DecisionResult = { kind: 'done'; request: ForceDownRequest } | { kind: 'refused'; refusal: Refusal; request?: ForceDownRequest };
+
+export interface ConfirmInput {
+  id: string;
+  userId: string;
+  /** The approver groups the user is a member of (looked up by the Slack adapter). */
+  userGroups: ReadonlySet<string>;
+  method?: FencingMethod;
+  note?: string;
+}
+
+/**
+ * The fence confirmation: an authorized approver states how the host was
+ * fenced (or that it recovered). Exactly one concurrent confirmation wins; the
+ * winner hands the Nova call to the worker.
+ */
+export async function confirmRequest(deps: AppDeps, input: ConfirmInput): Promise<DecisionResult> {
+  const request = await deps.store.get(input.id);
+  if (!request) return { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
+  const expired = await expireIfDue(deps, request);
+  if (expired) return { kind: 'refused', refusal: 'REQUEST_EXPIRED', request: expired };
+  const refusal = checkApprover(deps.policy, request, input.userId, input.userGroups);
+  if (refusal) {
+    deps.log.warn('confirmation refused', { requestId: request.id, userId: input.userId, refusal });
+    return { kind: 'refused', refusal, request };
+  }
+  const confirmation: Confirmation = {
+    by: input.userId,
+    at: iso(deps.now()),
+    ...(input.method ? { method: input.method } : {}),
+    ...(input.note ? { note: input.note } : {}),
+  };
+  const res = await deps.store.transition(request.id, fromStates('approved'), 'approved', confirmation.at, { confirmation }, input.userId);
+  if (!res.ok) return { kind: 'refused', refusal: 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
+  deps.log.info('request confirmed', { requestId: request.id, by: input.userId, method: input.method });
+  await deps.enqueue({ kind: 'execute', id: request.id });
+  return { kind: 'done', request: res.request };
+}
+
+export async function cancelRequest(deps: AppDeps, input: { id: string; userId: string; userGroups: ReadonlySet<string> }): Promise<DecisionResult> {
+  const request = await deps.store.get(input.id);
+  if (!request) return { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
+  const refusal = checkCanceller(deps.policy, request, input.userId, input.userGroups);
+  if (refusal) return { kind: 'refused', refusal, request };
+  const res = await deps.store.transition(request.id, fromStates('cancelled'), 'cancelled', iso(deps.now()), {}, input.userId);
+  if (!res.ok) return { kind: 'refused', refusal: 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
+  await deps.enqueue({ kind: 'refresh-card', id: request.id });
+  return { kind: 'done', request: res.request };
+}
+
+/** Marks a request expired if its time is up and it can still expire. Returns it when it did. */
+async function expireIfDue(deps: AppDeps, request: ForceDownRequest): Promise<ForceDownRequest | undefined> {
+  if (!isExpired(request, deps.now())) return undefined;
+  if (!fromStates('expired').includes(request.state)) return undefined;
+  const res = await deps.store.transition(request.id, fromStates('expired'), 'expired', iso(deps.now()));
+  const current = res.ok ? res.request : res.current;
+  if (res.ok) await deps.enqueue({ kind: 'refresh-card', id: request.id });
+  return current?.state === 'expired' ? current : undefined;
+}
+
+/** Worker: the expiry sweep (scheduled). Returns how many requests expired. */
+export async function expireRequests(deps: AppDeps): Promise<number> {
+  let n = 0;
+  for (const state of fromStates('expired')) {
+    for (const request of await deps.store.listByState(state)) {
+      if (await expireIfDue(deps, request)) n++;
+    }
+  }
+  return n;
+}
+
+/** Worker: reads Nova's view of the host and posts or refreshes the card. */
+export async function showCard(deps: AppDeps, id: string): Promise<void> {
+  const request = await deps.store.get(id);
+  if (!request) return;
+  const view = await readHost(deps, request);
+  const ts = await deps.notifier.render(request, view);
+  if (ts && ts !== request.messageTs) {
+    await deps.store.setMessage(id, ts);
+    await deps.notifier.audit({ ...request, messageTs: ts }, request.history[0]!);
+  }
+}
+
+/** Worker: refreshes a card after a state change that needs no Nova call (cancel, expiry). */
+export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
+  const request = await deps.store.get(id);
+  if (!request) return;
+  await deps.notifier.render(request);
+  const last = request.history.at(-1);
+  if (last && (last.state === 'cancelled' || last.state === 'expired')) await deps.notifier.audit(request, last);
+}
+
+async function readHost(deps: AppDeps, request: ForceDownRequest): Promise<HostView | undefined> {
+  const nova = deps.nova(request.cloud);
+  if (!nova) return undefined;
+  const res = await nova.getService(request.host, request.binary);
+  return res.ok ? { service: res.value } : { lookupFailure: { code: res.failure.code, message: res.failure.message } };
+}
+
+/**
+ * Worker: performs a confirmed request, exactly once. The approved → executing
+ * compare-and-set is what makes Lambda's async retries and duplicate jobs
+ * harmless: only the caller that wins it calls Nova.
+ */
+export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDownRequest | undefined> {
+  const started = await deps.store.transition(id, ['approved'], 'executing', iso(deps.now()));
+  if (!started.ok) {
+    deps.log.info('execute skipped: not approved (duplicate job or retry)', { requestId: id, state: started.current?.state });
+    return started.current;
+  }
+  const request = started.request;
+  await deps.notifier.render(request);
+  const confirmed = request.history.findLast((h) => h.state === 'approved');
+  if (confirmed) await deps.notifier.audit(request, confirmed);
+
+  const nova = deps.nova(request.cloud);
+  let outcome: NovaOutcome;
+  if (!nova) {
+    outcome = { code: 'NOVA_REJECTED', message: `cloud "${request.cloud}" is no longer configured` };
+  } else {
+    const res = await nova.setForcedDown(request.host, request.action === 'force-down', request.binary).catch((err: unknown) => {
+      // A bug, not an expected failure: record it so the card still shows an outcome. No raw text leaves here.
+      deps.log.error('unexpected error calling Nova', { requestId: id, error: err instanceof Error ? err.name : 'unknown' });
+      return fail<never>({ code: 'NOVA_UNAVAILABLE', message: 'force-down hit an unexpected error calling Nova; see the logs' });
+    });
+    outcome = res.ok
+      ? { code: 'OK', message: res.value.forcedDown ? 'forced down' : 'forced_down unset', request: res.value.request, microversion: res.value.microversion, novaResponse: res.value.novaResponse }
+      : {
+          code: res.failure.code,
+          message: res.failure.message,
+          ...(res.failure.detail !== undefined ? { detail: res.failure.detail } : {}),
+          ...(res.failure.status !== undefined ? { status: res.failure.status } : {}),
+          ...(res.failure.request !== undefined ? { request: res.failure.request } : {}),
+        };
+  }
+  const to = outcome.code === 'OK' ? 'succeeded' : 'failed';
+  const done = await deps.store.transition(id, ['executing'], to, iso(deps.now()), { outcome });
+  const final = done.ok ? done.request : (done.current ?? request);
+  deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
+  await deps.notifier.render(final, await readHost(deps, final));
+  await deps.notifier.audit(final, final.history.at(-1)!);
+  return final;
+}

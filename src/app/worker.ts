@@ -1,0 +1,25 @@
+import type { AppDeps, Job } from './ports.js';
+import { executeRequest, refreshCard, showCard } from './requests.js';
+
+/** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
+export async function runJob(deps: AppDeps, job: Job): Promise<void> {
+  switch (job.kind) {
+    case 'show-card':
+      return showCard(deps, job.id);
+    case 'execute':
+      await executeRequest(deps, job.id);
+      return;
+    case 'refresh-card':
+      return refreshCard(deps, job.id);
+    case 'status': {
+      const nova = deps.nova(job.cloud);
+      if (!nova) return;
+      return deps.notifier.replyStatus(job.responseUrl, job.cloud, job.host, await nova.getService(job.host));
+    }
+    case 'list': {
+      const nova = deps.nova(job.cloud);
+      if (!nova) return;
+      return deps.notifier.replyList(job.responseUrl, job.cloud, await nova.listComputeServices());
+    }
+  }
+}

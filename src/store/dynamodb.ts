@@ -1,0 +1,400 @@
+import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestState } from '../domain/request.js';
+import { StoreError } from './errors.js';
+import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
+import { definedPatch, historyEntry, isLockHolder, jsonCopy } from './transition.js';
+
+/** The GSI that `listByState` queries: partition key `state`, sort key `createdAt`. Lock items have no `state`, so it holds requests only. */
+export const STATE_INDEX = 'byState';
+
+/** The numeric attribute (epoch seconds) to enable as the table's TTL attribute. */
+export const TTL_ATTRIBUTE = 'ttl';
+
+/** How long a request item is kept after its `expiresAt`, whatever its state (the Slack thread is the long-term record). */
+export const RETENTION_AFTER_EXPIRY_S = 30 * 24 * 3600;
+
+/**
+ * The table's shape, shared by tests (dynalite) and the CloudFormation
+ * resource: on-demand billing, key `pk`, and the `byState` index. TTL is set
+ * separately (`TimeToLiveSpecification` on {@link TTL_ATTRIBUTE}); dynalite
+ * does not implement UpdateTimeToLive.
+ */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'state', AttributeType: 'S' },
+      { AttributeName: 'createdAt', AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: STATE_INDEX,
+        KeySchema: [
+          { AttributeName: 'state', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
+export interface DynamoStoreOptions {
+  tableName: string;
+  client: DynamoDBClient;
+  /**
+   * How long a lock whose request item is not there yet is presumed to belong
+   * to a `create` still between its two writes. Past it, the lock is taken
+   * over as left by a crash. Keep it well under Slack's 3 s ack budget.
+   */
+  lockGraceMs?: number;
+}
+
+const requestPk = (id: string) => `REQ#${id}`;
+const lockPk = (key: string) => `LOCK#${key}`;
+
+/**
+ * A lock is `claimed` by a creator that has not yet written its request, and
+ * `held` once that request exists and the creator (or a caller that found the
+ * request, on its behalf) confirmed it. A held lock is never taken from an
+ * open request.
+ */
+type LockPhase = 'claimed' | 'held';
+
+interface LockItem {
+  requestId: string;
+  /** Undefined on a lock written by hand: treated like `held`. */
+  phase: LockPhase | undefined;
+  /** Epoch ms at which the lock was claimed (the writer's clock); 0 when unknown. */
+  lockedAt: number;
+}
+
+/**
+ * A `RequestStore` in one DynamoDB table, without transactions (dynalite,
+ * which the tests run against, does not implement TransactWriteItems).
+ *
+ * Items: a request `pk = REQ#<id>` with the request's fields as attributes
+ * (`outcome.novaResponse` as a JSON string), plus `lockKey` and `ttl`; a lock
+ * `pk = LOCK#<cloud>#<host>#<action>` with `requestId`, `phase`, `lockedAt`.
+ *
+ * `create` is three conditional writes: claim the lock (`attribute_not_exists`),
+ * put the request, confirm the lock (`phase = held` if it still names us). The
+ * lock item is the one place where contenders meet: a take-over is a
+ * conditional Put on the exact (requestId, phase) the taker looked at, so of
+ * "confirm" and "take over" exactly one lands. Crash points and who repairs:
+ * - lock claimed, request not written: the lock names a missing request. A
+ *   claim younger than `lockGraceMs` is presumed in flight (callers wait for
+ *   the request to appear); an older one is taken over.
+ * - request written, lock not confirmed: the next caller that finds the open
+ *   request confirms the lock for it and returns it as `existing`.
+ * - request closed, lock not yet deleted: the lock names a request that no
+ *   longer `holdsLock`, and is taken over at once.
+ * A creator whose confirm fails (it was slower than the grace period and lost
+ * its claim) deletes its own, never announced, request and tries again, which
+ * returns the new holder.
+ */
+export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: DynamoStoreOptions): RequestStore {
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const TableName = tableName;
+
+  const getRequest = async (id: string): Promise<ForceDownRequest | undefined> => {
+    const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: requestPk(id) }, ConsistentRead: true }));
+    return Item === undefined ? undefined : fromItem(Item);
+  };
+
+  const getLock = async (key: string): Promise<LockItem | undefined> => {
+    const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: lockPk(key) }, ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    if (typeof Item.requestId !== 'string') throw new StoreError('CORRUPT_ITEM', `lock ${key} has no requestId`);
+    return {
+      requestId: Item.requestId,
+      phase: Item.phase === 'claimed' || Item.phase === 'held' ? Item.phase : undefined,
+      lockedAt: typeof Item.lockedAt === 'number' ? Item.lockedAt : 0,
+    };
+  };
+
+  /** Claims the lock for `requestId` if it is free (`seen` undefined) or still exactly as `seen`. */
+  const claimLock = async (key: string, requestId: string, seen: LockItem | undefined): Promise<boolean> => {
+    const Item = { pk: lockPk(key), requestId, phase: 'claimed' satisfies LockPhase, lockedAt: Date.now() };
+    const condition =
+      seen === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : seen.phase === undefined
+          ? {
+              ConditionExpression: 'requestId = :seenId AND attribute_not_exists(#phase)',
+              ExpressionAttributeNames: { '#phase': 'phase' },
+              ExpressionAttributeValues: { ':seenId': seen.requestId },
+            }
+          : {
+              ConditionExpression: 'requestId = :seenId AND #phase = :seenPhase',
+              ExpressionAttributeNames: { '#phase': 'phase' },
+              ExpressionAttributeValues: { ':seenId': seen.requestId, ':seenPhase': seen.phase },
+            };
+    return conditional(doc.send(new PutCommand({ TableName, Item, ...condition })));
+  };
+
+  /** Marks the lock held by `requestId`, if it still names it (idempotent). */
+  const confirmLock = async (key: string, requestId: string): Promise<boolean> =>
+    conditional(
+      doc.send(
+        new UpdateCommand({
+          TableName,
+          Key: { pk: lockPk(key) },
+          ConditionExpression: 'requestId = :id',
+          UpdateExpression: 'SET #phase = :held',
+          ExpressionAttributeNames: { '#phase': 'phase' },
+          ExpressionAttributeValues: { ':id': requestId, ':held': 'held' satisfies LockPhase },
+        }),
+      ),
+    );
+
+  const releaseLock = async (key: string, requestId: string): Promise<void> => {
+    // A failed condition means someone already took the lock over: nothing to release.
+    await conditional(
+      doc.send(
+        new DeleteCommand({ TableName, Key: { pk: lockPk(key) }, ConditionExpression: 'requestId = :id', ExpressionAttributeValues: { ':id': requestId } }),
+      ),
+    );
+  };
+
+  return {
+    async create(request: ForceDownRequest): Promise<CreateResult> {
+      const key = lockKey(request);
+      const deadline = Date.now() + lockGraceMs + 10_000;
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) {
+          if (Date.now() > deadline) throw new StoreError('LOCK_CONTENDED', `gave up taking lock ${key} for request ${request.id}`);
+          await sleep(backoffMs(attempt));
+        }
+        if (!(await claimLock(key, request.id, undefined))) {
+          const lock = await getLock(key);
+          if (lock === undefined) continue; // released meanwhile: try again
+          const holder = await getRequest(lock.requestId);
+          if (isLockHolder(holder, key)) {
+            // Open, and named by the lock. Confirm it if its creator has not (it may have crashed):
+            // from then on nobody can take the lock from it.
+            if (lock.phase === 'held' || (await confirmLock(key, lock.requestId))) return { created: false, existing: holder };
+            continue;
+          }
+          // A young claim on a missing request: its creator is probably between its writes.
+          if (holder === undefined && lock.phase === 'claimed' && Date.now() - lock.lockedAt < lockGraceMs) continue;
+          if (!(await claimLock(key, request.id, lock))) continue; // the lock changed since we looked
+        }
+
+        // The lock names us. Write the request, then confirm the lock.
+        const written = await conditional(
+          doc.send(new PutCommand({ TableName, Item: toItem(request), ConditionExpression: 'attribute_not_exists(pk)' })),
+        );
+        if (!written) {
+          // The id exists: the same request created concurrently (then it is the holder), or a real clash.
+          const other = await getRequest(request.id);
+          if (isLockHolder(other, key) && (await confirmLock(key, other.id))) return { created: false, existing: other };
+          throw new StoreError('DUPLICATE_ID', `request ${request.id} already exists`);
+        }
+        if (await confirmLock(key, request.id)) return { created: true, request: fromItem(jsonCopy(toItem(request))) };
+        // We were slower than the grace period and lost the claim. Our request was never
+        // announced: withdraw it (unless someone already moved it), then find the holder.
+        await conditional(
+          doc.send(
+            new DeleteCommand({
+              TableName,
+              Key: { pk: requestPk(request.id) },
+              ConditionExpression: '#state = :state',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':state': request.state },
+            }),
+          ),
+        );
+      }
+    },
+
+    get: getRequest,
+
+    async transition(
+      id: string,
+      from: readonly RequestState[],
+      to: RequestState,
+      at: string,
+      patch?: TransitionPatch,
+      by?: string,
+    ): Promise<TransitionResult> {
+      if (from.length === 0) return { ok: false, current: await getRequest(id) };
+      const names: Record<string, string> = { '#state': 'state', '#updatedAt': 'updatedAt', '#history': 'history' };
+      const values: Record<string, unknown> = { ':to': to, ':at': at, ':entry': [historyEntry(to, at, by)], ':none': [] };
+      const sets = ['#state = :to', '#updatedAt = :at', '#history = list_append(if_not_exists(#history, :none), :entry)'];
+      for (const [field, value] of Object.entries(definedPatch(patch))) {
+        names[`#${field}`] = field;
+        values[`:${field}`] = field === 'outcome' ? outcomeToItem(value as NovaOutcome) : value;
+        sets.push(`#${field} = :${field}`);
+      }
+      const marks = from.map((state, i) => {
+        values[`:from${i}`] = state;
+        return `:from${i}`;
+      });
+      let attributes: Record<string, unknown> | undefined;
+      try {
+        ({ Attributes: attributes } = await doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: requestPk(id) },
+            // A missing item has no state, so this also fails for an unknown id.
+            ConditionExpression: `#state IN (${marks.join(', ')})`,
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        ));
+      } catch (err) {
+        if (isConditionFailed(err)) return { ok: false, current: await getRequest(id) };
+        throw err;
+      }
+      if (attributes === undefined) throw new StoreError('CORRUPT_ITEM', `request ${id}: update returned no attributes`);
+      const request = fromItem(attributes);
+      // After the state change: a crash in between leaves a lock naming a closed request, which is stale.
+      if (!holdsLock(to)) await releaseLock(lockKey(request), id);
+      return { ok: true, request };
+    },
+
+    async setMessage(id: string, messageTs: string): Promise<void> {
+      await conditional(
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: requestPk(id) },
+            ConditionExpression: 'attribute_exists(pk)', // never create a stub item for an unknown id
+            UpdateExpression: 'SET messageTs = :ts',
+            ExpressionAttributeValues: { ':ts': messageTs },
+          }),
+        ),
+      );
+    },
+
+    async findOpen(cloud, host, action) {
+      const key = lockKey({ cloud, host, action });
+      const lock = await getLock(key);
+      if (lock === undefined) return undefined;
+      const holder = await getRequest(lock.requestId);
+      return isLockHolder(holder, key) ? holder : undefined;
+    },
+
+    async listByState(state: RequestState): Promise<ForceDownRequest[]> {
+      // The index is eventually consistent: fine for sweeps, which re-check with a conditional transition.
+      const out: ForceDownRequest[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName,
+            IndexName: STATE_INDEX,
+            KeyConditionExpression: '#state = :state',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':state': state },
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) out.push(fromItem(item));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey !== undefined);
+      return out;
+    },
+  };
+}
+
+/** The request as a table item: its fields as attributes, plus the key, `lockKey` and `ttl`. */
+function toItem(r: ForceDownRequest): Record<string, unknown> {
+  const expires = Date.parse(r.expiresAt);
+  return {
+    pk: requestPk(r.id),
+    id: r.id,
+    cloud: r.cloud,
+    host: r.host,
+    binary: r.binary,
+    action: r.action,
+    state: r.state,
+    origin: r.origin,
+    reason: r.reason,
+    requestedBy: r.requestedBy,
+    channel: r.channel,
+    messageTs: r.messageTs,
+    confirmation: r.confirmation,
+    outcome: r.outcome === undefined ? undefined : outcomeToItem(r.outcome),
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    updatedAt: r.updatedAt,
+    history: r.history,
+    lockKey: lockKey(r),
+    [TTL_ATTRIBUTE]: Number.isFinite(expires) ? Math.floor(expires / 1000) + RETENTION_AFTER_EXPIRY_S : undefined,
+  };
+}
+
+/** Nova's response is free-form JSON: stored as a string so it needs no attribute mapping (and empty keys are fine). */
+function outcomeToItem(o: NovaOutcome): Record<string, unknown> {
+  const { novaResponse, ...rest } = o;
+  return novaResponse === undefined ? rest : { ...rest, novaResponse: JSON.stringify(novaResponse) };
+}
+
+const REQUIRED = ['id', 'cloud', 'host', 'binary', 'action', 'state', 'origin', 'requestedBy', 'channel', 'createdAt', 'expiresAt', 'updatedAt'] as const;
+
+function fromItem(item: Record<string, unknown>): ForceDownRequest {
+  const missing = REQUIRED.filter((field) => item[field] === undefined);
+  if (missing.length > 0) throw new StoreError('CORRUPT_ITEM', `item ${String(item.pk)} lacks ${missing.join(', ')}`);
+  const i = item as unknown as ForceDownRequest;
+  const r: ForceDownRequest = {
+    id: i.id,
+    cloud: i.cloud,
+    host: i.host,
+    binary: i.binary,
+    action: i.action,
+    state: i.state,
+    origin: i.origin,
+    requestedBy: i.requestedBy,
+    channel: i.channel,
+    createdAt: i.createdAt,
+    expiresAt: i.expiresAt,
+    updatedAt: i.updatedAt,
+    history: i.history ?? [],
+  };
+  if (i.reason !== undefined) r.reason = i.reason;
+  if (i.messageTs !== undefined) r.messageTs = i.messageTs;
+  if (i.confirmation !== undefined) r.confirmation = i.confirmation;
+  if (item.outcome !== undefined) r.outcome = outcomeFromItem(item.outcome as Record<string, unknown>, r.id);
+  return r;
+}
+
+function outcomeFromItem(o: Record<string, unknown>, id: string): NovaOutcome {
+  const { novaResponse, ...rest } = o;
+  if (typeof novaResponse !== 'string') return rest as unknown as NovaOutcome;
+  try {
+    return { ...(rest as unknown as NovaOutcome), novaResponse: JSON.parse(novaResponse) as unknown };
+  } catch (cause) {
+    throw new StoreError('CORRUPT_ITEM', `request ${id}: outcome.novaResponse is not JSON`, { cause });
+  }
+}
+
+function isConditionFailed(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs a conditional write: true when it was applied, false when its condition failed. */
+async function conditional(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** The wait before retry `attempt`: up to 20, 40, 80, 160, then 200 ms, and at least half that (jitter spreads contenders). */
+function backoffMs(attempt: number): number {
+  const cap = Math.min(200, 10 * 2 ** Math.min(attempt, 5));
+  return cap / 2 + Math.random() * (cap / 2);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,20 @@
+/** Why a store operation failed unexpectedly. Expected outcomes (a lost race, an open request) are results, not errors. */
+export type StoreErrorCode =
+  /** `create` was given an id that another request already has. */
+  | 'DUPLICATE_ID'
+  /** `create` kept losing the lock race and gave up (DynamoDB only; never seen outside pathological contention). */
+  | 'LOCK_CONTENDED'
+  /** A stored item is not a request this code wrote (missing fields, unparsable JSON). */
+  | 'CORRUPT_ITEM';
+
+/** An unexpected store failure. The message names ids and keys, never item contents. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

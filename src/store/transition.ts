@@ -1,0 +1,37 @@
+import { holdsLock, lockKey, type ForceDownRequest, type HistoryEntry, type RequestState } from '../domain/request.js';
+import type { TransitionPatch } from './port.js';
+
+/** The patch keys a transition may set. Anything else a caller passes at run time is ignored. */
+export const PATCH_KEYS = ['confirmation', 'outcome', 'messageTs'] as const;
+
+/** The defined entries of `patch`, restricted to {@link PATCH_KEYS} (an `undefined` value leaves the field alone). */
+export function definedPatch(patch: TransitionPatch | undefined): TransitionPatch {
+  const out: Record<string, unknown> = {};
+  for (const key of PATCH_KEYS) {
+    if (patch?.[key] !== undefined) out[key] = patch[key];
+  }
+  return out as TransitionPatch;
+}
+
+export function historyEntry(to: RequestState, at: string, by: string | undefined): HistoryEntry {
+  return by === undefined ? { state: to, at } : { state: to, at, by };
+}
+
+/** The request after a successful transition (the caller has already checked the from-state). */
+export function applyTransition(request: ForceDownRequest, to: RequestState, at: string, patch?: TransitionPatch, by?: string): ForceDownRequest {
+  return { ...request, ...definedPatch(patch), state: to, updatedAt: at, history: [...request.history, historyEntry(to, at, by)] };
+}
+
+/**
+ * Whether `request` is the rightful holder of the lock `key`. A lock naming a
+ * request that is gone, no longer open, or (after manual edits) of another
+ * (cloud, host, action) is stale and may be taken over.
+ */
+export function isLockHolder(request: ForceDownRequest | undefined, key: string): request is ForceDownRequest {
+  return request !== undefined && holdsLock(request.state) && lockKey(request) === key;
+}
+
+/** A deep copy through JSON: what a persistent store would give back (no shared references, no `undefined` fields). */
+export function jsonCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

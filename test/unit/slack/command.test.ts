@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseSlashCommand } from '../../../src/slack/command.js';
+
+describe('/force-down text', () => {
+  it.each([
+    ['compute1', { kind: 'open', action: 'force-down', host: 'compute1', binary: 'nova-compute' }],
+    ['compute1 nova-compute --cloud prod-east --reason PSU dead, BMC unreachable', { kind: 'open', host: 'compute1', cloud: 'prod-east', reason: 'PSU dead, BMC unreachable' }],
+    ['--unset compute1.example.org', { kind: 'open', action: 'unset', host: 'compute1.example.org' }],
+    ['compute1 --reason "rack 12 lost power" --cloud prod', { kind: 'open', reason: 'rack 12 lost power', cloud: 'prod' }],
+    ['compute1 --reason “curly quotes”', { kind: 'open', reason: 'curly quotes' }],
+    ['status compute7', { kind: 'status', host: 'compute7' }],
+    ['list --cloud lab', { kind: 'list', cloud: 'lab' }],
+    ['', { kind: 'help' }],
+    ['help', { kind: 'help' }],
+  ])('%j', (text, expected) => {
+    expect(parseSlashCommand(text)).toMatchObject(expected);
+  });
+
+  it.each([
+    ['compute1 nova-scheduler', 'nova-compute` only'],
+    ['../../os-services', 'not a host name'],
+    ['compute1 --frobnicate', 'Unknown option'],
+    ['compute1 --cloud', '`--cloud` needs'],
+    ['compute1 --reason', '`--reason` needs'],
+    ['compute1 nova-compute extra', 'Too many words'],
+    ['status', 'Name a host'],
+    ['list compute1', '`list` takes only'],
+    ['x'.repeat(2001), 'too long'],
+  ])('%j → help explaining why', (text, why) => {
+    const res = parseSlashCommand(text);
+    expect(res.kind).toBe('help');
+    expect(res.kind === 'help' ? res.error : '').toContain(why);
+  });
+});

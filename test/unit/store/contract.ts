@@ -1,0 +1,373 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
+import type { RequestStore } from '../../../src/store/port.js';
+import { aFullRequest, aRequest, at } from './builders.js';
+
+/** One adapter under test, fresh for every test. */
+export interface StoreFixture {
+  store: RequestStore;
+  /**
+   * Writes only a lock entry for `key` naming `requestId`, as a crash leaves
+   * it (between the lock write and the request write, or between a closing
+   * transition and the lock release). Through the adapter's raw client or db.
+   */
+  plantLock(key: string, requestId: string): Promise<void>;
+  dispose?(): Promise<void> | void;
+}
+
+const RACERS = 50;
+
+/** Paths from pending to each state, as the use cases walk them. */
+const PATHS: Record<'cancelled' | 'succeeded' | 'expired' | 'failed', RequestState[]> = {
+  cancelled: ['cancelled'],
+  expired: ['expired'],
+  succeeded: ['approved', 'executing', 'succeeded'],
+  failed: ['approved', 'executing', 'failed'],
+};
+
+/** The RequestStore contract (src/store/port.ts), run against every adapter. */
+export function describeRequestStoreContract(name: string, makeFixture: () => Promise<StoreFixture> | StoreFixture): void {
+  describe(`RequestStore contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: RequestStore;
+
+    beforeEach(async () => {
+      fixture = await makeFixture();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.dispose?.();
+    });
+
+    /** Walks `id` from pending along `path`, asserting every step succeeds. */
+    async function walk(id: string, path: RequestState[]): Promise<ForceDownRequest> {
+      let state: RequestState = 'pending';
+      let last: ForceDownRequest | undefined;
+      for (const [i, to] of path.entries()) {
+        const res = await store.transition(id, [state], to, at(i + 1), {}, 'U0WALKER');
+        if (!res.ok) throw new Error(`walk ${state} -> ${to} failed: now ${res.current?.state}`);
+        last = res.request;
+        state = to;
+      }
+      if (!last) throw new Error('empty path');
+      return last;
+    }
+
+    describe('create and get', () => {
+      it.each([
+        ['a minimal slash-command request', aRequest()],
+        ['a cli request for unset', aRequest({ origin: { kind: 'cli', user: 'ops@bastion' }, action: 'unset', requestedBy: 'ops@bastion' })],
+        ['an alert request with every optional field', aFullRequest()],
+        ['an alert origin with only the required fields', aRequest({ origin: { kind: 'alert', source: 'doctor', fingerprint: 'fp-1' }, reason: 'x' })],
+      ])('round-trips %s', async (_label, request) => {
+        const res = await store.create(request);
+        expect(res).toEqual({ created: true, request });
+        expect(await store.get(request.id)).toEqual(request);
+      });
+
+      it('keeps a novaResponse that is a plain string or number', async () => {
+        const a = aFullRequest({ host: 'h1' });
+        a.outcome = { code: 'OK', message: 'done', novaResponse: 'plain text' };
+        const b = aFullRequest({ host: 'h2' });
+        b.outcome = { code: 'OK', message: 'done', novaResponse: 42 };
+        await store.create(a);
+        await store.create(b);
+        expect((await store.get(a.id))?.outcome?.novaResponse).toBe('plain text');
+        expect((await store.get(b.id))?.outcome?.novaResponse).toBe(42);
+      });
+
+      it('returns undefined for an unknown id', async () => {
+        expect(await store.get('req-nope')).toBeUndefined();
+      });
+
+      it('hands out copies: changing a returned request changes nothing stored', async () => {
+        const request = aFullRequest();
+        const created = await store.create(request);
+        if (!created.created) throw new Error('not created');
+        created.request.history.push({ state: 'succeeded', at: at(9) });
+        request.history.push({ state: 'succeeded', at: at(9) });
+        const got = await store.get(request.id);
+        if (!got) throw new Error('missing');
+        got.state = 'succeeded';
+        expect(await store.get(request.id)).toEqual(aFullRequest({ id: request.id }));
+      });
+    });
+
+    describe('one open request per (cloud, host, action)', () => {
+      it('returns the open request instead of creating a second one, and writes nothing', async () => {
+        const first = aRequest();
+        await store.create(first);
+        const second = aRequest({ reason: 'the alert fired again' });
+        expect(await store.create(second)).toEqual({ created: false, existing: first });
+        expect(await store.get(second.id)).toBeUndefined();
+        expect((await store.listByState('pending')).map((r) => r.id)).toEqual([first.id]);
+      });
+
+      it.each([
+        ['another action', { action: 'unset' as const }],
+        ['another host', { host: 'compute2' }],
+        ['another cloud', { cloud: 'prod-west' }],
+      ])('creates a request for %s', async (_label, overrides) => {
+        await store.create(aRequest());
+        const other = aRequest(overrides);
+        expect(await store.create(other)).toEqual({ created: true, request: other });
+      });
+
+      it.each(['cancelled', 'succeeded', 'expired'] as const)('frees the lock once the first request is %s', async (final) => {
+        const first = aRequest();
+        await store.create(first);
+        await walk(first.id, PATHS[final]);
+        const next = aRequest();
+        expect(await store.create(next)).toEqual({ created: true, request: next });
+        expect((await store.findOpen('prod-east', 'compute1', 'force-down'))?.id).toBe(next.id);
+      });
+
+      it('keeps the lock while the first request is failed (it can be retried)', async () => {
+        const first = aRequest();
+        await store.create(first);
+        const failed = await walk(first.id, PATHS.failed);
+        const next = aRequest();
+        expect(await store.create(next)).toEqual({ created: false, existing: failed });
+        expect(await store.get(next.id)).toBeUndefined();
+      });
+    });
+
+    describe('stale locks', () => {
+      it('takes over a lock whose request is missing (crash between the two writes)', async () => {
+        const request = aRequest();
+        await fixture.plantLock(lockKey(request), 'req-ghost');
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toBeUndefined();
+        expect(await store.create(request)).toEqual({ created: true, request });
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(request);
+        expect(await store.get('req-ghost')).toBeUndefined();
+      });
+
+      it('takes over a lock still naming a closed request (crash before the lock release)', async () => {
+        const old = aRequest();
+        await store.create(old);
+        await walk(old.id, PATHS.succeeded);
+        await fixture.plantLock(lockKey(old), old.id);
+        const next = aRequest();
+        expect(await store.create(next)).toEqual({ created: true, request: next });
+        expect((await store.get(old.id))?.state).toBe('succeeded');
+      });
+
+      it('takes over a lock naming a request of another (cloud, host, action)', async () => {
+        const elsewhere = aRequest({ host: 'compute9' });
+        await store.create(elsewhere);
+        await fixture.plantLock(lockKey(aRequest()), elsewhere.id);
+        const request = aRequest();
+        expect(await store.create(request)).toEqual({ created: true, request });
+        expect((await store.findOpen('prod-east', 'compute9', 'force-down'))?.id).toBe(elsewhere.id);
+      });
+
+      it('a request that lost its lock does not release the new holder\'s lock when it closes', async () => {
+        const old = aRequest();
+        await store.create(old);
+        await fixture.plantLock(lockKey(old), 'req-ghost'); // old lost its lock (hand edit, or a takeover)
+        const holder = aRequest();
+        expect((await store.create(holder)).created).toBe(true);
+        expect((await store.transition(old.id, ['pending'], 'cancelled', at(1))).ok).toBe(true);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(holder);
+        expect(await store.create(aRequest())).toEqual({ created: false, existing: holder });
+      });
+    });
+
+    describe('transition', () => {
+      it('moves from a named state, applies the patch and appends history with at and by', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const confirmation = { by: 'U0APPROVER', at: at(2), method: 'pdu' as const, note: 'outlet 12 off' };
+        const res = await store.transition(request.id, ['pending', 'failed'], 'approved', at(2), { confirmation }, 'U0APPROVER');
+        const expected: ForceDownRequest = {
+          ...request,
+          state: 'approved',
+          updatedAt: at(2),
+          confirmation,
+          history: [...request.history, { state: 'approved', at: at(2), by: 'U0APPROVER' }],
+        };
+        expect(res).toEqual({ ok: true, request: expected });
+        expect(await store.get(request.id)).toEqual(expected);
+        // approved still holds the lock
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(expected);
+      });
+
+      it('records a history entry without `by` when none is given', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const res = await store.transition(request.id, ['pending'], 'expired', at(31));
+        if (!res.ok) throw new Error('transition failed');
+        const last = res.request.history.at(-1);
+        expect(last).toEqual({ state: 'expired', at: at(31) });
+        expect(Object.keys(last ?? {})).not.toContain('by');
+      });
+
+      it('sets the outcome with a novaResponse object, and a later patch replaces it', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await walk(request.id, ['approved', 'executing']);
+        const failure = { code: 'NOVA_UNAVAILABLE' as const, message: 'Nova did not answer', status: 503, novaResponse: { error: { code: 503 } } };
+        const failed = await store.transition(request.id, ['executing'], 'failed', at(5), { outcome: failure });
+        expect(failed.ok && failed.request.outcome).toEqual(failure);
+        // retry: failed -> approved -> executing -> succeeded
+        await store.transition(request.id, ['pending', 'failed'], 'approved', at(6), {}, 'U0APPROVER');
+        await store.transition(request.id, ['approved'], 'executing', at(7));
+        const ok = { code: 'OK' as const, message: 'forced down', microversion: '2.93', request: 'PUT /os-services/x', novaResponse: { service: { forced_down: true } } };
+        const done = await store.transition(request.id, ['executing'], 'succeeded', at(8), { outcome: ok });
+        expect(done.ok).toBe(true);
+        const got = await store.get(request.id);
+        expect(got?.outcome).toEqual(ok);
+        expect(got?.history.map((h) => h.state)).toEqual(['pending', 'approved', 'executing', 'failed', 'approved', 'executing', 'succeeded']);
+        expect(got?.updatedAt).toBe(at(8));
+      });
+
+      it('ignores patch fields that are undefined', async () => {
+        const request = aRequest({ messageTs: '1.2' });
+        await store.create(request);
+        const res = await store.transition(request.id, ['pending'], 'cancelled', at(1), { messageTs: undefined }, 'U0X');
+        expect(res.ok && res.request.messageTs).toBe('1.2');
+      });
+
+      it.each([
+        ['cancelled', false],
+        ['expired', false],
+        ['approved', true],
+      ] as const)('pending -> %s leaves the lock held: %s', async (to, held) => {
+        const request = aRequest();
+        await store.create(request);
+        await store.transition(request.id, ['pending'], to, at(1));
+        expect((await store.findOpen('prod-east', 'compute1', 'force-down'))?.id).toBe(held ? request.id : undefined);
+      });
+
+      it('releases the lock on executing -> succeeded, keeps it on executing -> failed', async () => {
+        const a = aRequest();
+        const b = aRequest({ host: 'compute2' });
+        await store.create(a);
+        await store.create(b);
+        await walk(a.id, PATHS.succeeded);
+        await walk(b.id, PATHS.failed);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toBeUndefined();
+        expect((await store.findOpen('prod-east', 'compute2', 'force-down'))?.state).toBe('failed');
+      });
+
+      it('refuses from a state not named, returning the current request unchanged', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const approved = await walk(request.id, ['approved']);
+        const res = await store.transition(request.id, ['pending'], 'cancelled', at(9), { messageTs: '9.9' }, 'U0LATE');
+        expect(res).toEqual({ ok: false, current: approved });
+        expect(await store.get(request.id)).toEqual(approved);
+      });
+
+      it('refuses with an empty from list', async () => {
+        const request = aRequest();
+        await store.create(request);
+        expect(await store.transition(request.id, [], 'approved', at(1))).toEqual({ ok: false, current: request });
+      });
+
+      it('refuses an unknown id with current undefined, and creates nothing', async () => {
+        expect(await store.transition('req-nope', ['pending'], 'approved', at(1))).toEqual({ ok: false, current: undefined });
+        expect(await store.get('req-nope')).toBeUndefined();
+        expect(await store.listByState('approved')).toEqual([]);
+      });
+    });
+
+    describe('races', () => {
+      it(`${RACERS} concurrent confirmations: exactly one wins`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) => store.transition(request.id, ['pending'], 'approved', at(1), { confirmation: { by: `U${i}`, at: at(1) } }, `U${i}`)),
+        );
+        const winners = results.filter((r) => r.ok);
+        expect(winners).toHaveLength(1);
+        for (const r of results) if (!r.ok) expect(r.current?.state).toBe('approved');
+        const got = await store.get(request.id);
+        expect(got?.history).toHaveLength(2);
+        expect(winners[0]?.ok && winners[0].request.confirmation?.by).toBe(got?.confirmation?.by);
+      });
+
+      it(`${RACERS} concurrent confirm-or-cancel clicks: exactly one wins`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) => store.transition(request.id, ['pending'], i % 2 ? 'approved' : 'cancelled', at(1), {}, `U${i}`)),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect((await store.get(request.id))?.history).toHaveLength(2);
+      });
+
+      it(`${RACERS} concurrent creates for one host: exactly one created, all others see it`, async () => {
+        const requests = Array.from({ length: RACERS }, () => aRequest());
+        const results = await Promise.all(requests.map((r) => store.create(r)));
+        const created = results.flatMap((r) => (r.created ? [r.request] : []));
+        expect(created).toHaveLength(1);
+        const winner = created[0]?.id;
+        for (const r of results) if (!r.created) expect(r.existing.id).toBe(winner);
+        expect((await store.listByState('pending')).map((r) => r.id)).toEqual([winner]);
+        expect((await store.findOpen('prod-east', 'compute1', 'force-down'))?.id).toBe(winner);
+      });
+
+      it(`${RACERS} concurrent creates over a stale lock: exactly one takes it over`, async () => {
+        const old = aRequest();
+        await store.create(old);
+        await walk(old.id, PATHS.cancelled);
+        await fixture.plantLock(lockKey(old), old.id);
+        const results = await Promise.all(Array.from({ length: RACERS }, () => store.create(aRequest())));
+        const created = results.flatMap((r) => (r.created ? [r.request] : []));
+        expect(created).toHaveLength(1);
+        for (const r of results) if (!r.created) expect(r.existing.id).toBe(created[0]?.id);
+        expect((await store.listByState('pending')).map((r) => r.id)).toEqual([created[0]?.id]);
+      });
+    });
+
+    describe('setMessage', () => {
+      it('records the card ts without changing the state; the last writer wins', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await store.setMessage(request.id, '1740823200.000100');
+        expect(await store.get(request.id)).toEqual({ ...request, messageTs: '1740823200.000100' });
+        await store.setMessage(request.id, '1740823299.000200');
+        expect((await store.get(request.id))?.messageTs).toBe('1740823299.000200');
+        expect((await store.findOpen('prod-east', 'compute1', 'force-down'))?.messageTs).toBe('1740823299.000200');
+      });
+
+      it('does nothing for an unknown id', async () => {
+        await store.setMessage('req-nope', '1.1');
+        expect(await store.get('req-nope')).toBeUndefined();
+      });
+    });
+
+    describe('findOpen', () => {
+      it('finds the open request by (cloud, host, action) only', async () => {
+        const request = aRequest();
+        await store.create(request);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(request);
+        expect(await store.findOpen('prod-east', 'compute1', 'unset')).toBeUndefined();
+        expect(await store.findOpen('prod-east', 'compute2', 'force-down')).toBeUndefined();
+        expect(await store.findOpen('prod-west', 'compute1', 'force-down')).toBeUndefined();
+      });
+
+      it.each(['cancelled', 'succeeded', 'expired'] as const)('finds nothing once the request is %s', async (final) => {
+        const request = aRequest();
+        await store.create(request);
+        await walk(request.id, PATHS[final]);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toBeUndefined();
+      });
+    });
+
+    describe('listByState', () => {
+      it('lists every request in a state, whole', async () => {
+        const a = aFullRequest({ state: 'pending', host: 'compute1' });
+        const b = aRequest({ host: 'compute2' });
+        const c = aRequest({ host: 'compute3' });
+        for (const r of [a, b, c]) await store.create(r);
+        const approved = await walk(b.id, ['approved']);
+        const byId = (rs: ForceDownRequest[]) => [...rs].sort((x, y) => x.id.localeCompare(y.id));
+        expect(byId(await store.listByState('pending'))).toEqual(byId([a, c]));
+        expect(await store.listByState('approved')).toEqual([approved]);
+        expect(await store.listByState('succeeded')).toEqual([]);
+      });
+    });
+  });
+}

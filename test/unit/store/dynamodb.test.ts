@@ -1,0 +1,232 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  TransactWriteItemsCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockKey } from '../../../src/domain/request.js';
+import { createDynamoStore, RETENTION_AFTER_EXPIRY_S, STATE_INDEX, tableDefinition, TTL_ATTRIBUTE } from '../../../src/store/dynamodb.js';
+import { aFullRequest, aRequest, at } from './builders.js';
+import { describeRequestStoreContract } from './contract.js';
+
+let server: Server;
+let endpoint: string;
+let tables = 0;
+const clients: DynamoDBClient[] = [];
+
+function newClient(): DynamoDBClient {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  clients.push(client);
+  return client;
+}
+
+/** A fresh table in the shared dynalite, created from the same definition the stack uses. */
+async function newTable(): Promise<{ tableName: string; client: DynamoDBClient; doc: DynamoDBDocumentClient }> {
+  const tableName = `requests-${process.pid}-${++tables}`;
+  const client = newClient();
+  await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  return { tableName, client, doc: DynamoDBDocumentClient.from(client) };
+}
+
+beforeAll(async () => {
+  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+});
+
+describeRequestStoreContract('dynamodb (dynalite)', async () => {
+  const { tableName, client, doc } = await newTable();
+  return {
+    store: createDynamoStore({ tableName, client }),
+    async plantLock(key, requestId) {
+      // As a crash leaves it: written a minute ago, so past the grace period.
+      await doc.send(new PutCommand({ TableName: tableName, Item: { pk: `LOCK#${key}`, requestId, lockedAt: Date.now() - 60_000 } }));
+    },
+    dispose: async () => void (await client.send(new DeleteTableCommand({ TableName: tableName }))),
+  };
+});
+
+describe('dynamodb store', () => {
+  it('runs against a dynalite without transactions or UpdateTimeToLive (why the store uses neither)', async () => {
+    const { tableName, client } = await newTable();
+    await expect(
+      client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: tableName, Item: { pk: { S: 'x' } } } }] })),
+    ).rejects.toMatchObject({ name: 'UnknownOperationException' });
+    await expect(
+      client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } })),
+    ).rejects.toMatchObject({ name: 'UnknownOperationException' });
+  });
+
+  it('defines an on-demand table keyed by pk with the byState index', async () => {
+    const { tableName, client } = await newTable();
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    expect(Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema?.map((k) => k.AttributeName)])).toEqual([[STATE_INDEX, ['state', 'createdAt']]]);
+  });
+
+  it('stores a request as readable attributes, with a ttl 30 days after expiresAt', async () => {
+    const { tableName, client, doc } = await newTable();
+    const store = createDynamoStore({ tableName, client });
+    const request = aFullRequest({ state: 'pending' });
+    await store.create(request);
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `REQ#${request.id}` } }));
+    expect(Item).toMatchObject({
+      pk: `REQ#${request.id}`,
+      id: request.id,
+      state: 'pending',
+      host: 'compute1',
+      lockKey: 'prod-east#compute1#force-down',
+      origin: request.origin,
+      confirmation: request.confirmation,
+      history: request.history,
+      outcome: { code: 'NOVA_FORBIDDEN', status: 403, novaResponse: JSON.stringify(request.outcome?.novaResponse) },
+      [TTL_ATTRIBUTE]: Date.parse(request.expiresAt) / 1000 + RETENTION_AFTER_EXPIRY_S,
+    });
+    const lock = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: 'LOCK#prod-east#compute1#force-down' } }));
+    expect(lock.Item).toMatchObject({ requestId: request.id, lockedAt: expect.any(Number) });
+  });
+
+  it('deletes the lock item when the request closes', async () => {
+    const { tableName, client, doc } = await newTable();
+    const store = createDynamoStore({ tableName, client });
+    const request = aRequest();
+    await store.create(request);
+    await store.transition(request.id, ['pending'], 'cancelled', at(1), {}, 'U0X');
+    const lock = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `LOCK#${lockKey(request)}` } }));
+    expect(lock.Item).toBeUndefined();
+  });
+
+  describe('create, interrupted', () => {
+    type Wire = { Item?: { pk?: { S?: string } }; Key?: { pk?: { S?: string } }; ConditionExpression?: string; UpdateExpression?: string };
+    const isRequestPut = (i: Wire) => i.Item?.pk?.S?.startsWith('REQ#') === true;
+    const isLockTakeOver = (i: Wire) => i.Item?.pk?.S?.startsWith('LOCK#') === true && i.ConditionExpression?.includes('requestId') === true;
+    const isLockConfirm = (i: Wire) => i.Key?.pk?.S?.startsWith('LOCK#') === true && i.UpdateExpression !== undefined;
+
+    /** A client that runs `hook` on every request before it is sent (the input as it goes on the wire). */
+    function clientWith(hook: (input: Wire) => Promise<void> | void): DynamoDBClient {
+      const client = newClient();
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          await hook(args.input as Wire);
+          return next(args);
+        },
+        { step: 'build', name: 'testHook' },
+      );
+      return client;
+    }
+
+    /** A point where a request waits until released, and says when it got there. */
+    function gate() {
+      let arrive = () => {};
+      let release = () => {};
+      const reached = new Promise<void>((r) => (arrive = r));
+      const released = new Promise<void>((r) => (release = r));
+      return { reached, release, pass: async () => (arrive(), released) };
+    }
+
+    const lockedAt = async (doc: DynamoDBDocumentClient, tableName: string, key: string) =>
+      (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `LOCK#${key}` } }))).Item?.lockedAt as number;
+
+    it('a second caller waits while the claim is young, then gets the first request', async () => {
+      const { tableName, client } = await newTable();
+      const writeHeld = gate();
+      const slow = createDynamoStore({ tableName, client: clientWith((i) => (isRequestPut(i) ? writeHeld.pass() : undefined)) });
+      const fast = createDynamoStore({ tableName, client });
+      const first = aRequest();
+      const second = aRequest();
+      const slowCreate = slow.create(first);
+      await writeHeld.reached; // the lock is claimed, the request not written
+      setTimeout(writeHeld.release, 250);
+      expect(await fast.create(second)).toEqual({ created: false, existing: first });
+      expect(await slowCreate).toEqual({ created: true, request: first });
+      expect(await fast.get(second.id)).toBeUndefined();
+    });
+
+    it('a creator slower than the grace period loses its claim and withdraws its request: still exactly one open', async () => {
+      const { tableName, client, doc } = await newTable();
+      const writeHeld = gate();
+      const slow = createDynamoStore({ tableName, client: clientWith((i) => (isRequestPut(i) ? writeHeld.pass() : undefined)), lockGraceMs: 100 });
+      const fast = createDynamoStore({ tableName, client, lockGraceMs: 100 });
+      const first = aRequest();
+      const second = aRequest();
+      const slowCreate = slow.create(first);
+      await writeHeld.reached;
+      const claimedAt = await lockedAt(doc, tableName, lockKey(first));
+      expect(await fast.create(second)).toEqual({ created: true, request: second });
+      expect(await lockedAt(doc, tableName, lockKey(first))).toBeGreaterThanOrEqual(claimedAt + 100); // waited out the grace period
+      writeHeld.release();
+      expect(await slowCreate).toEqual({ created: false, existing: second });
+      expect(await fast.get(first.id)).toBeUndefined();
+      expect((await fast.listByState('pending')).map((r) => r.id)).toEqual([second.id]);
+      expect((await fast.findOpen('prod-east', 'compute1', 'force-down'))?.id).toBe(second.id);
+    });
+
+    it('a take-over decided on a stale look cannot land once the creator has confirmed', async () => {
+      // C1 claims; C3 (no grace) sees the request missing and is about to take over; C1 then writes
+      // and confirms; only then does C3's take-over reach the table. It must fail.
+      const { tableName, client } = await newTable();
+      const writeHeld = gate();
+      const takeOverHeld = gate();
+      const c1 = createDynamoStore({ tableName, client: clientWith((i) => (isRequestPut(i) ? writeHeld.pass() : undefined)) });
+      const c3 = createDynamoStore({ tableName, client: clientWith((i) => (isLockTakeOver(i) ? takeOverHeld.pass() : undefined)), lockGraceMs: 0 });
+      const r1 = aRequest();
+      const r3 = aRequest();
+      const created1 = c1.create(r1);
+      await writeHeld.reached;
+      const created3 = c3.create(r3);
+      await takeOverHeld.reached;
+      writeHeld.release();
+      expect(await created1).toEqual({ created: true, request: r1 });
+      takeOverHeld.release();
+      expect(await created3).toEqual({ created: false, existing: r1 });
+      expect(await createDynamoStore({ tableName, client }).findOpen('prod-east', 'compute1', 'force-down')).toEqual(r1);
+    });
+
+    it('a creator that died after writing its request is confirmed by the next caller', async () => {
+      const { tableName, client, doc } = await newTable();
+      const dying = createDynamoStore({
+        tableName,
+        client: clientWith((i) => {
+          if (isLockConfirm(i)) throw new Error('simulated crash before the confirm');
+        }),
+      });
+      const first = aRequest();
+      await expect(dying.create(first)).rejects.toThrow('simulated crash');
+      const store = createDynamoStore({ tableName, client });
+      expect(await store.create(aRequest())).toEqual({ created: false, existing: first });
+      const lock = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `LOCK#${lockKey(first)}` } }));
+      expect(lock.Item).toMatchObject({ requestId: first.id, phase: 'held' });
+    });
+
+    it('a creator that died between its writes leaves a claim that is taken over after the grace period', async () => {
+      const { tableName, client, doc } = await newTable();
+      const dying = createDynamoStore({
+        tableName,
+        client: clientWith((i) => {
+          if (isRequestPut(i)) throw new Error('simulated crash before the request write');
+        }),
+      });
+      await expect(dying.create(aRequest())).rejects.toThrow('simulated crash');
+      const store = createDynamoStore({ tableName, client, lockGraceMs: 150 });
+      const next = aRequest();
+      const claimedAt = await lockedAt(doc, tableName, lockKey(next));
+      expect(await store.create(next)).toEqual({ created: true, request: next });
+      expect(await lockedAt(doc, tableName, lockKey(next))).toBeGreaterThanOrEqual(claimedAt + 150);
+      const lock = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `LOCK#${lockKey(next)}` } }));
+      expect(lock.Item).toMatchObject({ requestId: next.id, phase: 'held' });
+    });
+  });
+});

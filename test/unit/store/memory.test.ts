@@ -1,0 +1,10 @@
+import { createMemoryStore, type MemoryStoreState } from '../../../src/store/memory.js';
+import { describeRequestStoreContract } from './contract.js';
+
+describeRequestStoreContract('memory', () => {
+  const state: MemoryStoreState = { requests: new Map(), locks: new Map() };
+  return {
+    store: createMemoryStore(state),
+    plantLock: async (key, requestId) => void state.locks.set(key, requestId),
+  };
+});
