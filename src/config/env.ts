@@ -31,11 +31,6 @@ export const botEnvSchema = z
     FORCE_DOWN_TWO_PERSON: bool.default(false),
     FORCE_DOWN_REQUEST_TTL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(24 * 60).default(30),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.FORCE_DOWN_SECRET_FILE && !env.FORCE_DOWN_SECRET_ID) {
-      ctx.addIssue({ code: 'custom', path: ['FORCE_DOWN_SECRET_FILE'], message: 'set FORCE_DOWN_SECRET_FILE (local) or FORCE_DOWN_SECRET_ID (AWS)' });
-    }
   });
 
 export interface BotSettings {
@@ -54,7 +49,10 @@ export interface BotSettings {
 /** Reads the bot's settings; one ConfigError lists every bad or missing variable. */
 export function loadBotSettings(env: Env): BotSettings {
   const res = botEnvSchema.safeParse(env, { reportInput: true });
-  if (!res.success) throw new ConfigError('the bot is not configured', describeIssues(res.error, (p) => p[0] ?? '(environment)'));
+  // Checked outside the schema so that it is listed together with every other problem.
+  const problems = env.FORCE_DOWN_SECRET_FILE || env.FORCE_DOWN_SECRET_ID ? [] : ['FORCE_DOWN_SECRET_FILE: missing: set FORCE_DOWN_SECRET_FILE (local) or FORCE_DOWN_SECRET_ID (AWS)'];
+  if (!res.success) problems.push(...describeIssues(res.error, (p) => p[0] ?? '(environment)'));
+  if (problems.length > 0 || !res.success) throw new ConfigError('the bot is not configured', problems);
   const e = res.data;
   const approvers = e.FORCE_DOWN_APPROVERS;
   const allowed = e.FORCE_DOWN_ALLOWED_CHANNELS ?? (e.FORCE_DOWN_CHANNEL ? [e.FORCE_DOWN_CHANNEL] : []);

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import type { Logger } from '../app/ports.js';
+import { runJob } from '../app/worker.js';
+import { loadBotSettings } from '../config/env.js';
+import { loadSecretFile } from '../config/secret-document.js';
+import { ConfigError } from '../config/schema.js';
+import { composeRuntime } from '../runtime/compose.js';
+import { createJsonLogger } from '../runtime/logger.js';
+import { createRouter } from '../runtime/router.js';
+import { createSqliteStore } from '../store/sqlite.js';
+import { createInProcessQueue } from './queue.js';
+import { startHttpServer } from './server.js';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The local bot behind `npm start`: the same router and use cases as the
+ * Lambda functions, with SQLite as the store and the worker in-process.
+ */
+export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => number; cwd?: string }) {
+  const env = opts.env;
+  const log = opts.log ?? createJsonLogger();
+  const settings = loadBotSettings(env);
+  if (!settings.secretFile) throw new ConfigError('the local bot reads its secret from FORCE_DOWN_SECRET_FILE (FORCE_DOWN_SECRET_ID is for AWS)');
+  const secret = loadSecretFile(settings.secretFile);
+  const port = env.PORT === undefined ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT must be a TCP port number');
+  const store = createSqliteStore({ path: env.FORCE_DOWN_DB ?? join(opts.cwd ?? process.cwd(), '.data', 'force-down.sqlite') });
+
+  let runtime: ReturnType<typeof composeRuntime> | undefined;
+  const queue = createInProcessQueue((job) => runJob(runtime!.deps, job), log);
+  runtime = composeRuntime({ settings, secret, store, enqueue: queue.enqueue, log, ...(opts.now ? { now: opts.now } : {}) });
+  const rt = runtime;
+  const router = createRouter({ slack: async () => rt.slack, now: opts.now ?? Date.now, log });
+  const server = await startHttpServer({
+    host: '127.0.0.1',
+    port,
+    handle: router,
+    onError: (err) => log.error('request failed', { error: (err as Error)?.name }),
+  });
+  return {
+    url: server.url,
+    deps: rt.deps,
+    queue,
+    async close() {
+      await server.close();
+      await queue.idle();
+      await rt.close();
+      store.close();
+    },
+  };
+}
