@@ -23,8 +23,26 @@ const common = {
 
 const functions = readdirSync('functions').filter((f) => f.endsWith('.ts')).map((f) => `functions/${f}`);
 
+// Modules Bolt requires at load but only its Express/HTTP/Socket Mode receivers use (see the file).
+const notBundled = new URL('src/runtime/not-bundled.cjs', import.meta.url).pathname;
+const lambdaOnly = {
+  name: 'not-bundled',
+  setup(b) {
+    b.onResolve({ filter: /^(express|raw-body|@slack\/socket-mode)$/ }, () => ({ path: notBundled }));
+  },
+};
+
 await Promise.all([
-  build({ ...common, entryPoints: functions, outdir: 'dist/functions', outExtension: { '.js': '.mjs' } }),
+  build({
+    ...common,
+    entryPoints: functions,
+    outdir: 'dist/functions',
+    outExtension: { '.js': '.mjs' },
+    // Chunks: what only the worker needs (undici, via a dynamic import) stays out of the api's cold start.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    plugins: [lambdaOnly],
+  }),
   build({
     ...common,
     entryPoints: ['src/cli/main.ts'],

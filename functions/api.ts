@@ -1,10 +1,13 @@
-// The api Lambda's composition root. Issue 3 adds the Slack and alert routes;
-// today it answers the health check so the deploy wiring can be exercised.
+// The api Lambda: verify, authorize, record, enqueue, ack (< 3 s). Never calls Nova.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createJsonLogger } from '../src/runtime/logger.js';
+import { createLambdaRuntime, fromApiGateway, toApiGateway } from '../src/runtime/lambda.js';
+import { createRouter } from '../src/runtime/router.js';
+
+const log = createJsonLogger({ base: { fn: 'api' } });
+const runtime = createLambdaRuntime(process.env, log);
+const route = createRouter({ slack: async () => (await runtime.get()).slack, now: Date.now, log });
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  if (event.requestContext?.http?.method === 'GET' && event.rawPath === '/healthz') {
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: true }) };
-  }
-  return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'not found' }) };
+  return toApiGateway(await route(fromApiGateway(event)));
 }

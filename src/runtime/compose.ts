@@ -3,7 +3,7 @@ import { WebClient } from '@slack/web-api';
 import type { AppDeps, Job, Logger, NovaGateway } from '../app/ports.js';
 import type { BotSettings } from '../config/env.js';
 import { ConfigError, type SecretDocument } from '../config/schema.js';
-import { createCloudClient, type CloudClient } from '../openstack/cloud.js';
+import type { CloudClient } from '../openstack/cloud.js';
 import { createSlackBot } from '../slack/bot.js';
 import { createGroupResolver } from '../slack/groups.js';
 import { createSlackNotifier } from '../slack/notifier.js';
@@ -40,15 +40,30 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     throw new ConfigError(`FORCE_DOWN_DEFAULT_CLOUD names "${defaultCloud}", which the secret document does not have (it has: ${names.join(', ')})`);
   }
 
-  const clouds = new Map<string, CloudClient>();
-  const nova = (cloud: string): NovaGateway | undefined => {
-    if (!Object.hasOwn(secret.clouds, cloud)) return undefined;
+  // Nova clients are built on first use, and their module (undici) is loaded then too:
+  // the api function only checks that a cloud exists, so its cold start never pays for it.
+  const clouds = new Map<string, Promise<CloudClient>>();
+  const cloudClient = (cloud: string): Promise<CloudClient> => {
     let client = clouds.get(cloud);
     if (!client) {
-      client = createCloudClient(cloud, secret.clouds[cloud]!);
+      client = import('../openstack/cloud.js').then(({ createCloudClient }) => createCloudClient(cloud, secret.clouds[cloud]!));
       clouds.set(cloud, client);
     }
-    return client.nova;
+    return client;
+  };
+  const gateways = new Map<string, NovaGateway>();
+  const nova = (cloud: string): NovaGateway | undefined => {
+    if (!Object.hasOwn(secret.clouds, cloud)) return undefined;
+    let gateway = gateways.get(cloud);
+    if (!gateway) {
+      gateway = {
+        getService: async (host, binary) => (await cloudClient(cloud)).nova.getService(host, binary),
+        listComputeServices: async () => (await cloudClient(cloud)).nova.listComputeServices(),
+        setForcedDown: async (host, forcedDown, binary) => (await cloudClient(cloud)).nova.setForcedDown(host, forcedDown, binary),
+      };
+      gateways.set(cloud, gateway);
+    }
+    return gateway;
   };
 
   const client = new WebClient(secret.slack.botToken, {
@@ -85,7 +100,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     deps,
     slack: { signingSecret: secret.slack.signingSecret, bot },
     close: async () => {
-      await Promise.all([...clouds.values()].map((c) => c.close()));
+      await Promise.all([...clouds.values()].map(async (c) => (await c).close()));
     },
   };
 }
