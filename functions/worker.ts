@@ -12,6 +12,7 @@ const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['show-card', 'execute', 'refresh-card']), id: z.string().min(1) }),
   z.object({ kind: z.literal('status'), cloud: z.string(), host: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
+  z.object({ kind: z.literal('sweep') }),
 ]);
 
 export async function handler(event: unknown): Promise<void> {

@@ -26,7 +26,9 @@ export type Job =
   /** `/force-down status <host>`: Nova's view, answered on the command's response_url. */
   | { kind: 'status'; cloud: string; host: string; responseUrl: string }
   /** `/force-down list`: down and forced-down compute services. */
-  | { kind: 'list'; cloud: string; responseUrl: string };
+  | { kind: 'list'; cloud: string; responseUrl: string }
+  /** Scheduled: expire requests past their TTL and update their cards. */
+  | { kind: 'sweep' };
 
 /** Where the worker shows requests: the Slack card and its audit thread. */
 export interface Notifier {

@@ -114,8 +114,13 @@ export async function cancelRequest(deps: AppDeps, input: { id: string; userId: 
   return { kind: 'done', request: res.request };
 }
 
-/** Marks a request expired if its time is up and it can still expire. Returns it when it did. */
-async function expireIfDue(deps: AppDeps, request: ForceDownRequest): Promise<ForceDownRequest | undefined> {
+/**
+ * Marks a request expired if its time is up and it can still expire, and has
+ * its card refreshed. Returns the expired request when it is (now) expired.
+ */
+export async function expireIfDue(deps: AppDeps, request: ForceDownRequest): Promise<ForceDownRequest | undefined> {
+  // Already expired (by a click, or the sweep): say so, rather than "already handled".
+  if (request.state === 'expired') return request;
   if (!isExpired(request, deps.now())) return undefined;
   if (!fromStates('expired').includes(request.state)) return undefined;
   const res = await deps.store.transition(request.id, fromStates('expired'), 'expired', iso(deps.now()));

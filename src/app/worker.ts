@@ -1,5 +1,5 @@
 import type { AppDeps, Job } from './ports.js';
-import { executeRequest, refreshCard, showCard } from './requests.js';
+import { executeRequest, expireRequests, refreshCard, showCard } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
 export async function runJob(deps: AppDeps, job: Job): Promise<void> {
@@ -15,6 +15,11 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
       const nova = deps.nova(job.cloud);
       if (!nova) return;
       return deps.notifier.replyStatus(job.responseUrl, job.cloud, job.host, await nova.getService(job.host));
+    }
+    case 'sweep': {
+      const expired = await expireRequests(deps);
+      if (expired > 0) deps.log.info('expired requests', { count: expired });
+      return;
     }
     case 'list': {
       const nova = deps.nova(job.cloud);

@@ -38,11 +38,15 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
     handle: router,
     onError: (err) => log.error('request failed', { error: (err as Error)?.name }),
   });
+  // Expired cards must stop offering buttons even if nobody clicks them: sweep every minute.
+  const sweep = setInterval(() => void queue.enqueue({ kind: 'sweep' }), 60_000);
+  sweep.unref();
   return {
     url: server.url,
     deps: rt.deps,
     queue,
     async close() {
+      clearInterval(sweep);
       await server.close();
       await queue.idle();
       await rt.close();
