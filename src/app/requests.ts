@@ -23,6 +23,9 @@ export interface OpenInput {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A card not posted this long after its request was recorded is taken as lost, and posted again. */
+export const CARD_OVERDUE_MS = 30_000;
+
 /**
  * Opens a request (slash command or alert): records it, takes the host's lock
  * and hands the card to the worker. A second request for the same host and
@@ -56,7 +59,10 @@ export async function openRequest(deps: AppDeps, input: OpenInput): Promise<Open
   }
   if (!res.created) {
     // A request whose card was never posted (crash between recording and enqueueing): post it now.
-    if (!res.existing.messageTs) await deps.enqueue({ kind: 'show-card', id: res.existing.id });
+    // Only once it is overdue: a fresh one's show-card job may still be running, and two would post two cards.
+    if (!res.existing.messageTs && deps.now() - Date.parse(res.existing.createdAt) > CARD_OVERDUE_MS) {
+      await deps.enqueue({ kind: 'show-card', id: res.existing.id });
+    }
     return { kind: 'exists', request: res.existing };
   }
   deps.log.info('request opened', { requestId: request.id, cloud, host: request.host, action: request.action });

@@ -1,14 +1,14 @@
-import bolt from '@slack/bolt';
+// Named imports: Node's ESM loader hands a CJS module's whole `exports` to a default import, but
+// loaders that honour `__esModule` (vitest, some bundlers) hand over Bolt's `exports.default`, the App class.
+import { App, AwsLambdaReceiver, LogLevel } from '@slack/bolt';
 import type { AppDeps } from '../app/ports.js';
-import { cancelRequest, confirmRequest, openRequest } from '../app/requests.js';
+import { cancelRequest, confirmRequest, expireIfDue, openRequest } from '../app/requests.js';
 import { checkApprover, isExpired } from '../domain/policy.js';
 import { fromStates, type ForceDownRequest } from '../domain/request.js';
 import { fenceModal, helpText, validateFenceSubmission } from './blocks.js';
 import { parseSlashCommand } from './command.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from './ids.js';
 import { alreadyHandledText, openRequestExistsText, refusalText } from './messages.js';
-
-const { App, AwsLambdaReceiver, LogLevel } = bolt;
 
 export interface SlackBotOptions {
   botToken: string;
@@ -95,8 +95,14 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     const request = id ? await deps.store.get(id) : undefined;
     const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
     if (!request) return void (await tell('This request no longer exists.'));
-    if (!fromStates('approved').includes(request.state)) return void (await tell(alreadyHandledText(request.host, request.action, request.confirmation?.by)));
-    if (isExpired(request, deps.now())) return void (await tell(refusalText('REQUEST_EXPIRED', ctx(request))));
+    const open = fromStates('approved').includes(request.state);
+    if (request.state === 'expired' || (open && isExpired(request, deps.now()))) {
+      // The sweep runs once a minute: a click in between marks the request expired at once,
+      // so its card stops offering buttons that can only be refused.
+      await expireIfDue(deps, request);
+      return void (await tell(refusalText('REQUEST_EXPIRED', ctx(request))));
+    }
+    if (!open) return void (await tell(alreadyHandledText(request.host, request.action, request.confirmation?.by)));
     const refusal = checkApprover(deps.policy, request, body.user.id, await groups(body.user.id));
     if (refusal) return void (await tell(refusalText(refusal, { ...ctx(request), attempted: 'confirm' })));
     if (!('trigger_id' in body)) return;
