@@ -14,6 +14,7 @@ PACKAGES=(
   uwsgi-core uwsgi-plugin-python3           # WSGI server for both APIs
   sqlite3                                   # both services use sqlite
   prometheus-alertmanager
+  memcached
 )
 
 missing=()

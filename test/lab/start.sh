@@ -19,6 +19,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LAB_DIR="${FORCE_DOWN_LAB_DIR:-/tmp/force-down-lab}"
 KEYSTONE_PORT="${LAB_KEYSTONE_PORT:-5000}"
 NOVA_PORT="${LAB_NOVA_PORT:-8774}"
+# Not 11211: Debian's memcached package may have started its own there.
+MEMCACHED_PORT="${LAB_MEMCACHED_PORT:-11311}"
 START_TIMEOUT="${LAB_START_TIMEOUT:-120}"   # seconds until both APIs must answer
 NOVA_WORKERS="${LAB_NOVA_WORKERS:-2}"       # nova-api uwsgi processes (1 thread each)
 
@@ -74,8 +76,8 @@ mkdir -p "$LAB_DIR"/{log,run,etc/keystone,etc/nova/policy.d,keystone,nova/lock}
 touch "$LAB_DIR/$MARKER"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$KEYSTONE_PORT" "$NOVA_PORT"; do
-  port_busy "$p" && die "127.0.0.1:$p is already in use by another process (not a lab started from $LAB_DIR); set LAB_KEYSTONE_PORT/LAB_NOVA_PORT or stop it"
+for p in "$KEYSTONE_PORT" "$NOVA_PORT" "$MEMCACHED_PORT"; do
+  port_busy "$p" && die "127.0.0.1:$p is already in use by another process (not a lab started from $LAB_DIR); set LAB_KEYSTONE_PORT/LAB_NOVA_PORT/LAB_MEMCACHED_PORT or stop it"
 done
 
 # ---------------------------------------------------------------------------
@@ -152,9 +154,12 @@ project_name = service
 user_domain_name = Default
 project_domain_name = Default
 region_name = RegionOne
-# Nova's default token cache (300 s, in-process) as in production. A token
-# Nova has never validated still gets an immediate 401 once revoked, which is
-# what the re-authentication test uses.
+# Token validations cached for Nova's default 300 s in a memcached shared by
+# all nova-api workers, as production deployments do (an in-process cache
+# would make each worker validate every new token with Keystone again).
+# A token Nova has never validated still gets an immediate 401 once revoked,
+# which is what the re-authentication test uses.
+memcached_servers = 127.0.0.1:$MEMCACHED_PORT
 
 [oslo_concurrency]
 lock_path = $LAB_DIR/nova/lock
@@ -273,6 +278,10 @@ on_exit() {
   fi
 }
 trap on_exit EXIT
+
+log "starting memcached on 127.0.0.1:$MEMCACHED_PORT (nova's shared token cache)"
+/usr/bin/memcached -d -u root -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -P "$LAB_DIR/memcached.pid" \
+  || die "memcached did not start (port $MEMCACHED_PORT busy?)"
 
 log "setting up keystone + nova databases in $LAB_DIR"
 (

@@ -48,3 +48,15 @@ stop_one() {
 [[ -d "$LAB_DIR" ]] || exit 0
 stop_one nova-api
 stop_one keystone
+# The lab's memcached (nova's token cache), by its pid file, only if it is a memcached.
+if [[ -f "$LAB_DIR/memcached.pid" ]]; then
+  pid="$(tr -dc '0-9' <"$LAB_DIR/memcached.pid")"
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q memcached; then
+    echo "stop.sh: stopping memcached (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    # Wait until it is gone, so that a restart finds its port free.
+    for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+    [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$LAB_DIR/memcached.pid"
+fi
