@@ -4,6 +4,7 @@ import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
 import { FENCING_METHODS } from '../domain/fencing.js';
 import { nextStep } from '../domain/runbook.js';
+import { formatAge, parseUtc } from '../domain/time.js';
 import { createCloudClient } from '../openstack/cloud.js';
 import type { ComputeService } from '../openstack/nova.js';
 import { parseCli, USAGE, UsageError, type CliCommand, type Common } from './args.js';
@@ -138,24 +139,9 @@ function report(common: Common, io: CliIo, json: Record<string, unknown>, line: 
   else io.out(line);
 }
 
-/** Nova reports naive UTC timestamps ("2026-11-25T14:03:10.000000"). */
-export function parseNovaTime(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
-  return Number.isNaN(t) ? undefined : t;
-}
-
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 90) return `${s} s ago`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
-  if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
-}
-
 function heartbeat(s: ComputeService, now: number): string {
-  const t = parseNovaTime(s.updatedAt);
-  return t === undefined ? 'never' : `${new Date(t).toISOString().replace(/\.\d+Z$/, 'Z')} (${formatAge(now - t)})`;
+  const t = parseUtc(s.updatedAt);
+  return t === undefined ? 'never' : `${new Date(t).toISOString().replace(/\.\d+Z$/, 'Z')} (${formatAge(t, now)})`;
 }
 
 export function describeService(s: ComputeService, now: number): string {

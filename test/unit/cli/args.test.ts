@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../../src/cli/args.js';
-import { runCli, EXIT, parseNovaTime, describeService } from '../../../src/cli/run.js';
+import { runCli, EXIT, describeService } from '../../../src/cli/run.js';
+import { parseUtc } from '../../../src/domain/time.js';
 
 const usage = (argv: string[]) => {
   try {
@@ -78,7 +79,7 @@ describe('CLI run (no OpenStack needed)', () => {
 
 describe('service formatting', () => {
   it('reads Nova\'s naive timestamps as UTC and shows the heartbeat age', () => {
-    expect(parseNovaTime('2026-11-25T14:00:00.000000')).toBe(Date.UTC(2026, 10, 25, 14));
+    expect(parseUtc('2026-11-25T14:00:00.000000')).toBe(Date.UTC(2026, 10, 25, 14));
     const line = describeService(
       { host: 'compute1', binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: true, updatedAt: '2026-11-25T14:00:00.000000', zone: 'nova' },
       Date.UTC(2026, 10, 25, 14, 3),
