@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
+import { LIMITS, type CardMessage, type KnownBlock } from '../../../src/slack/blocks.js';
+import { HOSTS_PER_MESSAGE, type GroupHostView, groupCard, groupCardMessageCount } from '../../../src/slack/group-card.js';
+import { ACTION_IDS } from '../../../src/slack/ids.js';
+import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
+
+type Json = Record<string, unknown>;
+
+function walk(node: unknown, visit: (o: Json) => void): void {
+  if (Array.isArray(node)) for (const item of node) walk(item, visit);
+  else if (node && typeof node === 'object') {
+    visit(node as Json);
+    for (const v of Object.values(node)) walk(v, visit);
+  }
+}
+
+const buttonsOf = (node: unknown): Json[] => {
+  const found: Json[] = [];
+  walk(node, (o) => {
+    if (o.type === 'button') found.push(o);
+  });
+  return found;
+};
+
+const textOf = (node: unknown): string => {
+  const parts: string[] = [];
+  walk(node, (o) => {
+    if ((o.type === 'mrkdwn' || o.type === 'plain_text') && typeof o.text === 'string') parts.push(o.text);
+  });
+  return parts.join('\n');
+};
+
+/** The section of the row for `host`. */
+const rowOf = (messages: CardMessage[], host: string): Json => {
+  for (const m of messages)
+    for (const b of m.blocks) {
+      const text = (b as { text?: { text?: string } }).text?.text ?? '';
+      if (b.type === 'section' && text.startsWith(`*${host}*`)) return b as unknown as Json;
+    }
+  throw new Error(`no row for ${host}`);
+};
+
+function expectWithinLimits(message: CardMessage): void {
+  expect(message.blocks.length).toBeLessThanOrEqual(LIMITS.messageBlocks);
+  expect(message.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
+  for (const block of message.blocks as KnownBlock[]) {
+    if (block.type === 'header') expect(block.text.text.length).toBeLessThanOrEqual(LIMITS.headerText);
+    if (block.type === 'section' && block.text) expect(block.text.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
+    if (block.type === 'context') expect(block.elements.length).toBeLessThanOrEqual(LIMITS.contextElements);
+  }
+  walk(message.blocks, (o) => {
+    if (typeof o.text === 'string') expect(o.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
+    if (o.type === 'button') expect(((o.text as Json).text as string).length).toBeLessThanOrEqual(LIMITS.buttonText);
+  });
+}
+
+const host = (i: number) => `compute${String(i).padStart(3, '0')}`;
+
+/** `n` pending force-downs from one alert, ids req-0001…, hosts compute001…. */
+function alertRequests(n: number, overrides: (i: number) => Partial<ForceDownRequest> = () => ({})): ForceDownRequest[] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = k + 1;
+    return aRequest({
+      id: `req-${String(i).padStart(4, '0')}`,
+      host: host(i),
+      origin: alertOrigin({ summary: 'Rack B12 PDU feed A lost power' }),
+      reason: undefined,
+      ...overrides(i),
+    });
+  });
+}
+
+function viewsFor(requests: ForceDownRequest[]): Map<string, GroupHostView> {
+  return new Map(requests.map((r) => [r.id, { service: aService({ host: r.host }) }]));
+}
+
+describe('groupCardMessageCount', () => {
+  it('fits 45 hosts per message', () => {
+    expect(HOSTS_PER_MESSAGE).toBe(45);
+    expect([0, 1, 45, 46, 90, 91, 200].map(groupCardMessageCount)).toEqual([0, 1, 1, 2, 2, 3, 5]);
+  });
+});
+
+describe('groupCard splitting', () => {
+  it.each([
+    [1, 1],
+    [45, 1],
+    [46, 2],
+    [200, 5],
+  ])('%i hosts → %i messages, each within Slack limits', (n, expected) => {
+    const requests = alertRequests(n);
+    const messages = groupCard(requests, viewsFor(requests), { now: NOW });
+    expect(messages).toHaveLength(expected);
+    expect(messages).toHaveLength(groupCardMessageCount(n));
+    for (const m of messages) expectWithinLimits(m);
+
+    // Every pending request has exactly one button across all messages, carrying its id.
+    const buttons = messages.flatMap((m) => buttonsOf(m.blocks));
+    expect(buttons).toHaveLength(n);
+    expect(buttons.map((b) => b.value).sort()).toEqual(requests.map((r) => r.id).sort());
+    for (const b of buttons) {
+      expect(b.action_id).toBe(ACTION_IDS.confirmFenced);
+      expect(b.style).toBe('danger');
+      expect((b.text as Json).text).toBe('Confirm fenced…');
+    }
+    // Every host has exactly one row.
+    const rows = messages.flatMap((m) => m.blocks.filter((b) => b.type === 'section' && (b as { text?: { text: string } }).text?.text.startsWith('*compute')));
+    expect(rows).toHaveLength(n);
+  });
+
+  it('gives continuation messages a range line and names their hosts in the fallback text', () => {
+    const requests = alertRequests(200);
+    const messages = groupCard(requests, viewsFor(requests), { now: NOW });
+    expect(messages[0]?.blocks[0]?.type).toBe('header');
+    expect(messages[0]?.text).toMatch(/^🔴 200 hosts down — NovaComputeDown \(prod-east\): compute001, compute002, /);
+    expect(messages[1]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 46–90 of 200)' }] });
+    expect(messages[4]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 181–200 of 200)' }] });
+    expect(messages[1]?.text).toContain('(continued, hosts 46–90 of 200)');
+    expect(messages[1]?.text).toContain('compute046');
+    expect(messages[1]?.text).toContain('compute090');
+    expect(messages[1]?.text).not.toContain('compute091');
+    expect(messages[1]?.blocks.some((b) => b.type === 'header')).toBe(false);
+  });
+
+  it('keeps the fallback text ≤ 3000 characters with long host names', () => {
+    const requests = alertRequests(45, (i) => ({ host: `${'h'.repeat(240)}-${i}` }));
+    const [message] = groupCard(requests, new Map(), { now: NOW });
+    expect(message).toBeDefined();
+    expectWithinLimits(message!);
+    expect(message!.text).toMatch(/and \d+ more$/);
+  });
+
+  it('returns no messages for no requests', () => {
+    expect(groupCard([], new Map(), { now: NOW })).toEqual([]);
+  });
+
+  it('is deterministic whatever the input order', () => {
+    const requests = alertRequests(60);
+    const a = groupCard(requests, viewsFor(requests), { now: NOW });
+    const b = groupCard([...requests].reverse(), viewsFor(requests), { now: NOW });
+    expect(b).toEqual(a);
+  });
+});
+
+describe('groupCard states', () => {
+  const FAILED_OUTCOME = { code: 'NOVA_UNAVAILABLE' as const, message: 'timeout', status: 503 };
+  const states: [string, Partial<ForceDownRequest>][] = [
+    ['h-pending', { state: 'pending' }],
+    ['h-approved', { state: 'approved', confirmation: CONFIRMATION }],
+    ['h-executing', { state: 'executing', confirmation: CONFIRMATION }],
+    ['h-succeeded', { state: 'succeeded', confirmation: CONFIRMATION }],
+    ['h-failed', { state: 'failed', confirmation: CONFIRMATION, outcome: FAILED_OUTCOME }],
+    ['h-expired', { state: 'expired', history: [{ state: 'expired', at: '2026-11-25T15:00:00.000Z' }] }],
+    ['h-cancelled', { state: 'cancelled', history: [{ state: 'cancelled', at: '2026-11-25T14:03:00.000Z', by: 'U0CANCEL01' }] }],
+    // Still "pending" in the store, but its TTL has passed by `now`.
+    ['h-stale', { state: 'pending', expiresAt: '2026-11-25T14:05:00.000Z' }],
+    ['h-stale-failed', { state: 'failed', expiresAt: '2026-11-25T14:05:00.000Z', outcome: FAILED_OUTCOME }],
+  ];
+  const requests = states.map(([h, o]) => aRequest({ id: `req-${h}`, host: h, origin: alertOrigin(), reason: undefined, ...o }));
+  const messages = groupCard(requests, new Map(), { now: NOW });
+
+  it('renders each state in the single card’s words', () => {
+    const row = (h: string) => ((rowOf(messages, h).text as Json).text as string);
+    expect(row('h-pending')).toContain('Waiting for an approver to confirm it is fenced');
+    expect(row('h-approved')).toContain('⏳ forcing down… (by <@U0APPROVE1>, fenced: ');
+    expect(row('h-executing')).toContain('⏳ forcing down…');
+    expect(row('h-succeeded')).toContain('✅ forced down in Nova (by <@U0APPROVE1>');
+    expect(row('h-failed')).toContain("❌ Nova's API did not answer (HTTP 503)");
+    expect(row('h-expired')).toContain('⌛ This request to force down *h-expired* expired at 2026-11-25 15:00 UTC');
+    expect(row('h-cancelled')).toContain('🚫 Cancelled by <@U0CANCEL01>');
+    expect(row('h-stale')).toContain('⌛ This request to force down *h-stale* expired at 2026-11-25 14:05 UTC');
+    expect(row('h-stale-failed')).toContain('⌛');
+    expect(row('h-pending')).toContain('Nova: not looked up yet');
+  });
+
+  it('shows buttons only where a click can still lead to a Nova call', () => {
+    const buttons = messages.flatMap((m) => buttonsOf(m.blocks));
+    expect(buttons.map((b) => [b.value, (b.text as Json).text])).toEqual([
+      ['req-h-pending', 'Confirm fenced…'],
+      ['req-h-failed', 'Retry…'],
+    ]);
+    for (const b of buttons) expect(b.action_id).toBe(ACTION_IDS.confirmFenced);
+  });
+
+  it('sorts pending first, then failed, then the rest; counts by state', () => {
+    const order = messages[0]!.blocks
+      .filter((b) => b.type === 'section' && ((b as { text?: { text: string } }).text?.text.startsWith('*h-') ?? false))
+      .map((b) => /^\*([^*]+)\*/.exec((b as { text: { text: string } }).text.text)?.[1]);
+    expect(order.slice(0, 2)).toEqual(['h-pending', 'h-failed']);
+    expect(order).toHaveLength(states.length);
+    expect(textOf(messages[0]!.blocks[1])).toMatch(/^\*1\* pending · \*1\* failed · \*2\* in progress · \*1\* forced down · \*1\* cancelled · \*3\* expired/);
+  });
+
+  it('offers Confirm recovered… for a pending unset', () => {
+    const [m] = groupCard([aRequest({ action: 'unset' })], new Map(), { now: NOW });
+    const [b] = buttonsOf(m!.blocks);
+    expect(b).toMatchObject({ action_id: ACTION_IDS.confirmRecovered, value: 'req-0001', text: { text: 'Confirm recovered…' } });
+  });
+});
+
+describe('groupCard Nova view', () => {
+  it('puts state, forced_down and heartbeat age on one line, or the lookup failure', () => {
+    const [a, b] = [aRequest({ id: 'r-a', host: 'a1' }), aRequest({ id: 'r-b', host: 'b1' })];
+    const views = new Map<string, GroupHostView>([
+      ['r-a', { service: aService({ host: 'a1', forcedDown: true }) }],
+      ['r-b', { lookupFailure: { code: 'HOST_NOT_FOUND', message: 'no such host' } }],
+    ]);
+    const messages = groupCard([a!, b!], views, { now: NOW });
+    expect((rowOf(messages, 'a1').text as Json).text).toContain('Nova: `down`, `enabled` · forced_down *yes* · heartbeat 10 min ago');
+    expect((rowOf(messages, 'b1').text as Json).text).toContain('Nova: ⚠️ Nova does not know *b1* in *prod-east*');
+  });
+});
+
+describe('groupCard escaping', () => {
+  it('makes a hostile alert name, summary and host name inert', () => {
+    const requests = alertRequests(2, (i) => ({
+      host: i === 1 ? 'evil<!channel>' : 'ok&host',
+      origin: alertOrigin({ alertName: 'Down <!here> <http://evil.example|click>', summary: 'summary <@U0EVIL> & <!channel>' }),
+    }));
+    const messages = groupCard(requests, new Map(), { now: NOW });
+    const all = JSON.stringify(messages);
+    // mrkdwn and the fallback text: nothing Slack would read as a mention or link.
+    const mrkdwnTexts: string[] = [];
+    walk(messages, (o) => {
+      if (o.type === 'mrkdwn') mrkdwnTexts.push(o.text as string);
+    });
+    for (const t of [...mrkdwnTexts, ...messages.map((m) => m.text)]) {
+      expect(t).not.toMatch(/<!|<@U0EVIL|<http/);
+    }
+    expect(all).toContain('summary &lt;@U0EVIL&gt; &amp; &lt;!channel&gt;');
+    expect(all).toContain('*evil&lt;!channel&gt;*');
+    expect(all).toContain('*ok&amp;host*');
+    expect(messages[0]!.text).toContain('Down &lt;!here&gt; &lt;http://evil.example|click&gt;');
+    // The header is plain_text, which Slack never parses.
+    expect(messages[0]!.blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text', text: '🔴 2 hosts down — Down <!here> <http://evil.example|click>' } });
+  });
+
+  it('uses opts.title over the alert name, and keeps a long one within the header limit', () => {
+    const requests = alertRequests(3);
+    expect(textOf(groupCard(requests, new Map(), { now: NOW, title: 'PDU B12-A' })[0]!.blocks[0])).toBe('🔴 3 hosts down — PDU B12-A');
+    const [m] = groupCard(requests, new Map(), { now: NOW, title: 'x'.repeat(500) });
+    expectWithinLimits(m!);
+  });
+});
+
+describe('groupCard snapshot', () => {
+  it('renders a 3-host card', () => {
+    const states: RequestState[] = ['succeeded', 'pending', 'failed'];
+    const requests = alertRequests(3, (i) => ({
+      state: states[i - 1]!,
+      ...(i !== 2 ? { confirmation: CONFIRMATION } : {}),
+      ...(i === 3 ? { outcome: { code: 'NOVA_REJECTED' as const, message: 'rejected', status: 400 } } : {}),
+    }));
+    const views = viewsFor(requests);
+    views.set('req-0001', { service: aService({ host: 'compute001', forcedDown: true }) });
+    expect(groupCard(requests, views, { now: NOW })).toMatchSnapshot();
+  });
+});
