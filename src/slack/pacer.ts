@@ -1,0 +1,164 @@
+import type { Logger } from '../app/ports.js';
+
+/**
+ * Paces Slack Web API calls per channel. Slack tolerates about one
+ * chat.postMessage per second per channel (short bursts aside) and answers
+ * HTTP 429 with Retry-After (seconds) beyond that. The pacer:
+ *
+ * - runs the tasks of one channel one after another, FIFO, each starting at
+ *   least `minIntervalMs` after the previous one on that channel started;
+ * - lets different channels proceed independently and concurrently;
+ * - on a rate-limit error (the WebClient's `slack_webapi_rate_limited_error`,
+ *   or an error whose `data.error` is `ratelimited`) waits `retryAfter`
+ *   seconds (1 when absent) and retries the same task, at most
+ *   {@link MAX_RATE_LIMIT_RETRIES} times, then rejects with the last error;
+ *   the wait pushes the channel's next start back, so tasks queued behind it
+ *   wait too;
+ * - on any other error rejects that task's promise only; later tasks still run.
+ *
+ * Never drops a task. Time is injected (`now`, `sleep`) so tests can use a
+ * virtual clock.
+ */
+
+export const MAX_RATE_LIMIT_RETRIES = 5;
+
+export interface ChannelPacerOptions {
+  /** Least time between two task starts on one channel. Default 1000 ms. */
+  minIntervalMs?: number;
+  /** Current time in ms. Default `Date.now`. */
+  now?: () => number;
+  /** Waits `ms` milliseconds. Default a `setTimeout` promise. */
+  sleep?: (ms: number) => Promise<void>;
+  log?: Pick<Logger, 'warn'>;
+}
+
+export interface ChannelPacer {
+  /** Queues `task` on `channel`; settles as the task finally does (after any rate-limit retries). */
+  schedule<T>(channel: string, task: () => Promise<T>): Promise<T>;
+  /** Tasks scheduled and not yet settled (waiting or running), on `channel` or on all channels. */
+  pending(channel?: string): number;
+  /** Resolves once every scheduled task (on every channel) has settled. */
+  idle(): Promise<void>;
+}
+
+interface Job {
+  task: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+interface Lane {
+  queue: Job[];
+  /** Earliest time the next task (or retry) may start. */
+  nextStartAt: number;
+  draining: boolean;
+}
+
+/** The Retry-After seconds of a rate-limit error, or undefined when `err` is not one. */
+export function rateLimitRetryAfter(err: unknown): number | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; retryAfter?: unknown; data?: unknown };
+  const data = e.data && typeof e.data === 'object' ? (e.data as { error?: unknown; response_metadata?: { retryAfter?: unknown } }) : undefined;
+  const limited = e.code === 'slack_webapi_rate_limited_error' || data?.error === 'ratelimited';
+  if (!limited) return undefined;
+  const candidate = typeof e.retryAfter === 'number' ? e.retryAfter : data?.response_metadata?.retryAfter;
+  return typeof candidate === 'number' && Number.isFinite(candidate) && candidate >= 0 ? candidate : 1;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer {
+  const minIntervalMs = Math.max(0, opts.minIntervalMs ?? 1000);
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? realSleep;
+  const log = opts.log;
+  const lanes = new Map<string, Lane>();
+  let total = 0;
+  let idleWaiters: Array<() => void> = [];
+
+  async function waitUntil(at: number): Promise<void> {
+    // Loop: a real timer may fire a little early.
+    for (let left = at - now(); left > 0; left = at - now()) await sleep(left);
+  }
+
+  async function runJob(channel: string, lane: Lane, job: Job): Promise<void> {
+    for (let retries = 0; ; retries++) {
+      await waitUntil(lane.nextStartAt);
+      const startedAt = now();
+      lane.nextStartAt = startedAt + minIntervalMs;
+      try {
+        job.resolve(await job.task());
+        return;
+      } catch (err) {
+        const retryAfter = rateLimitRetryAfter(err);
+        if (retryAfter === undefined) {
+          job.reject(err);
+          return;
+        }
+        if (retries >= MAX_RATE_LIMIT_RETRIES) {
+          log?.warn('slack: still rate limited, giving up on this call', { channel, retries });
+          job.reject(err);
+          return;
+        }
+        log?.warn('slack: rate limited, retrying', { channel, retryAfterSeconds: retryAfter, attempt: retries + 1 });
+        lane.nextStartAt = Math.max(lane.nextStartAt, now() + retryAfter * 1000);
+      }
+    }
+  }
+
+  async function drain(channel: string, lane: Lane): Promise<void> {
+    while (lane.queue.length > 0) {
+      const job = lane.queue[0]!;
+      try {
+        await runJob(channel, lane, job);
+      } catch (err) {
+        // Only an injected now/sleep can throw here; never strand the task.
+        job.reject(err);
+      }
+      lane.queue.shift();
+      total--;
+    }
+    lane.draining = false;
+    // Keep the lane while its spacing still matters, so a task scheduled just after still waits.
+    if (lane.nextStartAt <= now()) lanes.delete(channel);
+    if (total === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  return {
+    schedule<T>(channel: string, task: () => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const job: Job = {
+          // Also catches a task that throws synchronously.
+          task: () => Promise.resolve().then(task),
+          resolve: resolve as (value: unknown) => void,
+          reject,
+        };
+        const t = now();
+        for (const [name, idle] of lanes) if (!idle.draining && idle.nextStartAt <= t) lanes.delete(name);
+        total++;
+        let lane = lanes.get(channel);
+        if (!lane) {
+          lane = { queue: [], nextStartAt: -Infinity, draining: false };
+          lanes.set(channel, lane);
+        }
+        lane.queue.push(job);
+        if (!lane.draining) {
+          lane.draining = true;
+          void drain(channel, lane);
+        }
+      });
+    },
+    pending(channel?: string): number {
+      if (channel === undefined) return total;
+      return lanes.get(channel)?.queue.length ?? 0;
+    },
+    idle(): Promise<void> {
+      if (total === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
