@@ -100,6 +100,16 @@ export interface ForceDownRequest {
   expiresAt: string;
   updatedAt: string;
   history: HistoryEntry[];
+  /**
+   * How many times the triggering alert was received, and when last
+   * (Alertmanager re-sends a firing alert every repeat_interval; a repeat
+   * updates this instead of opening a second request). The creating alert
+   * counts once, so an alert request starts at `{ count: 1, lastAt: createdAt }`.
+   * Absent for slash-command and CLI requests. Changed only by
+   * `RequestStore.recordSeen`; `lastAt` is an ISO-8601 UTC timestamp as
+   * `Date#toISOString` writes it.
+   */
+  seen?: { count: number; lastAt: string };
 }
 
 /** The lock key: one open request per (cloud, host, action). */

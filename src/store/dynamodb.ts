@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { definedPatch, historyEntry, isLockHolder, jsonCopy } from './transition.js';
+import { canonicalInstant, definedPatch, historyEntry, isLockHolder, jsonCopy } from './transition.js';
 
 /** The GSI that `listByState` queries: partition key `state`, sort key `createdAt`. Lock items have no `state`, so it holds requests only. */
 export const STATE_INDEX = 'byState';
@@ -78,7 +78,8 @@ interface LockItem {
  * which the tests run against, does not implement TransactWriteItems).
  *
  * Items: a request `pk = REQ#<id>` with the request's fields as attributes
- * (`outcome.novaResponse` as a JSON string), plus `lockKey` and `ttl`; a lock
+ * (`outcome.novaResponse` as a JSON string; `seen` as the top-level
+ * `seenCount` and `seenLastAt`), plus `lockKey` and `ttl`; a lock
  * `pk = LOCK#<cloud>#<host>#<action>` with `requestId`, `phase`, `lockedAt`.
  *
  * `create` is three conditional writes: claim the lock (`attribute_not_exists`),
@@ -274,6 +275,46 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       );
     },
 
+    async recordSeen(id: string, rawAt: string): Promise<ForceDownRequest | undefined> {
+      const at = canonicalInstant(rawAt);
+      // `seen` is stored as the top-level `seenCount` and `seenLastAt` (a nested SET needs the map
+      // to exist already). Each call lands exactly one of two updates, each one atomic increment:
+      // (a) when `at` is later than the stored lastAt (or there is none): count + 1 and lastAt = at;
+      // (b) otherwise: count + 1 only. lastAt only ever grows, so once (a)'s condition fails on an
+      // existing item, (b)'s holds; both fail only for a missing item.
+      const increment = async (withLastAt: boolean): Promise<Record<string, unknown> | undefined> => {
+        try {
+          const { Attributes } = await doc.send(
+            new UpdateCommand({
+              TableName,
+              Key: { pk: requestPk(id) },
+              ConditionExpression: withLastAt
+                ? 'attribute_exists(pk) AND (attribute_not_exists(seenLastAt) OR seenLastAt < :at)'
+                : 'attribute_exists(pk) AND seenLastAt >= :at',
+              UpdateExpression: withLastAt
+                ? 'SET seenCount = if_not_exists(seenCount, :one) + :one, seenLastAt = :at'
+                : 'SET seenCount = if_not_exists(seenCount, :one) + :one',
+              ExpressionAttributeValues: { ':one': 1, ':at': at },
+              ReturnValues: 'ALL_NEW',
+            }),
+          );
+          if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `request ${id}: update returned no attributes`);
+          return Attributes;
+        } catch (err) {
+          if (isConditionFailed(err)) return undefined;
+          throw err;
+        }
+      };
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const item = (await increment(true)) ?? (await increment(false));
+        if (item !== undefined) return fromItem(item);
+        // Both failed: the item is missing (or appeared in between; then try again).
+        if ((await getRequest(id)) === undefined) return undefined;
+      }
+      // Only a seenLastAt that is not a string fails both conditions for good.
+      throw new StoreError('CORRUPT_ITEM', `request ${id}: seenLastAt is not comparable`);
+    },
+
     async findOpen(cloud, host, action) {
       const key = lockKey({ cloud, host, action });
       const lock = await getLock(key);
@@ -327,6 +368,8 @@ function toItem(r: ForceDownRequest): Record<string, unknown> {
     expiresAt: r.expiresAt,
     updatedAt: r.updatedAt,
     history: r.history,
+    seenCount: r.seen?.count,
+    seenLastAt: r.seen?.lastAt,
     lockKey: lockKey(r),
     [TTL_ATTRIBUTE]: Number.isFinite(expires) ? Math.floor(expires / 1000) + RETENTION_AFTER_EXPIRY_S : undefined,
   };
@@ -363,6 +406,12 @@ function fromItem(item: Record<string, unknown>): ForceDownRequest {
   if (i.messageTs !== undefined) r.messageTs = i.messageTs;
   if (i.confirmation !== undefined) r.confirmation = i.confirmation;
   if (item.outcome !== undefined) r.outcome = outcomeFromItem(item.outcome as Record<string, unknown>, r.id);
+  if (item.seenCount !== undefined || item.seenLastAt !== undefined) {
+    if (typeof item.seenCount !== 'number' || typeof item.seenLastAt !== 'string') {
+      throw new StoreError('CORRUPT_ITEM', `request ${r.id}: seenCount and seenLastAt must both be set`);
+    }
+    r.seen = { count: item.seenCount, lastAt: item.seenLastAt };
+  }
   return r;
 }
 

@@ -1,7 +1,7 @@
 import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { applyTransition, isLockHolder, jsonCopy } from './transition.js';
+import { applySeen, applyTransition, canonicalInstant, isLockHolder, jsonCopy } from './transition.js';
 
 /**
  * The memory store's data: requests by id, and lock key → request id. Pass
@@ -65,6 +65,15 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
     async setMessage(id: string, messageTs: string): Promise<void> {
       const current = requests.get(id);
       if (current !== undefined) requests.set(id, { ...current, messageTs });
+    },
+
+    async recordSeen(id: string, at: string): Promise<ForceDownRequest | undefined> {
+      const when = canonicalInstant(at);
+      const current = requests.get(id);
+      if (current === undefined) return undefined;
+      const next = jsonCopy(applySeen(current, when));
+      requests.set(id, next);
+      return jsonCopy(next);
     },
 
     async findOpen(cloud: string, host: string, action: ForceDownRequest['action']): Promise<ForceDownRequest | undefined> {

@@ -34,6 +34,19 @@ export interface RequestStore {
   /** Records the card's message ts (no state change; last writer wins). */
   setMessage(id: string, messageTs: string): Promise<void>;
 
+  /**
+   * Records one more receipt of the alert behind request `id`, atomically as
+   * seen by other callers: `seen.count` goes up by exactly one (an absent
+   * `seen` counts as 1, the creating alert, so it becomes 2), and
+   * `seen.lastAt` becomes `at` only if `at` is later than the stored one, so a
+   * delivery that arrives out of order never moves it back. `at` is an ISO-8601
+   * timestamp; it is stored normalized to `Date#toISOString` form (a RangeError
+   * if it does not parse). Changes nothing else (not `state`, `history` or
+   * `updatedAt`), in any state. Returns the updated request, or undefined for
+   * an unknown id (and creates nothing).
+   */
+  recordSeen(id: string, at: string): Promise<ForceDownRequest | undefined>;
+
   /** The open request holding the lock for (cloud, host, action), if any. */
   findOpen(cloud: string, host: string, action: ForceDownRequest['action']): Promise<ForceDownRequest | undefined>;
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { applyTransition, isLockHolder } from './transition.js';
+import { applySeen, applyTransition, canonicalInstant, isLockHolder } from './transition.js';
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. `:memory:` works too (one connection only). */
@@ -113,6 +113,15 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     },
   );
 
+  const updateJson = db.prepare<[string, string]>('UPDATE requests SET json = ? WHERE id = ?');
+  const recordSeenTx = db.transaction((id: string, at: string): ForceDownRequest | undefined => {
+    const current = read(id);
+    if (current === undefined) return undefined;
+    const json = JSON.stringify(applySeen(current, at));
+    updateJson.run(json, id);
+    return parse(json, id);
+  });
+
   // A read transaction: the lock and its request from one snapshot.
   const findOpenTx = db.transaction((key: string): ForceDownRequest | undefined => {
     const lock = selectLock.get(key);
@@ -135,6 +144,10 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
 
     async setMessage(id, messageTs) {
       updateMessage.run(messageTs, id);
+    },
+
+    async recordSeen(id, at) {
+      return recordSeenTx.immediate(id, canonicalInstant(at));
     },
 
     async findOpen(cloud, host, action) {

@@ -35,3 +35,21 @@ export function isLockHolder(request: ForceDownRequest | undefined, key: string)
 export function jsonCopy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
+
+/**
+ * `at` in `Date#toISOString` form (UTC, milliseconds), in which string order is
+ * time order: how `recordSeen` stores and compares `seen.lastAt` (DynamoDB can
+ * only compare the strings). A RangeError when `at` does not parse.
+ */
+export function canonicalInstant(at: string): string {
+  const ms = Date.parse(at);
+  if (!Number.isFinite(ms)) throw new RangeError(`recordSeen: at is not a timestamp: ${JSON.stringify(at)}`);
+  return new Date(ms).toISOString();
+}
+
+/** The request after one more receipt of its alert at `at` (canonical, see {@link canonicalInstant}); see `RequestStore.recordSeen`. */
+export function applySeen(request: ForceDownRequest, at: string): ForceDownRequest {
+  const prior = request.seen;
+  const lastAt = prior === undefined || at > prior.lastAt ? at : prior.lastAt;
+  return { ...request, seen: { count: (prior?.count ?? 1) + 1, lastAt } };
+}

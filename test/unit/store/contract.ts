@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
 import type { RequestStore } from '../../../src/store/port.js';
-import { aFullRequest, aRequest, at } from './builders.js';
+import { aFullRequest, aRequest, at, T0 } from './builders.js';
 
 /** One adapter under test, fresh for every test. */
 export interface StoreFixture {
@@ -59,6 +59,7 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
         ['a cli request for unset', aRequest({ origin: { kind: 'cli', user: 'ops@bastion' }, action: 'unset', requestedBy: 'ops@bastion' })],
         ['an alert request with every optional field', aFullRequest()],
         ['an alert origin with only the required fields', aRequest({ origin: { kind: 'alert', source: 'doctor', fingerprint: 'fp-1' }, reason: 'x' })],
+        ['an alert request seen several times', aFullRequest({ seen: { count: 3, lastAt: at(7) } })],
       ])('round-trips %s', async (_label, request) => {
         const res = await store.create(request);
         expect(res).toEqual({ created: true, request });
@@ -335,6 +336,93 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
       it('does nothing for an unknown id', async () => {
         await store.setMessage('req-nope', '1.1');
         expect(await store.get('req-nope')).toBeUndefined();
+      });
+    });
+
+    describe('recordSeen', () => {
+      const alertOrigin = { kind: 'alert' as const, source: 'alertmanager' as const, fingerprint: 'fp-1' };
+
+      it('counts an absent seen as the creating alert: the first repeat makes it 2', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const expected = { ...request, seen: { count: 2, lastAt: at(5) } };
+        expect(await store.recordSeen(request.id, at(5))).toEqual(expected);
+        expect(await store.get(request.id)).toEqual(expected);
+      });
+
+      it('increments a stored count and moves lastAt forward', async () => {
+        const request = aRequest({ origin: alertOrigin, seen: { count: 5, lastAt: at(1) } });
+        await store.create(request);
+        expect(await store.recordSeen(request.id, at(3))).toEqual({ ...request, seen: { count: 6, lastAt: at(3) } });
+        expect(await store.recordSeen(request.id, at(4))).toEqual({ ...request, seen: { count: 7, lastAt: at(4) } });
+        expect((await store.get(request.id))?.seen).toEqual({ count: 7, lastAt: at(4) });
+      });
+
+      it('never moves lastAt back: an older or equal delivery only counts', async () => {
+        const request = aRequest({ origin: alertOrigin, seen: { count: 1, lastAt: at(0) } });
+        await store.create(request);
+        await store.recordSeen(request.id, at(10));
+        expect((await store.recordSeen(request.id, at(4)))?.seen).toEqual({ count: 3, lastAt: at(10) });
+        expect((await store.recordSeen(request.id, at(10)))?.seen).toEqual({ count: 4, lastAt: at(10) });
+        expect((await store.get(request.id))?.seen).toEqual({ count: 4, lastAt: at(10) });
+      });
+
+      it('stores at normalized to toISOString form, so later still compares as later', async () => {
+        const request = aRequest({ origin: alertOrigin, seen: { count: 1, lastAt: T0 } });
+        await store.create(request);
+        expect((await store.recordSeen(request.id, '2025-03-01T10:05:00Z'))?.seen).toEqual({ count: 2, lastAt: at(5) });
+        expect((await store.recordSeen(request.id, '2025-03-01T11:06:00.000+01:00'))?.seen).toEqual({ count: 3, lastAt: at(6) });
+        await expect(store.recordSeen(request.id, 'yesterday')).rejects.toThrow(RangeError);
+        expect((await store.get(request.id))?.seen).toEqual({ count: 3, lastAt: at(6) });
+      });
+
+      it('changes nothing but seen, in an open state (the lock stays with it)', async () => {
+        const request = aFullRequest({ seen: { count: 1, lastAt: T0 } }); // failed: still holds the lock
+        await store.create(request);
+        const expected = { ...request, seen: { count: 2, lastAt: at(20) } };
+        expect(await store.recordSeen(request.id, at(20))).toEqual(expected);
+        expect(await store.get(request.id)).toEqual(expected);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(expected);
+        expect(await store.listByState('failed')).toEqual([expected]);
+      });
+
+      it.each(['cancelled', 'succeeded', 'expired'] as const)('works on a %s request without reopening it', async (final) => {
+        const request = aRequest({ origin: alertOrigin, seen: { count: 1, lastAt: T0 } });
+        await store.create(request);
+        const closed = await walk(request.id, PATHS[final]);
+        const expected = { ...closed, seen: { count: 2, lastAt: at(20) } };
+        expect(await store.recordSeen(request.id, at(20))).toEqual(expected);
+        expect(await store.get(request.id)).toEqual(expected);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toBeUndefined();
+        expect((await store.create(aRequest())).created).toBe(true);
+      });
+
+      it('is kept by later transitions', async () => {
+        const request = aRequest({ origin: alertOrigin, seen: { count: 1, lastAt: T0 } });
+        await store.create(request);
+        await store.recordSeen(request.id, at(1));
+        const res = await store.transition(request.id, ['pending'], 'approved', at(2), { messageTs: '1.1' }, 'U0APPROVER');
+        expect(res.ok && res.request.seen).toEqual({ count: 2, lastAt: at(1) });
+        expect((await store.get(request.id))?.seen).toEqual({ count: 2, lastAt: at(1) });
+      });
+
+      it('returns undefined for an unknown id, and creates nothing', async () => {
+        expect(await store.recordSeen('req-nope', at(1))).toBeUndefined();
+        expect(await store.get('req-nope')).toBeUndefined();
+        expect(await store.listByState('pending')).toEqual([]);
+      });
+
+      it(`${RACERS} concurrent repeats, delivered out of order: count up by exactly ${RACERS}, lastAt the latest`, async () => {
+        const request = aRequest({ origin: alertOrigin, seen: { count: 1, lastAt: T0 } });
+        await store.create(request);
+        // Minutes 1..RACERS in a scrambled order (7 is coprime with 50).
+        const minutes = Array.from({ length: RACERS }, (_, i) => ((i * 7) % RACERS) + 1);
+        const results = await Promise.all(minutes.map((m) => store.recordSeen(request.id, at(m))));
+        const counts = results.map((r) => r?.seen?.count).sort((a, b) => (a ?? 0) - (b ?? 0));
+        // Every caller saw its own increment.
+        expect(counts).toEqual(Array.from({ length: RACERS }, (_, i) => i + 2));
+        const got = await store.get(request.id);
+        expect(got).toEqual({ ...request, seen: { count: RACERS + 1, lastAt: at(RACERS) } });
       });
     });
 

@@ -109,6 +109,45 @@ describe('dynamodb store', () => {
     expect(lock.Item).toBeUndefined();
   });
 
+  describe('recordSeen', () => {
+    it('stores seen as top-level seenCount and seenLastAt; an in-order repeat is one UpdateItem', async () => {
+      const { tableName, client, doc } = await newTable();
+      const sent: string[] = [];
+      const counting = newClient();
+      counting.middlewareStack.add(
+        (next) => async (args) => {
+          sent.push(String((args.input as { UpdateExpression?: string }).UpdateExpression ?? 'read/put'));
+          return next(args);
+        },
+        { step: 'build', name: 'countCalls' },
+      );
+      const store = createDynamoStore({ tableName, client: counting });
+      const request = aRequest({ seen: { count: 1, lastAt: at(0) } });
+      await store.create(request);
+      sent.length = 0;
+      expect((await store.recordSeen(request.id, at(2)))?.seen).toEqual({ count: 2, lastAt: at(2) });
+      expect(sent).toHaveLength(1);
+      const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `REQ#${request.id}` } }));
+      expect(Item).toMatchObject({ seenCount: 2, seenLastAt: at(2) });
+      expect(Item).not.toHaveProperty('seen');
+      // A request created without seen gets both attributes on its first repeat.
+      const plain = aRequest({ host: 'compute2' });
+      await createDynamoStore({ tableName, client }).create(plain);
+      await store.recordSeen(plain.id, at(3));
+      const second = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `REQ#${plain.id}` } }));
+      expect(second.Item).toMatchObject({ seenCount: 2, seenLastAt: at(3) });
+    });
+
+    it('reports an item whose seenLastAt is not a string as corrupt instead of looping', async () => {
+      const { tableName, client, doc } = await newTable();
+      const store = createDynamoStore({ tableName, client });
+      const request = aRequest();
+      await store.create(request);
+      await doc.send(new PutCommand({ TableName: tableName, Item: { pk: `REQ#${request.id}`, ...request, seenCount: 1, seenLastAt: 42 } }));
+      await expect(store.recordSeen(request.id, at(1))).rejects.toMatchObject({ name: 'StoreError', code: 'CORRUPT_ITEM' });
+    });
+  });
+
   describe('create, interrupted', () => {
     type Wire = { Item?: { pk?: { S?: string } }; Key?: { pk?: { S?: string } }; ConditionExpression?: string; UpdateExpression?: string };
     const isRequestPut = (i: Wire) => i.Item?.pk?.S?.startsWith('REQ#') === true;
