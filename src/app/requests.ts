@@ -114,6 +114,9 @@ export async function cancelRequest(deps: AppDeps, input: { id: string; userId: 
   if (!request) return { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
   const refusal = checkCanceller(deps.policy, request, input.userId, input.userGroups);
   if (refusal) return { kind: 'refused', refusal, request };
+  // Past its TTL the request is expired, whatever the sweep has done so far: record that, not a cancel.
+  const expired = await expireIfDue(deps, request);
+  if (expired) return { kind: 'refused', refusal: 'REQUEST_EXPIRED', request: expired };
   const res = await deps.store.transition(request.id, fromStates('cancelled'), 'cancelled', iso(deps.now()), {}, input.userId);
   if (!res.ok) return { kind: 'refused', refusal: 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
   await deps.enqueue({ kind: 'refresh-card', id: request.id });

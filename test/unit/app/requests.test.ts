@@ -226,6 +226,15 @@ describe('request lifecycle (use cases over the memory store)', () => {
     expect(t.nova.calls).toEqual([]);
   });
 
+  it('a cancel after the TTL records the request as expired, not cancelled', async () => {
+    const t = setup();
+    const opened = await openRequest(t.deps, slash());
+    const id = opened.kind === 'opened' ? opened.request.id : '';
+    t.advance(31 * 60_000);
+    expect(await cancelRequest(t.deps, { id, userId: REQUESTER, userGroups: new Set() })).toMatchObject({ kind: 'refused', refusal: 'REQUEST_EXPIRED' });
+    expect((await t.deps.store.get(id))?.state).toBe('expired');
+  });
+
   it('refuses unknown clouds and channels that are not allowed, recording nothing', async () => {
     const t = setup();
     expect(await openRequest(t.deps, slash({ cloud: 'nope' }))).toEqual({ kind: 'refused', refusal: 'UNKNOWN_CLOUD' });
