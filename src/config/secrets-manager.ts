@@ -4,7 +4,10 @@ import { ConfigError, type SecretDocument } from './schema.js';
 
 /** A cached source of the secret document. */
 export interface SecretSource {
-  /** The cached document, or a fresh one when the TTL ran out or `refresh` is set (after an auth failure: rotation). */
+  /**
+   * The cached document, or a fresh one when the TTL ran out or `refresh` is set (after an auth failure: rotation).
+   * A re-fetch that finds the secret unchanged returns the same object as before.
+   */
   get(options?: { refresh?: boolean }): Promise<SecretDocument>;
   /** Fetches made so far (for metrics and tests). */
   readonly fetchCount: number;
@@ -26,7 +29,7 @@ export function createSecretsManagerSource(opts: SecretsManagerSourceOptions): S
   const client = opts.client ?? new SecretsManagerClient({});
   const ttl = opts.ttlMs ?? 5 * 60_000;
   const now = opts.now ?? Date.now;
-  let cached: { doc: SecretDocument; at: number } | undefined;
+  let cached: { doc: SecretDocument; text: string; at: number } | undefined;
   let inflight: Promise<SecretDocument> | undefined;
   let fetchCount = 0;
 
@@ -41,8 +44,10 @@ export function createSecretsManagerSource(opts: SecretsManagerSourceOptions): S
       throw new ConfigError(`cannot read secret ${opts.secretId} from Secrets Manager (${name})`);
     }
     if (text === undefined) throw new ConfigError(`secret ${opts.secretId} has no value`);
-    const doc = parseSecretDocument(text, `secret ${opts.secretId}`);
-    cached = { doc, at: now() };
+    // An unchanged secret yields the very same document object, so callers can tell a
+    // rotation (rebuild clients) from a routine re-fetch (keep tokens and caches warm).
+    const doc = cached?.text === text ? cached.doc : parseSecretDocument(text, `secret ${opts.secretId}`);
+    cached = { doc, text, at: now() };
     return doc;
   }
 

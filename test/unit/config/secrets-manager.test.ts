@@ -114,6 +114,19 @@ describe('createSecretsManagerSource with the real SDK client', () => {
     expect(fake.fetches()).toBe(2);
   });
 
+  it('a re-fetch of an unchanged secret returns the same document; a rotation a new one', async () => {
+    const { src, clock } = source();
+    const first = await src.get();
+    clock.t += TTL;
+    expect(await src.get()).toBe(first); // the Lambda runtime keeps its clients (tokens, caches) warm
+    expect(fake.fetches()).toBe(2);
+
+    fake.setSecret(SECRET_ID, JSON.stringify(secretDoc({ clouds: { prod: appCredCloud({}, { application_credential_secret: 'rotated-secret-3' }) } })));
+    const rotated = await src.get({ refresh: true });
+    expect(rotated).not.toBe(first);
+    expect(rotated.clouds.prod?.auth.application_credential_secret).toBe('rotated-secret-3');
+  });
+
   it('get({ refresh: true }) re-fetches at once (rotation noticed through an auth failure)', async () => {
     const { src } = source();
     await src.get();
