@@ -8,7 +8,7 @@ import { fromStates, type ForceDownRequest } from '../domain/request.js';
 import { fenceModal, helpText, validateFenceSubmission } from './blocks.js';
 import { parseSlashCommand } from './command.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from './ids.js';
-import { alreadyHandledText, openRequestExistsText, refusalText } from './messages.js';
+import { openRequestExistsText, refusalText } from './messages.js';
 
 export interface SlackBotOptions {
   botToken: string;
@@ -52,7 +52,15 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   });
 
   const groups = async (userId: string) => (deps.policy.approverUsers.has(userId) ? new Set<string>() : opts.groupsOf(userId));
-  const ctx = (r: ForceDownRequest) => ({ host: r.host, action: r.action, cloud: r.cloud, requestedBy: r.requestedBy, expiresAt: r.expiresAt });
+  /** Everything refusalText may need to explain a refusal about `r`. */
+  const ctx = (r: ForceDownRequest) => ({
+    host: r.host,
+    action: r.action,
+    cloud: r.cloud,
+    requestedBy: r.requestedBy,
+    expiresAt: r.expiresAt,
+    ...(r.confirmation ? { handledBy: r.confirmation.by } : {}),
+  });
 
   app.command(/^\/force-down/, async ({ command, ack }) => {
     const parsed = parseSlashCommand(command.text ?? '');
@@ -102,7 +110,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
       await expireIfDue(deps, request);
       return void (await tell(refusalText('REQUEST_EXPIRED', ctx(request))));
     }
-    if (!open) return void (await tell(alreadyHandledText(request.host, request.action, request.confirmation?.by)));
+    if (!open) return void (await tell(refusalText('ALREADY_HANDLED', ctx(request))));
     const refusal = checkApprover(deps.policy, request, body.user.id, await groups(body.user.id));
     if (refusal) return void (await tell(refusalText(refusal, { ...ctx(request), attempted: 'confirm' })));
     if (!('trigger_id' in body)) return;
@@ -121,7 +129,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
       await respond({
         response_type: 'ephemeral',
         replace_original: false,
-        text: r ? refusalText(res.refusal, { ...ctx(r), attempted: 'cancel', ...(r.confirmation ? { handledBy: r.confirmation.by } : {}) }) : 'This request no longer exists.',
+        text: r ? refusalText(res.refusal, { ...ctx(r), attempted: 'cancel' }) : 'This request no longer exists.',
       });
     }
   });
@@ -143,7 +151,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     const r = res.request ?? request;
     return ack({
       response_action: 'errors',
-      errors: { [MODAL_INPUTS.verified.blockId]: refusalText(res.refusal, { ...ctx(r), ...(r.confirmation ? { handledBy: r.confirmation.by } : {}) }) },
+      errors: { [MODAL_INPUTS.verified.blockId]: refusalText(res.refusal, ctx(r)) },
     });
   });
 
