@@ -27,10 +27,9 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT must be a TCP port number');
   const store = createSqliteStore({ path: env.FORCE_DOWN_DB ?? join(opts.cwd ?? process.cwd(), '.data', 'force-down.sqlite') });
 
-  let runtime: ReturnType<typeof composeRuntime> | undefined;
-  const queue = createInProcessQueue((job) => runJob(runtime!.deps, job), log);
-  runtime = composeRuntime({ settings, secret, store, enqueue: queue.enqueue, log, ...(opts.now ? { now: opts.now } : {}) });
-  const rt = runtime;
+  // The queue runs jobs only after they are enqueued, by which time `rt` exists.
+  const queue = createInProcessQueue((job) => runJob(rt.deps, job), log);
+  const rt = composeRuntime({ settings, secret, store, enqueue: queue.enqueue, log, ...(opts.now ? { now: opts.now } : {}) });
   const router = createRouter({ slack: async () => rt.slack, now: opts.now ?? Date.now, log });
   const server = await startHttpServer({
     host: '127.0.0.1',
