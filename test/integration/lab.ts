@@ -7,7 +7,7 @@ export interface Lab {
   keystone: string;
   nova: string;
   clouds: { admin: CloudConfig; member: CloudConfig; appcred: CloudConfig };
-  hosts: { compute: string[]; scheduler: string; evacuated: string };
+  hosts: { compute: string[]; scheduler: string; evacuated: string; alert: string[]; fault: string[] };
   cloudsYaml: string;
 }
 

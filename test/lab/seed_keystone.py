@@ -28,6 +28,9 @@ import yaml
 
 REGION = "RegionOne"
 COMPUTE_HOSTS = ["compute%d" % i for i in range(1, 6)]
+# Hosts of their own for the alert webhook and reliability suites (setup_nova.py).
+ALERT_HOSTS = ["alert%d" % i for i in range(1, 5)]
+FAULT_HOSTS = ["fault%d" % i for i in range(1, 5)]
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 
@@ -166,7 +169,8 @@ def main():
         "nova": a.nova_url,
         "clouds": clouds,
         "hosts": {"compute": COMPUTE_HOSTS, "scheduler": SCHEDULER_HOST,
-                  "evacuated": EVACUATED_HOST},
+                  "evacuated": EVACUATED_HOST, "alert": ALERT_HOSTS,
+                  "fault": FAULT_HOSTS},
     }
     lab_dir = os.path.abspath(a.lab_dir)
     write(os.path.join(lab_dir, "lab.json"), json.dumps(lab, indent=2) + "\n")

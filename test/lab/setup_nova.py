@@ -42,7 +42,12 @@ from nova import context as nova_context
 from nova import objects
 from nova.objects import fields
 
-COMPUTE_HOSTS = ["compute%d" % i for i in range(1, 7)]
+# compute1..6: the core, CLI and Slack tests; alert1..4: the alert webhook
+# tests; fault1..4: the reliability suite (one set each, so suites never
+# share a host's forced_down flag).
+COMPUTE_HOSTS = (["compute%d" % i for i in range(1, 7)]
+                 + ["alert%d" % i for i in range(1, 5)]
+                 + ["fault%d" % i for i in range(1, 5)])
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 EVACUATION_DEST = "compute5"

@@ -40,7 +40,8 @@ def main():
     lab = json.load(open(sys.argv[1]))
     http = requests.Session()
     http.trust_env = False
-    expected = set(lab["hosts"]["compute"] + [lab["hosts"]["evacuated"]])
+    expected = set(lab["hosts"]["compute"] + [lab["hosts"]["evacuated"]]
+                   + lab["hosts"]["alert"] + lab["hosts"]["fault"])
     for name in ("admin", "appcred"):
         t0 = time.monotonic()
         tok = token(http, lab["keystone"], lab["clouds"][name]["auth"])
