@@ -2,10 +2,15 @@
 //  1. Ack latency of signed slash commands and button clicks through the router
 //     and Bolt (memory store; jobs recorded, not run: in AWS they go to the worker).
 //     A button click includes views.open to a loopback fake of Slack's Web API.
-//  2. Cold init of the bundled api handler (dist/functions/api.mjs) next to an empty node.
+//  2. Cold init of the bundled api handler (dist/functions/api.mjs) next to an empty node,
+//     with the floor its dependencies set: Bolt, the AWS SDK clients and zod, each
+//     bundled alone with the same options (test/bench/cold/).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { build, type BuildOptions } from 'esbuild';
 import type { Job } from '../../src/app/ports.js';
 import { openRequest } from '../../src/app/requests.js';
 import { loadBotSettings } from '../../src/config/env.js';
@@ -107,12 +112,21 @@ const wall = (args: string[]) => {
   if (r.status !== 0) throw new Error(`bench: ${args.join(' ')}: ${r.stderr}`);
   return performance.now() - t0;
 };
+const { lambdaOptions } = (await import(join(root, 'esbuild.config.mjs'))) as { lambdaOptions: BuildOptions };
+const probeDir = mkdtempSync(join(tmpdir(), 'force-down-cold-'));
+const probes = ['bolt', 'aws-sdk', 'zod'] as const;
+await build({ ...lambdaOptions, sourcemap: false, logLevel: 'error', entryPoints: probes.map((p) => join(root, 'test/bench/cold', `${p}.ts`)), outdir: probeDir });
+const load = (file: string) => ['--no-warnings', '--input-type=module', '-e', `await import(${JSON.stringify(file)})`];
 const empty: number[] = [];
 const api: number[] = [];
+const alone = Object.fromEntries(probes.map((p) => [p, [] as number[]])) as Record<(typeof probes)[number], number[]>;
 for (let i = 0; i < INIT_ROUNDS; i++) {
+  // Interleaved, so a noisy moment hits every figure alike.
   empty.push(wall(['-e', '0']));
-  api.push(wall(['--no-warnings', '--input-type=module', '-e', "await import('./dist/functions/api.mjs')"]));
+  api.push(wall(load('./dist/functions/api.mjs')));
+  for (const p of probes) alone[p].push(wall(load(join(probeDir, `${p}.mjs`))));
 }
+rmSync(probeDir, { recursive: true, force: true });
 
 const row = (name: string, xs: number[], goal: string) =>
   console.log(`${name.padEnd(52)} p50 ${median(xs).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   ${goal}`);
@@ -123,4 +137,7 @@ const ratio = median(api) / median(empty);
 console.log(`\ncold init (${INIT_ROUNDS} processes each, medians)`);
 console.log(`empty node                                          ${median(empty).toFixed(0).padStart(5)} ms   1.00×`);
 console.log(`import dist/functions/api.mjs                       ${median(api).toFixed(0).padStart(5)} ms   ${ratio.toFixed(2)}×  (goal ≤ 1.6×) ${ratio <= 1.6 ? 'met' : 'NOT met'}`);
+console.log('each dependency bundled alone, same options (the floor it sets):');
+const label = { bolt: '@slack/bolt (App + AwsLambdaReceiver)', 'aws-sdk': 'AWS SDK (Secrets Manager, DynamoDB, Lambda)', zod: 'zod' } as const;
+for (const p of probes) console.log(`  ${label[p].padEnd(50)}${median(alone[p]).toFixed(0).padStart(5)} ms   ${(median(alone[p]) / median(empty)).toFixed(2)}×`);
 await runtime.close();

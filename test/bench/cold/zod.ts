@@ -1,0 +1,2 @@
+// Cold-init probe: zod alone.
+export { z } from 'zod';
