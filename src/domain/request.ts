@@ -53,6 +53,12 @@ export type Origin =
     }
   | { kind: 'cli'; user: string };
 
+/**
+ * Who confirms in auto mode (`alerts.<source>.autoForceDown` with the fencing
+ * evidence label): recorded as the confirmation's `by`, never a Slack user id.
+ */
+export const AUTO_APPROVER = 'force-down (auto mode)';
+
 /** The approver's statement that the host is fenced (force-down) or recovered (unset). Recorded as given. */
 export interface Confirmation {
   by: string;
@@ -110,6 +116,35 @@ export interface ForceDownRequest {
    * `Date#toISOString` writes it.
    */
   seen?: { count: number; lastAt: string };
+  /**
+   * The grouped card this request is a row of (an alert storm: many hosts in
+   * one webhook or within a short window). Set at creation only; its card is
+   * the group's, and `messageTs` is the ts of the group message holding its row.
+   */
+  group?: string;
+  /**
+   * When the alert that opened this request was resolved (ISO-8601 UTC). The
+   * request stays open for a human to confirm or cancel; the card says so.
+   * Set by `RequestStore.markAlertResolved` only.
+   */
+  alertResolvedAt?: string;
+}
+
+/**
+ * Hosts that went down together share one grouped card (src/slack/group-card.ts):
+ * the group lists its member requests and the Slack messages that show them
+ * (one per page of rows, in order).
+ */
+export interface RequestGroup {
+  id: string;
+  channel: string;
+  /** What the card's header names, e.g. the alert name. */
+  title: string;
+  createdAt: string;
+  /** Member request ids, in the order they joined. */
+  members: string[];
+  /** The ts of each page message, in page order, once posted. */
+  messages: string[];
 }
 
 /** The lock key: one open request per (cloud, host, action). */

@@ -1,9 +1,9 @@
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestState } from '../domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { canonicalInstant, definedPatch, historyEntry, isLockHolder, jsonCopy } from './transition.js';
+import { canonicalInstant, definedPatch, groupCreatedMs, historyEntry, isLockHolder, jsonCopy, sinceMs, uniqueIds } from './transition.js';
 
 /** The GSI that `listByState` queries: partition key `state`, sort key `createdAt`. Lock items have no `state`, so it holds requests only. */
 export const STATE_INDEX = 'byState';
@@ -13,6 +13,21 @@ export const TTL_ATTRIBUTE = 'ttl';
 
 /** How long a request item is kept after its `expiresAt`, whatever its state (the Slack thread is the long-term record). */
 export const RETENTION_AFTER_EXPIRY_S = 30 * 24 * 3600;
+
+/**
+ * A group has no `expiresAt`: its item (and its channel's latest-group pointer)
+ * is kept as if it expired this long after its `createdAt`, then
+ * {@link RETENTION_AFTER_EXPIRY_S} more, like a request.
+ */
+export const GROUP_LIFETIME_S = 24 * 3600;
+
+/**
+ * The most ids `addToGroup` checks in one conditional update: each adds
+ * `AND NOT contains(...)`, three operators and about 35 bytes, and DynamoDB
+ * caps an expression at 300 operators and 4 KB. A longer append is a
+ * compare-and-set on the member count instead.
+ */
+const MAX_CONTAINS_IDS = 50;
 
 /**
  * The table's shape, shared by tests (dynalite) and the CloudFormation
@@ -56,6 +71,8 @@ export interface DynamoStoreOptions {
 
 const requestPk = (id: string) => `REQ#${id}`;
 const lockPk = (key: string) => `LOCK#${key}`;
+const groupPk = (id: string) => `GROUP#${id}`;
+const latestGroupPk = (channel: string) => `GROUPLATEST#${channel}`;
 
 /**
  * A lock is `claimed` by a creator that has not yet written its request, and
@@ -80,7 +97,11 @@ interface LockItem {
  * Items: a request `pk = REQ#<id>` with the request's fields as attributes
  * (`outcome.novaResponse` as a JSON string; `seen` as the top-level
  * `seenCount` and `seenLastAt`), plus `lockKey` and `ttl`; a lock
- * `pk = LOCK#<cloud>#<host>#<action>` with `requestId`, `phase`, `lockedAt`.
+ * `pk = LOCK#<cloud>#<host>#<action>` with `requestId`, `phase`, `lockedAt`;
+ * a group `pk = GROUP#<id>` with the group's fields as attributes, plus `ttl`;
+ * and per channel a pointer to its latest group, `pk = GROUPLATEST#<channel>`
+ * with `groupId`, `createdAt`, `createdMs` (epoch ms) and `ttl`. Only requests
+ * have a `state`, so only they are in the `byState` index.
  *
  * `create` is three conditional writes: claim the lock (`attribute_not_exists`),
  * put the request, confirm the lock (`phase = held` if it still names us). The
@@ -105,6 +126,11 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
   const getRequest = async (id: string): Promise<ForceDownRequest | undefined> => {
     const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: requestPk(id) }, ConsistentRead: true }));
     return Item === undefined ? undefined : fromItem(Item);
+  };
+
+  const getGroup = async (id: string): Promise<RequestGroup | undefined> => {
+    const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: groupPk(id) }, ConsistentRead: true }));
+    return Item === undefined ? undefined : fromGroupItem(Item);
   };
 
   const getLock = async (key: string): Promise<LockItem | undefined> => {
@@ -323,6 +349,149 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       return isLockHolder(holder, key) ? holder : undefined;
     },
 
+    async markAlertResolved(id: string, rawAt: string): Promise<ForceDownRequest | undefined> {
+      const at = canonicalInstant(rawAt, 'markAlertResolved: at');
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: requestPk(id) },
+            // The first resolution wins; a missing item fails too (nothing is created).
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#resolved)',
+            UpdateExpression: 'SET #resolved = :at',
+            ExpressionAttributeNames: { '#resolved': 'alertResolvedAt' },
+            ExpressionAttributeValues: { ':at': at },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `request ${id}: update returned no attributes`);
+        return fromItem(Attributes);
+      } catch (err) {
+        if (isConditionFailed(err)) return getRequest(id);
+        throw err;
+      }
+    },
+
+    async createGroup(group: RequestGroup): Promise<void> {
+      const createdMs = groupCreatedMs(group);
+      const ttl = Math.floor(createdMs / 1000) + GROUP_LIFETIME_S + RETENTION_AFTER_EXPIRY_S;
+      const written = await conditional(
+        doc.send(new PutCommand({ TableName, Item: { ...groupToItem(group), [TTL_ATTRIBUTE]: ttl }, ConditionExpression: 'attribute_not_exists(pk)' })),
+      );
+      if (!written) throw new StoreError('DUPLICATE_ID', `group ${group.id} already exists`);
+      // Point the channel at this group unless it already points at a newer one (of two created
+      // at the same instant, the later written wins). A crash before this write leaves the pointer
+      // on an older group: findRecentGroup then misses this one, and a caller opens another group.
+      await conditional(
+        doc.send(
+          new PutCommand({
+            TableName,
+            Item: { pk: latestGroupPk(group.channel), groupId: group.id, createdAt: group.createdAt, createdMs, [TTL_ATTRIBUTE]: ttl },
+            ConditionExpression: 'attribute_not_exists(pk) OR createdMs <= :ms',
+            ExpressionAttributeValues: { ':ms': createdMs },
+          }),
+        ),
+      );
+    },
+
+    getGroup,
+
+    async addToGroup(id: string, members: readonly string[]): Promise<RequestGroup | undefined> {
+      // Members only ever grow, which makes both ways below safe without a lock:
+      // - up to MAX_CONTAINS_IDS new ids: one list_append conditioned on none of them being in the
+      //   list yet. Concurrent appends of other ids all land at once (DynamoDB applies updates to
+      //   one item one after another). A failed condition means some id is there already (or the
+      //   group is missing): read, drop the ids present, and append the rest; each retry has fewer.
+      // - more: a compare-and-set on the member count read (`size(members) = n`); on a lost race,
+      //   read again and retry after a backoff.
+      const wanted = uniqueIds(members);
+      const deadline = Date.now() + 10_000;
+      let known: RequestGroup | undefined; // the group as last read, once read
+      let lostRaces = 0;
+      for (;;) {
+        const present = new Set(known?.members);
+        const pending = wanted.filter((m) => !present.has(m));
+        if (pending.length === 0) return known ?? (await getGroup(id));
+        const bySize = pending.length > MAX_CONTAINS_IDS;
+        if (bySize && known === undefined) {
+          known = await getGroup(id);
+          if (known === undefined) return undefined;
+          continue;
+        }
+        if (lostRaces > 0) {
+          if (Date.now() > deadline) throw new StoreError('LOCK_CONTENDED', `gave up appending to group ${id}`);
+          await sleep(backoffMs(lostRaces));
+        }
+        const names: Record<string, string> = { '#members': 'members' };
+        const values: Record<string, unknown> = { ':add': pending, ':none': [] };
+        let condition: string;
+        if (bySize) {
+          values[':n'] = known?.members.length ?? 0;
+          condition = 'size(#members) = :n';
+        } else {
+          const absent = pending.map((m, i) => {
+            values[`:m${i}`] = m;
+            return `NOT contains(#members, :m${i})`;
+          });
+          condition = ['attribute_exists(pk)', ...absent].join(' AND ');
+        }
+        try {
+          const { Attributes } = await doc.send(
+            new UpdateCommand({
+              TableName,
+              Key: { pk: groupPk(id) },
+              ConditionExpression: condition,
+              UpdateExpression: 'SET #members = list_append(if_not_exists(#members, :none), :add)',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+            }),
+          );
+          if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `group ${id}: update returned no attributes`);
+          return fromGroupItem(Attributes);
+        } catch (err) {
+          if (!isConditionFailed(err)) throw err;
+        }
+        const before = pending.length;
+        const current = await getGroup(id);
+        if (current === undefined) return undefined;
+        known = current;
+        const now = new Set(current.members);
+        const stillPending = wanted.filter((m) => !now.has(m)).length;
+        // By size: someone else appended first. By contains: an id was there, so fewer remain;
+        // if none did, something else failed the condition: back off rather than spin.
+        if (bySize || stillPending >= before) lostRaces++;
+      }
+    },
+
+    async setGroupMessages(id: string, messages: readonly string[]): Promise<void> {
+      await conditional(
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: groupPk(id) },
+            ConditionExpression: 'attribute_exists(pk)', // never create a stub item for an unknown id
+            UpdateExpression: 'SET #messages = :messages',
+            ExpressionAttributeNames: { '#messages': 'messages' },
+            ExpressionAttributeValues: { ':messages': [...messages] },
+          }),
+        ),
+      );
+    },
+
+    async findRecentGroup(channel: string, since: string): Promise<RequestGroup | undefined> {
+      const from = sinceMs(since);
+      const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: latestGroupPk(channel) }, ConsistentRead: true }));
+      if (Item === undefined) return undefined;
+      if (typeof Item.groupId !== 'string' || typeof Item.createdMs !== 'number') {
+        throw new StoreError('CORRUPT_ITEM', `latest group pointer of ${channel} lacks groupId or createdMs`);
+      }
+      // The pointer names the channel's newest group: if that is too old, so is every other.
+      if (Item.createdMs < from) return undefined;
+      const group = await getGroup(Item.groupId);
+      return group?.channel === channel ? group : undefined;
+    },
+
     async listByState(state: RequestState): Promise<ForceDownRequest[]> {
       // The index is eventually consistent: fine for sweeps, which re-check with a conditional transition.
       const out: ForceDownRequest[] = [];
@@ -370,6 +539,8 @@ function toItem(r: ForceDownRequest): Record<string, unknown> {
     history: r.history,
     seenCount: r.seen?.count,
     seenLastAt: r.seen?.lastAt,
+    group: r.group,
+    alertResolvedAt: r.alertResolvedAt,
     lockKey: lockKey(r),
     [TTL_ATTRIBUTE]: Number.isFinite(expires) ? Math.floor(expires / 1000) + RETENTION_AFTER_EXPIRY_S : undefined,
   };
@@ -412,7 +583,23 @@ function fromItem(item: Record<string, unknown>): ForceDownRequest {
     }
     r.seen = { count: item.seenCount, lastAt: item.seenLastAt };
   }
+  if (i.group !== undefined) r.group = i.group;
+  if (i.alertResolvedAt !== undefined) r.alertResolvedAt = i.alertResolvedAt;
   return r;
+}
+
+/** The group as a table item, without its `ttl`. */
+function groupToItem(g: RequestGroup): Record<string, unknown> {
+  return { pk: groupPk(g.id), id: g.id, channel: g.channel, title: g.title, createdAt: g.createdAt, members: [...g.members], messages: [...g.messages] };
+}
+
+function fromGroupItem(item: Record<string, unknown>): RequestGroup {
+  const { id, channel, title, createdAt, members, messages } = item;
+  const isIds = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof id !== 'string' || typeof channel !== 'string' || typeof title !== 'string' || typeof createdAt !== 'string' || !isIds(members) || !isIds(messages)) {
+    throw new StoreError('CORRUPT_ITEM', `item ${String(item.pk)} is not a group`);
+  }
+  return { id, channel, title, createdAt, members, messages };
 }
 
 function outcomeFromItem(o: Record<string, unknown>, id: string): NovaOutcome {

@@ -2,7 +2,7 @@
 export type StoreErrorCode =
   /** `create` was given an id that another request already has. */
   | 'DUPLICATE_ID'
-  /** `create` kept losing the lock race and gave up (DynamoDB only; never seen outside pathological contention). */
+  /** `create` kept losing the lock race, or `addToGroup` its compare-and-set, and gave up (DynamoDB only; never seen outside pathological contention). */
   | 'LOCK_CONTENDED'
   /** A stored item is not a request this code wrote (missing fields, unparsable JSON). */
   | 'CORRUPT_ITEM';

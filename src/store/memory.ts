@@ -1,16 +1,28 @@
-import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { applySeen, applyTransition, canonicalInstant, isLockHolder, jsonCopy } from './transition.js';
+import {
+  appendMembers,
+  applyAlertResolved,
+  applySeen,
+  applyTransition,
+  canonicalInstant,
+  groupCreatedMs,
+  isLockHolder,
+  jsonCopy,
+  sinceMs,
+} from './transition.js';
 
 /**
- * The memory store's data: requests by id, and lock key → request id. Pass
- * your own maps to look at or arrange the state in a test (for example a lock
- * left behind by a crash); the store keeps no other state.
+ * The memory store's data: requests by id, lock key → request id, and groups
+ * by id. Pass your own maps to look at or arrange the state in a test (for
+ * example a lock left behind by a crash); the store keeps no other state.
+ * `groups` may be left out (then the store makes its own, and adds it here).
  */
 export interface MemoryStoreState {
   requests: Map<string, ForceDownRequest>;
   locks: Map<string, string>;
+  groups?: Map<string, RequestGroup>;
 }
 
 /**
@@ -24,9 +36,14 @@ export interface MemoryStoreState {
  */
 export function createMemoryStore(state: MemoryStoreState = { requests: new Map(), locks: new Map() }): RequestStore {
   const { requests, locks } = state;
+  const groups = (state.groups ??= new Map());
   const read = (id: string): ForceDownRequest | undefined => {
     const r = requests.get(id);
     return r === undefined ? undefined : jsonCopy(r);
+  };
+  const readGroup = (id: string): RequestGroup | undefined => {
+    const g = groups.get(id);
+    return g === undefined ? undefined : jsonCopy(g);
   };
 
   return {
@@ -85,6 +102,49 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
 
     async listByState(wanted: RequestState): Promise<ForceDownRequest[]> {
       return [...requests.values()].filter((r) => r.state === wanted).map((r) => jsonCopy(r));
+    },
+
+    async markAlertResolved(id: string, at: string): Promise<ForceDownRequest | undefined> {
+      const when = canonicalInstant(at, 'markAlertResolved: at');
+      const current = requests.get(id);
+      if (current === undefined) return undefined;
+      const next = jsonCopy(applyAlertResolved(current, when));
+      requests.set(id, next);
+      return jsonCopy(next);
+    },
+
+    async createGroup(group: RequestGroup): Promise<void> {
+      groupCreatedMs(group);
+      if (groups.has(group.id)) throw new StoreError('DUPLICATE_ID', `group ${group.id} already exists`);
+      groups.set(group.id, jsonCopy(group));
+    },
+
+    async getGroup(id: string): Promise<RequestGroup | undefined> {
+      return readGroup(id);
+    },
+
+    async addToGroup(id: string, members: readonly string[]): Promise<RequestGroup | undefined> {
+      const current = groups.get(id);
+      if (current === undefined) return undefined;
+      groups.set(id, { ...current, members: appendMembers(current.members, members) });
+      return readGroup(id);
+    },
+
+    async setGroupMessages(id: string, messages: readonly string[]): Promise<void> {
+      const current = groups.get(id);
+      if (current !== undefined) groups.set(id, { ...current, messages: [...messages] });
+    },
+
+    async findRecentGroup(channel: string, since: string): Promise<RequestGroup | undefined> {
+      const from = sinceMs(since);
+      let best: { group: RequestGroup; ms: number } | undefined;
+      // Insertion order: of two groups created at the same instant, the later written wins.
+      for (const group of groups.values()) {
+        if (group.channel !== channel) continue;
+        const ms = Date.parse(group.createdAt);
+        if (ms >= from && (best === undefined || ms >= best.ms)) best = { group, ms };
+      }
+      return best === undefined ? undefined : jsonCopy(best.group);
     },
   };
 }

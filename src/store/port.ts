@@ -1,4 +1,4 @@
-import type { ForceDownRequest, RequestState } from '../domain/request.js';
+import type { ForceDownRequest, RequestGroup, RequestState } from '../domain/request.js';
 
 export type CreateResult = { created: true; request: ForceDownRequest } | { created: false; existing: ForceDownRequest };
 
@@ -52,4 +52,31 @@ export interface RequestStore {
 
   /** Every request in `state` (expiry sweeps, stuck `executing`); the caller filters by time. */
   listByState(state: RequestState): Promise<ForceDownRequest[]>;
+
+  /**
+   * Records that the alert behind request `id` was resolved at `at` (ISO-8601,
+   * stored as `Date#toISOString` writes it; a RangeError if it does not parse).
+   * Sets `alertResolvedAt` only if unset (the first resolution wins), changes
+   * nothing else, in any state. Returns the updated request, or undefined for
+   * an unknown id.
+   */
+  markAlertResolved(id: string, at: string): Promise<ForceDownRequest | undefined>;
+
+  /** Records a new group (its members' requests are created separately). DUPLICATE_ID if the id exists. */
+  createGroup(group: RequestGroup): Promise<void>;
+
+  getGroup(id: string): Promise<RequestGroup | undefined>;
+
+  /**
+   * Appends `members` to group `id`'s members, atomically as seen by other
+   * callers (two concurrent appends both land, each id once). Returns the
+   * updated group, or undefined for an unknown id.
+   */
+  addToGroup(id: string, members: readonly string[]): Promise<RequestGroup | undefined>;
+
+  /** Records the group's page messages (last writer wins). */
+  setGroupMessages(id: string, messages: readonly string[]): Promise<void>;
+
+  /** The most recently created group in `channel` created at or after `since` (ISO-8601), if any. */
+  findRecentGroup(channel: string, since: string): Promise<RequestGroup | undefined>;
 }

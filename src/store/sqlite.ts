@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { applySeen, applyTransition, canonicalInstant, isLockHolder } from './transition.js';
+import { appendMembers, applyAlertResolved, applySeen, applyTransition, canonicalInstant, groupCreatedMs, isLockHolder, sinceMs } from './transition.js';
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. `:memory:` works too (one connection only). */
@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS locks (
   lock_key   TEXT PRIMARY KEY,
   request_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS groups (
+  id         TEXT PRIMARY KEY,
+  channel    TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  json       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS groups_by_channel ON groups (channel, created_at);
 `;
 
 interface RequestRow {
@@ -48,7 +55,12 @@ interface RequestRow {
  *
  * `state`, `lock_key` and `updated_at` are columns (for the state index and
  * for reading the file with the sqlite3 shell); the request itself is the
- * `json` column, written together with them.
+ * `json` column, written together with them, so a new optional request field
+ * (`group`, `alertResolvedAt`) needs no schema change. Groups are the `groups`
+ * table: `channel` and `created_at` (`createdAt` in `Date#toISOString` form,
+ * in which string order is time order) as columns for `findRecentGroup`'s
+ * index, the group itself as `json`. Every table is `CREATE ... IF NOT EXISTS`,
+ * so a file written by an older version gains the tables it lacks on open.
  */
 export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOptions): SqliteRequestStore {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
@@ -129,6 +141,37 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     return isLockHolder(holder, key) ? holder : undefined;
   });
 
+  const markAlertResolvedTx = db.transaction((id: string, at: string): ForceDownRequest | undefined => {
+    const current = read(id);
+    if (current === undefined) return undefined;
+    if (current.alertResolvedAt !== undefined) return current; // the first resolution wins
+    const json = JSON.stringify(applyAlertResolved(current, at));
+    updateJson.run(json, id);
+    return parse(json, id);
+  });
+
+  const selectGroup = db.prepare<[string], RequestRow>('SELECT json FROM groups WHERE id = ?');
+  const insertGroup = db.prepare<[string, string, string, string]>(
+    'INSERT INTO groups (id, channel, created_at, json) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+  );
+  const updateGroupJson = db.prepare<[string, string]>('UPDATE groups SET json = ? WHERE id = ?');
+  const updateGroupMessages = db.prepare<[string, string]>("UPDATE groups SET json = json_set(json, '$.messages', json(?)) WHERE id = ?");
+  // Of two groups created at the same instant, the later written (higher rowid) wins.
+  const selectRecentGroup = db.prepare<[string, string], RequestRow>(
+    'SELECT json FROM groups WHERE channel = ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
+  );
+  const readGroup = (id: string): RequestGroup | undefined => {
+    const row = selectGroup.get(id);
+    return row === undefined ? undefined : parseGroup(row.json, id);
+  };
+  const addToGroupTx = db.transaction((id: string, members: readonly string[]): RequestGroup | undefined => {
+    const current = readGroup(id);
+    if (current === undefined) return undefined;
+    const json = JSON.stringify({ ...current, members: appendMembers(current.members, members) });
+    updateGroupJson.run(json, id);
+    return parseGroup(json, id);
+  });
+
   return {
     async create(request) {
       return createTx.immediate(request);
@@ -158,6 +201,33 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
       return selectByState.all(state).map((row) => parse(row.json, '(listByState)'));
     },
 
+    async markAlertResolved(id, at) {
+      return markAlertResolvedTx.immediate(id, canonicalInstant(at, 'markAlertResolved: at'));
+    },
+
+    async createGroup(group) {
+      const createdAt = new Date(groupCreatedMs(group)).toISOString();
+      const { changes } = insertGroup.run(group.id, group.channel, createdAt, JSON.stringify(group));
+      if (changes !== 1) throw new StoreError('DUPLICATE_ID', `group ${group.id} already exists`);
+    },
+
+    async getGroup(id) {
+      return readGroup(id);
+    },
+
+    async addToGroup(id, members) {
+      return addToGroupTx.immediate(id, members);
+    },
+
+    async setGroupMessages(id, messages) {
+      updateGroupMessages.run(JSON.stringify(messages), id);
+    },
+
+    async findRecentGroup(channel, since) {
+      const row = selectRecentGroup.get(channel, new Date(sinceMs(since)).toISOString());
+      return row === undefined ? undefined : parseGroup(row.json, '(findRecentGroup)');
+    },
+
     close() {
       db.close();
     },
@@ -169,5 +239,13 @@ function parse(json: string, id: string): ForceDownRequest {
     return JSON.parse(json) as ForceDownRequest;
   } catch (cause) {
     throw new StoreError('CORRUPT_ITEM', `request ${id}: stored JSON does not parse`, { cause });
+  }
+}
+
+function parseGroup(json: string, id: string): RequestGroup {
+  try {
+    return JSON.parse(json) as RequestGroup;
+  } catch (cause) {
+    throw new StoreError('CORRUPT_ITEM', `group ${id}: stored JSON does not parse`, { cause });
   }
 }

@@ -1,4 +1,4 @@
-import { holdsLock, lockKey, type ForceDownRequest, type HistoryEntry, type RequestState } from '../domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type HistoryEntry, type RequestGroup, type RequestState } from '../domain/request.js';
 import type { TransitionPatch } from './port.js';
 
 /** The patch keys a transition may set. Anything else a caller passes at run time is ignored. */
@@ -39,11 +39,13 @@ export function jsonCopy<T>(value: T): T {
 /**
  * `at` in `Date#toISOString` form (UTC, milliseconds), in which string order is
  * time order: how `recordSeen` stores and compares `seen.lastAt` (DynamoDB can
- * only compare the strings). A RangeError when `at` does not parse.
+ * only compare the strings), and how `markAlertResolved` stores
+ * `alertResolvedAt`. A RangeError when `at` does not parse; `what` names the
+ * caller and argument in its message.
  */
-export function canonicalInstant(at: string): string {
+export function canonicalInstant(at: string, what = 'recordSeen: at'): string {
   const ms = Date.parse(at);
-  if (!Number.isFinite(ms)) throw new RangeError(`recordSeen: at is not a timestamp: ${JSON.stringify(at)}`);
+  if (!Number.isFinite(ms)) throw new RangeError(`${what} is not a timestamp: ${JSON.stringify(at)}`);
   return new Date(ms).toISOString();
 }
 
@@ -52,4 +54,38 @@ export function applySeen(request: ForceDownRequest, at: string): ForceDownReque
   const prior = request.seen;
   const lastAt = prior === undefined || at > prior.lastAt ? at : prior.lastAt;
   return { ...request, seen: { count: (prior?.count ?? 1) + 1, lastAt } };
+}
+
+/** The request with its alert resolved at `at` (canonical), unless an earlier call already set it (the first wins); see `RequestStore.markAlertResolved`. */
+export function applyAlertResolved(request: ForceDownRequest, at: string): ForceDownRequest {
+  return request.alertResolvedAt === undefined ? { ...request, alertResolvedAt: at } : request;
+}
+
+/** `ids` without repeats, first occurrence kept, in order. */
+export function uniqueIds(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}
+
+/** `members` with the ids of `add` it lacks appended, in order, each once; see `RequestStore.addToGroup`. */
+export function appendMembers(members: readonly string[], add: readonly string[]): string[] {
+  const have = new Set(members);
+  return [...members, ...uniqueIds(add).filter((id) => !have.has(id))];
+}
+
+/**
+ * `group.createdAt` as epoch ms, the order `findRecentGroup` sorts by. A
+ * RangeError when it does not parse: a group that cannot be ordered is refused
+ * at `createGroup`.
+ */
+export function groupCreatedMs(group: Pick<RequestGroup, 'id' | 'createdAt'>): number {
+  const ms = Date.parse(group.createdAt);
+  if (!Number.isFinite(ms)) throw new RangeError(`createGroup: group ${group.id} createdAt is not a timestamp: ${JSON.stringify(group.createdAt)}`);
+  return ms;
+}
+
+/** `since` of `findRecentGroup` as epoch ms; a RangeError when it does not parse. */
+export function sinceMs(since: string): number {
+  const ms = Date.parse(since);
+  if (!Number.isFinite(ms)) throw new RangeError(`findRecentGroup: since is not a timestamp: ${JSON.stringify(since)}`);
+  return ms;
 }

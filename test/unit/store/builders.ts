@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ForceDownRequest } from '../../../src/domain/request.js';
+import type { ForceDownRequest, RequestGroup } from '../../../src/domain/request.js';
 
 export const T0 = '2025-03-01T10:00:00.000Z';
 export const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
@@ -44,6 +44,8 @@ export function aFullRequest(overrides: Partial<ForceDownRequest> = {}): ForceDo
     reason: 'alert NovaComputeDown: compute1 stopped reporting',
     requestedBy: 'alertmanager',
     messageTs: '1740823200.000100',
+    group: 'grp-storm-1',
+    alertResolvedAt: at(4),
     confirmation: { by: 'U0APPROVER', at: at(2), method: 'bmc', note: 'ipmitool chassis power off; verified "off"' },
     outcome: {
       code: 'NOVA_FORBIDDEN',
@@ -67,4 +69,17 @@ export function aFullRequest(overrides: Partial<ForceDownRequest> = {}): ForceDo
     ],
     ...overrides,
   });
+}
+
+/** An empty group in C0ONCALL created at T0, with a fresh id. */
+export function aGroup(overrides: Partial<RequestGroup> = {}): RequestGroup {
+  return {
+    id: `grp-${randomUUID()}`,
+    channel: 'C0ONCALL',
+    title: 'NovaComputeDown',
+    createdAt: T0,
+    members: [],
+    messages: [],
+    ...overrides,
+  };
 }

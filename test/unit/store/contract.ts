@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
 import type { RequestStore } from '../../../src/store/port.js';
-import { aFullRequest, aRequest, at, T0 } from './builders.js';
+import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 
 /** One adapter under test, fresh for every test. */
 export interface StoreFixture {
@@ -60,6 +60,8 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
         ['an alert request with every optional field', aFullRequest()],
         ['an alert origin with only the required fields', aRequest({ origin: { kind: 'alert', source: 'doctor', fingerprint: 'fp-1' }, reason: 'x' })],
         ['an alert request seen several times', aFullRequest({ seen: { count: 3, lastAt: at(7) } })],
+        ['a grouped request', aRequest({ group: 'grp-1' })],
+        ['a request whose alert was resolved', aRequest({ alertResolvedAt: at(4) })],
       ])('round-trips %s', async (_label, request) => {
         const res = await store.create(request);
         expect(res).toEqual({ created: true, request });
@@ -441,6 +443,260 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
         await store.create(request);
         await walk(request.id, PATHS[final]);
         expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toBeUndefined();
+      });
+    });
+
+    describe('group and alertResolvedAt', () => {
+      it('are kept through transitions, recordSeen, listByState and findOpen', async () => {
+        const request = aRequest({ group: 'grp-1', alertResolvedAt: at(1) });
+        await store.create(request);
+        const approved = await walk(request.id, ['approved']);
+        expect(approved).toMatchObject({ group: 'grp-1', alertResolvedAt: at(1) });
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(approved);
+        expect(await store.listByState('approved')).toEqual([approved]);
+        const seen = await store.recordSeen(request.id, at(3));
+        expect(seen).toEqual({ ...approved, seen: { count: 2, lastAt: at(3) } });
+        const done = await store.transition(request.id, ['approved'], 'executing', at(4));
+        expect(done.ok && done.request).toMatchObject({ group: 'grp-1', alertResolvedAt: at(1) });
+      });
+
+      it('are absent when never set (no undefined keys)', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const got = await store.get(request.id);
+        expect(Object.keys(got ?? {})).not.toContain('group');
+        expect(Object.keys(got ?? {})).not.toContain('alertResolvedAt');
+      });
+    });
+
+    describe('markAlertResolved', () => {
+      it('sets alertResolvedAt, normalized, and changes nothing else', async () => {
+        const request = aRequest({ group: 'grp-1' });
+        await store.create(request);
+        const expected = { ...request, alertResolvedAt: at(5) };
+        expect(await store.markAlertResolved(request.id, '2025-03-01T11:05:00+01:00')).toEqual(expected);
+        expect(await store.get(request.id)).toEqual(expected);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual(expected);
+        expect(await store.listByState('pending')).toEqual([expected]);
+      });
+
+      it('the first resolution wins, later or earlier', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await store.markAlertResolved(request.id, at(5));
+        expect((await store.markAlertResolved(request.id, at(9)))?.alertResolvedAt).toBe(at(5));
+        expect((await store.markAlertResolved(request.id, at(1)))?.alertResolvedAt).toBe(at(5));
+        expect(await store.get(request.id)).toEqual({ ...request, alertResolvedAt: at(5) });
+      });
+
+      it('keeps one created with the request', async () => {
+        const request = aRequest({ alertResolvedAt: at(2) });
+        await store.create(request);
+        expect(await store.markAlertResolved(request.id, at(3))).toEqual(request);
+      });
+
+      it('refuses a timestamp that does not parse with a RangeError, changing nothing', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await expect(store.markAlertResolved(request.id, 'soon')).rejects.toThrow(RangeError);
+        expect(await store.get(request.id)).toEqual(request);
+      });
+
+      it('returns undefined for an unknown id, and creates nothing', async () => {
+        expect(await store.markAlertResolved('req-nope', at(1))).toBeUndefined();
+        expect(await store.get('req-nope')).toBeUndefined();
+        expect(await store.listByState('pending')).toEqual([]);
+      });
+
+      it.each(['cancelled', 'succeeded', 'expired'] as const)('works on a %s request without reopening it', async (final) => {
+        const request = aRequest();
+        await store.create(request);
+        const closed = await walk(request.id, PATHS[final]);
+        const expected = { ...closed, alertResolvedAt: at(20) };
+        expect(await store.markAlertResolved(request.id, at(20))).toEqual(expected);
+        expect(await store.get(request.id)).toEqual(expected);
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toBeUndefined();
+      });
+
+      it('is kept by later transitions', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await store.markAlertResolved(request.id, at(1));
+        const res = await store.transition(request.id, ['pending'], 'cancelled', at(2), {}, 'U0X');
+        expect(res.ok && res.request.alertResolvedAt).toBe(at(1));
+        expect((await store.get(request.id))?.alertResolvedAt).toBe(at(1));
+      });
+
+      it(`${RACERS} concurrent resolutions: one wins and every caller sees it`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        const results = await Promise.all(Array.from({ length: RACERS }, (_, i) => store.markAlertResolved(request.id, at(i + 1))));
+        const stored = (await store.get(request.id))?.alertResolvedAt;
+        expect(Array.from({ length: RACERS }, (_, i) => at(i + 1))).toContain(stored);
+        for (const r of results) expect(r).toEqual({ ...request, alertResolvedAt: stored });
+      });
+    });
+
+    describe('groups', () => {
+      it('createGroup then getGroup round-trips the group; an unknown id is undefined', async () => {
+        const group = aGroup({ members: ['req-a', 'req-b'], messages: ['1740823200.000100'] });
+        await store.createGroup(group);
+        expect(await store.getGroup(group.id)).toEqual(group);
+        const empty = aGroup({ channel: 'C0OTHER', title: '' });
+        await store.createGroup(empty);
+        expect(await store.getGroup(empty.id)).toEqual(empty);
+        expect(await store.getGroup('grp-nope')).toBeUndefined();
+      });
+
+      it('hands out copies', async () => {
+        const group = aGroup({ members: ['req-a'] });
+        await store.createGroup(group);
+        group.members.push('req-mutated');
+        const got = await store.getGroup(group.id);
+        got?.members.push('req-mutated-too');
+        expect((await store.getGroup(group.id))?.members).toEqual(['req-a']);
+      });
+
+      it('refuses an id that exists with DUPLICATE_ID, keeping the first group', async () => {
+        const group = aGroup({ members: ['req-a'] });
+        await store.createGroup(group);
+        await expect(store.createGroup(aGroup({ id: group.id, title: 'other', createdAt: at(5) }))).rejects.toMatchObject({
+          name: 'StoreError',
+          code: 'DUPLICATE_ID',
+        });
+        expect(await store.getGroup(group.id)).toEqual(group);
+        expect(await store.findRecentGroup('C0ONCALL', T0)).toEqual(group);
+      });
+
+      it('refuses a group whose createdAt does not parse with a RangeError', async () => {
+        const group = aGroup({ createdAt: 'now' });
+        await expect(store.createGroup(group)).rejects.toThrow(RangeError);
+        expect(await store.getGroup(group.id)).toBeUndefined();
+      });
+
+      it('addToGroup appends in order, each id once, and returns the group', async () => {
+        const group = aGroup({ members: ['req-a'] });
+        await store.createGroup(group);
+        expect(await store.addToGroup(group.id, ['req-b', 'req-c'])).toEqual({ ...group, members: ['req-a', 'req-b', 'req-c'] });
+        // Ids already present, and repeats within one call, are skipped.
+        expect(await store.addToGroup(group.id, ['req-c', 'req-d', 'req-a', 'req-d', 'req-e'])).toEqual({
+          ...group,
+          members: ['req-a', 'req-b', 'req-c', 'req-d', 'req-e'],
+        });
+        expect(await store.addToGroup(group.id, ['req-b'])).toEqual({ ...group, members: ['req-a', 'req-b', 'req-c', 'req-d', 'req-e'] });
+        expect(await store.addToGroup(group.id, [])).toEqual({ ...group, members: ['req-a', 'req-b', 'req-c', 'req-d', 'req-e'] });
+        expect((await store.getGroup(group.id))?.members).toEqual(['req-a', 'req-b', 'req-c', 'req-d', 'req-e']);
+      });
+
+      it('addToGroup returns undefined for an unknown group, and creates nothing', async () => {
+        expect(await store.addToGroup('grp-nope', ['req-a'])).toBeUndefined();
+        expect(await store.addToGroup('grp-nope', [])).toBeUndefined();
+        expect(await store.getGroup('grp-nope')).toBeUndefined();
+      });
+
+      it('20 concurrent single-id appends all land, each once', async () => {
+        const group = aGroup({ members: ['req-first'] });
+        await store.createGroup(group);
+        const ids = Array.from({ length: 20 }, (_, i) => `req-${i}`);
+        const results = await Promise.all(ids.map((id) => store.addToGroup(group.id, [id])));
+        for (const [i, r] of results.entries()) expect(r?.members).toContain(ids[i]);
+        const members = (await store.getGroup(group.id))?.members ?? [];
+        expect(members).toHaveLength(21);
+        expect(members[0]).toBe('req-first');
+        expect([...members].sort()).toEqual(['req-first', ...ids].sort());
+      });
+
+      it('concurrent overlapping appends: the union, each id once, each call in its own order', async () => {
+        const group = aGroup();
+        await store.createGroup(group);
+        const calls = Array.from({ length: 10 }, (_, i) => [`req-${i}`, `req-${i + 1}`, 'req-shared']);
+        await Promise.all(calls.map((ids) => store.addToGroup(group.id, ids)));
+        const members = (await store.getGroup(group.id))?.members ?? [];
+        expect([...members].sort()).toEqual([...Array.from({ length: 11 }, (_, i) => `req-${i}`), 'req-shared'].sort());
+        expect(new Set(members).size).toBe(members.length);
+      });
+
+      it('setGroupMessages records the page messages; the last writer wins; members are untouched', async () => {
+        const group = aGroup({ members: ['req-a'] });
+        await store.createGroup(group);
+        await store.setGroupMessages(group.id, ['1.1']);
+        expect(await store.getGroup(group.id)).toEqual({ ...group, messages: ['1.1'] });
+        await store.setGroupMessages(group.id, ['1.1', '2.2']);
+        await store.addToGroup(group.id, ['req-b']);
+        expect(await store.getGroup(group.id)).toEqual({ ...group, members: ['req-a', 'req-b'], messages: ['1.1', '2.2'] });
+        await store.setGroupMessages(group.id, ['3.3']);
+        expect((await store.getGroup(group.id))?.messages).toEqual(['3.3']);
+        await store.setGroupMessages(group.id, []);
+        expect((await store.getGroup(group.id))?.messages).toEqual([]);
+      });
+
+      it('setGroupMessages and addToGroup at once: neither undoes the other', async () => {
+        const group = aGroup();
+        await store.createGroup(group);
+        await Promise.all([
+          ...Array.from({ length: 10 }, (_, i) => store.addToGroup(group.id, [`req-${i}`])),
+          store.setGroupMessages(group.id, ['9.9']),
+        ]);
+        const got = await store.getGroup(group.id);
+        expect(got?.members).toHaveLength(10);
+        expect(got?.messages).toEqual(['9.9']);
+      });
+
+      it('setGroupMessages does nothing for an unknown id', async () => {
+        await store.setGroupMessages('grp-nope', ['1.1']);
+        expect(await store.getGroup('grp-nope')).toBeUndefined();
+      });
+    });
+
+    describe('findRecentGroup', () => {
+      it('finds the newest group of the channel created at or after since', async () => {
+        const older = aGroup({ createdAt: at(1) });
+        const newer = aGroup({ createdAt: at(3) });
+        await store.createGroup(older);
+        await store.createGroup(newer);
+        expect(await store.findRecentGroup('C0ONCALL', at(0))).toEqual(newer);
+        expect(await store.findRecentGroup('C0ONCALL', at(3))).toEqual(newer); // at since counts
+        expect(await store.findRecentGroup('C0ONCALL', '2025-03-01T11:03:00+01:00')).toEqual(newer);
+        expect(await store.findRecentGroup('C0ONCALL', at(4))).toBeUndefined(); // the newest is too old: so is every other
+      });
+
+      it('goes by createdAt, not by the order the groups were written', async () => {
+        const newer = aGroup({ createdAt: at(5) });
+        const older = aGroup({ createdAt: at(2) });
+        await store.createGroup(newer);
+        await store.createGroup(older);
+        expect(await store.findRecentGroup('C0ONCALL', at(0))).toEqual(newer);
+        expect(await store.findRecentGroup('C0ONCALL', at(5))).toEqual(newer);
+      });
+
+      it("never returns another channel's group", async () => {
+        const mine = aGroup({ createdAt: at(1) });
+        const theirs = aGroup({ channel: 'C0OTHER', createdAt: at(9) });
+        await store.createGroup(mine);
+        await store.createGroup(theirs);
+        expect(await store.findRecentGroup('C0ONCALL', at(0))).toEqual(mine);
+        expect(await store.findRecentGroup('C0OTHER', at(0))).toEqual(theirs);
+        expect(await store.findRecentGroup('C0NONE', at(0))).toBeUndefined();
+        expect(await store.findRecentGroup('C0ONCALL', at(2))).toBeUndefined();
+      });
+
+      it('returns the group as it is now', async () => {
+        const group = aGroup();
+        await store.createGroup(group);
+        await store.addToGroup(group.id, ['req-a']);
+        await store.setGroupMessages(group.id, ['1.1']);
+        expect(await store.findRecentGroup('C0ONCALL', T0)).toEqual({ ...group, members: ['req-a'], messages: ['1.1'] });
+      });
+
+      it('refuses a since that does not parse with a RangeError', async () => {
+        await expect(store.findRecentGroup('C0ONCALL', 'recently')).rejects.toThrow(RangeError);
+      });
+
+      it('groups are not requests', async () => {
+        await store.createGroup(aGroup());
+        for (const state of ['pending', 'approved', 'executing', 'succeeded', 'failed', 'cancelled', 'expired'] as const) {
+          expect(await store.listByState(state)).toEqual([]);
+        }
       });
     });
 

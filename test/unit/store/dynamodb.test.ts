@@ -8,12 +8,12 @@ import {
   TransactWriteItemsCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockKey } from '../../../src/domain/request.js';
-import { createDynamoStore, RETENTION_AFTER_EXPIRY_S, STATE_INDEX, tableDefinition, TTL_ATTRIBUTE } from '../../../src/store/dynamodb.js';
-import { aFullRequest, aRequest, at } from './builders.js';
+import { createDynamoStore, GROUP_LIFETIME_S, RETENTION_AFTER_EXPIRY_S, STATE_INDEX, tableDefinition, TTL_ATTRIBUTE } from '../../../src/store/dynamodb.js';
+import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 import { describeRequestStoreContract } from './contract.js';
 
 let server: Server;
@@ -145,6 +145,93 @@ describe('dynamodb store', () => {
       await store.create(request);
       await doc.send(new PutCommand({ TableName: tableName, Item: { pk: `REQ#${request.id}`, ...request, seenCount: 1, seenLastAt: 42 } }));
       await expect(store.recordSeen(request.id, at(1))).rejects.toMatchObject({ name: 'StoreError', code: 'CORRUPT_ITEM' });
+    });
+  });
+
+  describe('groups and alert resolution', () => {
+    /** A client that records the operation of every call it sends (UpdateItem, GetItem, ...). */
+    function countingClient(): { client: DynamoDBClient; sent: string[] } {
+      const sent: string[] = [];
+      const client = newClient();
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          sent.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize', name: 'countOps' },
+      );
+      return { client, sent };
+    }
+
+    it('stores group and alertResolvedAt as top-level attributes of the request item', async () => {
+      const { tableName, client, doc } = await newTable();
+      const store = createDynamoStore({ tableName, client });
+      const request = aRequest({ group: 'grp-1' });
+      await store.create(request);
+      await store.markAlertResolved(request.id, '2025-03-01T10:04:00Z');
+      const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `REQ#${request.id}` } }));
+      expect(Item).toMatchObject({ group: 'grp-1', alertResolvedAt: at(4) });
+    });
+
+    it('stores a group as GROUP#<id> with a ttl, and points GROUPLATEST#<channel> at the newest', async () => {
+      const { tableName, client, doc } = await newTable();
+      const store = createDynamoStore({ tableName, client });
+      const group = aGroup({ members: ['req-a'], createdAt: at(10) });
+      await store.createGroup(group);
+      await store.createGroup(aGroup({ createdAt: at(5) })); // older: the pointer stays
+      const ttl = Date.parse(at(10)) / 1000 + GROUP_LIFETIME_S + RETENTION_AFTER_EXPIRY_S;
+      const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `GROUP#${group.id}` } }));
+      expect(Item).toEqual({ pk: `GROUP#${group.id}`, ...group, [TTL_ATTRIBUTE]: ttl });
+      const pointer = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: 'GROUPLATEST#C0ONCALL' } }));
+      expect(pointer.Item).toEqual({ pk: 'GROUPLATEST#C0ONCALL', groupId: group.id, createdAt: at(10), createdMs: Date.parse(at(10)), [TTL_ATTRIBUTE]: ttl });
+    });
+
+    it('findRecentGroup finds nothing when the newest group is gone (expired), whatever the older ones', async () => {
+      const { tableName, client, doc } = await newTable();
+      const store = createDynamoStore({ tableName, client });
+      await store.createGroup(aGroup({ createdAt: T0 }));
+      const newest = aGroup({ createdAt: at(1) });
+      await store.createGroup(newest);
+      await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: `GROUP#${newest.id}` } }));
+      expect(await store.findRecentGroup('C0ONCALL', T0)).toBeUndefined();
+    });
+
+    it('concurrent single-id appends are one UpdateItem each: no read, no retry', async () => {
+      const { tableName, client } = await newTable();
+      const group = aGroup();
+      await createDynamoStore({ tableName, client }).createGroup(group);
+      const counting = countingClient();
+      const store = createDynamoStore({ tableName, client: counting.client });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.addToGroup(group.id, [`req-${i}`])));
+      expect(counting.sent).toEqual(Array.from({ length: 20 }, () => 'UpdateItemCommand'));
+      expect((await store.getGroup(group.id))?.members).toHaveLength(20);
+    });
+
+    it('an append naming present ids reads once and appends the rest', async () => {
+      const { tableName, client } = await newTable();
+      const group = aGroup({ members: ['req-a', 'req-b'] });
+      await createDynamoStore({ tableName, client }).createGroup(group);
+      const counting = countingClient();
+      const store = createDynamoStore({ tableName, client: counting.client });
+      expect((await store.addToGroup(group.id, ['req-b', 'req-c', 'req-a', 'req-d']))?.members).toEqual(['req-a', 'req-b', 'req-c', 'req-d']);
+      expect(counting.sent).toEqual(['UpdateItemCommand', 'GetItemCommand', 'UpdateItemCommand']);
+    });
+
+    it('appends of more than 50 ids (a compare-and-set on the count) race correctly with each other and with single appends', async () => {
+      const { tableName, client } = await newTable();
+      const store = createDynamoStore({ tableName, client });
+      const group = aGroup({ members: ['req-0'] });
+      await store.createGroup(group);
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `req-${from + i}`);
+      const calls = [range(0, 150), range(100, 250), range(200, 350), ...range(340, 360).map((id) => [id])];
+      const results = await Promise.all(calls.map((ids) => store.addToGroup(group.id, ids)));
+      for (const [i, r] of results.entries()) expect(r?.members).toEqual(expect.arrayContaining(calls[i] ?? []));
+      const members = (await store.getGroup(group.id))?.members ?? [];
+      expect(members).toHaveLength(360);
+      expect(new Set(members)).toEqual(new Set(range(0, 360)));
+      // Each call's new ids land together, in its order.
+      const first = members.indexOf('req-1');
+      expect(members.slice(first, first + 149)).toEqual(range(1, 150));
     });
   });
 

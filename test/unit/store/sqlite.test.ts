@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore, type SqliteRequestStore } from '../../../src/store/sqlite.js';
-import { aFullRequest, aRequest, at } from './builders.js';
+import { aFullRequest, aGroup, aRequest, at } from './builders.js';
 import { describeRequestStoreContract } from './contract.js';
 import type { RacerResult } from './sqlite-racer.js';
 
@@ -61,6 +61,45 @@ describe('sqlite store', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();
+  });
+
+  it('opens a file written by the version before groups, keeping its requests', async () => {
+    const path = tempDbPath();
+    make(path).close(); // only to create the folder
+    rmSync(path);
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE requests (id TEXT PRIMARY KEY, lock_key TEXT NOT NULL, state TEXT NOT NULL, json TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE INDEX requests_by_state ON requests (state);
+      CREATE TABLE locks (lock_key TEXT PRIMARY KEY, request_id TEXT NOT NULL);
+    `);
+    const { group: _g, alertResolvedAt: _r, ...legacy } = aFullRequest({ state: 'pending' });
+    old.prepare('INSERT INTO requests VALUES (?, ?, ?, ?, ?)').run(legacy.id, 'prod-east#compute1#force-down', 'pending', JSON.stringify(legacy), legacy.updatedAt);
+    old.prepare('INSERT INTO locks VALUES (?, ?)').run('prod-east#compute1#force-down', legacy.id);
+    old.close();
+
+    const store = make(path);
+    expect(await store.get(legacy.id)).toEqual(legacy);
+    expect(await store.markAlertResolved(legacy.id, at(9))).toEqual({ ...legacy, alertResolvedAt: at(9) });
+    const group = aGroup({ members: [legacy.id] });
+    await store.createGroup(group);
+    expect(await store.findRecentGroup(group.channel, group.createdAt)).toEqual(group);
+  });
+
+  it('keeps groups in the groups table, indexed by (channel, created_at)', async () => {
+    const path = tempDbPath();
+    const store = make(path);
+    const group = aGroup({ createdAt: '2025-03-01T11:00:00+01:00' });
+    await store.createGroup(group);
+    await store.addToGroup(group.id, ['req-a']);
+    const raw = new Database(path, { readonly: true });
+    const row = raw.prepare('SELECT channel, created_at, json FROM groups WHERE id = ?').get(group.id) as Record<string, string>;
+    const plan = raw.prepare("EXPLAIN QUERY PLAN SELECT json FROM groups WHERE channel = 'C0ONCALL' AND created_at >= '' ORDER BY created_at DESC LIMIT 1").all();
+    raw.close();
+    // created_at in toISOString form, so that string order is time order; the JSON keeps createdAt as given.
+    expect(row).toMatchObject({ channel: 'C0ONCALL', created_at: '2025-03-01T10:00:00.000Z' });
+    expect(JSON.parse(row.json ?? '{}')).toEqual({ ...group, members: ['req-a'] });
+    expect(JSON.stringify(plan)).toContain('groups_by_channel');
   });
 
   it('keeps the state, lock_key and updated_at columns in step with the JSON', async () => {
