@@ -1,13 +1,12 @@
 // The api Lambda: verify, authorize, record, enqueue, ack (< 3 s). Never calls Nova.
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+// At module load (INIT) nothing touches the network: the secret is read, and Bolt built,
+// on the first request that needs them.
 import { createJsonLogger } from '../src/runtime/logger.js';
-import { createLambdaRuntime, fromApiGateway, toApiGateway } from '../src/runtime/lambda.js';
+import { createApiHandler, createLambdaRuntime } from '../src/runtime/lambda.js';
 import { createRouter } from '../src/runtime/router.js';
 
 const log = createJsonLogger({ base: { fn: 'api' } });
 const runtime = createLambdaRuntime(process.env, log);
-const route = createRouter({ slack: async () => (await runtime.get()).slack, now: Date.now, log });
+const route = createRouter({ slack: async () => (await runtime.get()).slack, alerts: async () => (await runtime.get()).alerts, now: Date.now, log });
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  return toApiGateway(await route(fromApiGateway(event)));
-}
+export const handler = createApiHandler({ route, log, runtime });

@@ -1,6 +1,6 @@
 import type { FailureCode, Outcome } from '../domain/failure.js';
 import type { ApprovalPolicy } from '../domain/policy.js';
-import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
+import type { ForceDownRequest, HistoryEntry, Origin, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
 import type { RequestStore } from '../store/port.js';
 
@@ -28,7 +28,20 @@ export type Job =
   /** `/force-down list`: down and forced-down compute services. */
   | { kind: 'list'; cloud: string; responseUrl: string }
   /** Scheduled: expire requests past their TTL and update their cards. */
-  | { kind: 'sweep' };
+  | { kind: 'sweep' }
+  /**
+   * Posts or updates a grouped card: every page (default), or `pages` only;
+   * `joined`: requests new to the group, announced in its thread.
+   */
+  | { kind: 'show-group'; id: string; pages?: number[]; joined?: string[] }
+  /** Resolved alerts for hosts with no open force-down request: offer recovery where Nova has them forced down. */
+  | { kind: 'alert-recovery'; cloud: string; channel: string; alerts: RecoveryAlert[] };
+
+/** A resolved alert, as the recovery check needs it. */
+export interface RecoveryAlert {
+  host: string;
+  origin: Extract<Origin, { kind: 'alert' }>;
+}
 
 /** Where the worker shows requests: the Slack card and its audit thread. */
 export interface Notifier {
@@ -40,12 +53,31 @@ export interface Notifier {
   replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>): Promise<void>;
   /** Adds a line for one lifecycle step to the card's thread (the audit trail people read). */
   audit(request: ForceDownRequest, entry: HistoryEntry): Promise<void>;
+  /**
+   * Posts or updates a grouped card's messages: `pages` (default all), plus
+   * any page not posted yet. `members` in the group's order; `views` by
+   * request id. Returns every page's ts, in order.
+   */
+  renderGroup(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, pages?: readonly number[]): Promise<string[]>;
+  /** One line in the group's thread for requests that joined it (their opening, in one line). */
+  auditJoined(group: RequestGroup, joined: readonly ForceDownRequest[]): Promise<void>;
 }
 
 export interface Logger {
   info(message: string, data?: Record<string, unknown>): void;
   warn(message: string, data?: Record<string, unknown>): void;
   error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** The metrics the use cases and adapters record (see src/runtime/metrics.ts for units and dimensions). */
+export type MetricName = 'RequestsOpened' | 'Confirmations' | 'Outcomes' | 'NovaLatency';
+
+/** Operational metrics (CloudWatch EMF in Lambda). Dimension values must be low-cardinality (codes, actions), never ids. */
+export interface Metrics {
+  /** Adds `value` (default 1) to a counter. */
+  count(name: MetricName, dimensions?: Record<string, string>, value?: number): void;
+  /** Records a duration in milliseconds. */
+  timing(name: MetricName, ms: number, dimensions?: Record<string, string>): void;
 }
 
 /** Everything the use cases depend on, passed in as plain values. */
@@ -63,4 +95,6 @@ export interface AppDeps {
   now: () => number;
   newId: () => string;
   log: Logger;
+  /** Optional: no metrics when absent. */
+  metrics?: Metrics;
 }

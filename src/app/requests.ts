@@ -3,6 +3,7 @@ import { COMPUTE_BINARY } from '../domain/host.js';
 import { checkApprover, checkCanceller, isExpired, type Refusal } from '../domain/policy.js';
 import { fromStates, type Action, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
 import type { FencingMethod } from '../domain/fencing.js';
+import { renderCard, renderGroup } from './groups.js';
 import type { AppDeps, HostView } from './ports.js';
 
 export type OpenResult =
@@ -19,6 +20,8 @@ export interface OpenInput {
   requestedBy: string;
   channel: string;
   reason?: string;
+  /** The grouped card the request joins (alerts); its card is then the group's. */
+  group?: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -31,7 +34,7 @@ export const CARD_OVERDUE_MS = 30_000;
  * and hands the card to the worker. A second request for the same host and
  * action returns the open one instead. Never calls Nova.
  */
-export async function openRequest(deps: AppDeps, input: OpenInput): Promise<OpenResult> {
+export async function openRequest(deps: AppDeps, input: OpenInput, opts: { card?: boolean } = {}): Promise<OpenResult> {
   const cloud = input.cloud ?? deps.defaultCloud;
   if (!deps.nova(cloud)) return { kind: 'refused', refusal: 'UNKNOWN_CLOUD' };
   if (deps.allowedChannels.size > 0 && !deps.allowedChannels.has(input.channel)) return { kind: 'refused', refusal: 'CHANNEL_NOT_ALLOWED' };
@@ -45,6 +48,7 @@ export async function openRequest(deps: AppDeps, input: OpenInput): Promise<Open
     state: 'pending',
     origin: input.origin,
     ...(input.reason ? { reason: input.reason } : {}),
+    ...(input.group ? { group: input.group } : {}),
     requestedBy: input.requestedBy,
     channel: input.channel,
     createdAt: iso(now),
@@ -61,12 +65,14 @@ export async function openRequest(deps: AppDeps, input: OpenInput): Promise<Open
     // A request whose card was never posted (crash between recording and enqueueing): post it now.
     // Only once it is overdue: a fresh one's show-card job may still be running, and two would post two cards.
     if (!res.existing.messageTs && deps.now() - Date.parse(res.existing.createdAt) > CARD_OVERDUE_MS) {
-      await deps.enqueue({ kind: 'show-card', id: res.existing.id });
+      await deps.enqueue(res.existing.group ? { kind: 'show-group', id: res.existing.group } : { kind: 'show-card', id: res.existing.id });
     }
     return { kind: 'exists', request: res.existing };
   }
   deps.log.info('request opened', { requestId: request.id, cloud, host: request.host, action: request.action });
-  await deps.enqueue({ kind: 'show-card', id: request.id });
+  deps.metrics?.count('RequestsOpened', { Action: request.action, Origin: request.origin.kind });
+  // A grouped request's card is the group's: the caller shows the group once for all its new members.
+  if (opts.card !== false) await deps.enqueue({ kind: 'show-card', id: request.id });
   return { kind: 'opened', request };
 }
 
@@ -105,6 +111,7 @@ export async function confirmRequest(deps: AppDeps, input: ConfirmInput): Promis
   const res = await deps.store.transition(request.id, fromStates('approved'), 'approved', confirmation.at, { confirmation }, input.userId);
   if (!res.ok) return { kind: 'refused', refusal: 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
   deps.log.info('request confirmed', { requestId: request.id, by: input.userId, method: input.method });
+  deps.metrics?.count('Confirmations', { Action: request.action });
   await deps.enqueue({ kind: 'execute', id: request.id });
   return { kind: 'done', request: res.request };
 }
@@ -153,6 +160,7 @@ export async function expireRequests(deps: AppDeps): Promise<number> {
 export async function showCard(deps: AppDeps, id: string): Promise<void> {
   const request = await deps.store.get(id);
   if (!request) return;
+  if (request.group) return renderGroup(deps, request.group, { post: true });
   const view = await readHost(deps, request);
   const ts = await deps.notifier.render(request, view);
   if (ts && ts !== request.messageTs) {
@@ -165,7 +173,7 @@ export async function showCard(deps: AppDeps, id: string): Promise<void> {
 export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
   const request = await deps.store.get(id);
   if (!request) return;
-  await deps.notifier.render(request);
+  await renderCard(deps, request);
   const last = request.history.at(-1);
   if (last && (last.state === 'cancelled' || last.state === 'expired')) await deps.notifier.audit(request, last);
 }
@@ -189,7 +197,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
     return started.current;
   }
   const request = started.request;
-  await deps.notifier.render(request);
+  await renderCard(deps, request);
   const confirmed = request.history.findLast((h) => h.state === 'approved');
   if (confirmed) await deps.notifier.audit(request, confirmed);
 
@@ -217,7 +225,8 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const done = await deps.store.transition(id, ['executing'], to, iso(deps.now()), { outcome });
   const final = done.ok ? done.request : (done.current ?? request);
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
-  await deps.notifier.render(final, await readHost(deps, final));
+  deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
+  await renderCard(deps, final, final.group ? undefined : await readHost(deps, final));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
 }

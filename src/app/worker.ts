@@ -1,4 +1,7 @@
 import type { AppDeps, Job } from './ports.js';
+import { recoverStaleExecuting } from './recovery.js';
+import { offerRecovery } from './alerts.js';
+import { renderGroup } from './groups.js';
 import { executeRequest, expireRequests, refreshCard, showCard } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
@@ -11,6 +14,10 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
       return;
     case 'refresh-card':
       return refreshCard(deps, job.id);
+    case 'show-group':
+      return renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) });
+    case 'alert-recovery':
+      return offerRecovery(deps, job);
     case 'status': {
       const nova = deps.nova(job.cloud);
       if (!nova) return;
@@ -19,6 +26,8 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'sweep': {
       const expired = await expireRequests(deps);
       if (expired > 0) deps.log.info('expired requests', { count: expired });
+      // Requests whose worker died between `executing` and Nova's answer (src/app/recovery.ts).
+      await recoverStaleExecuting(deps);
       return;
     }
     case 'list': {

@@ -30,6 +30,7 @@ export const botEnvSchema = z
     FORCE_DOWN_DEFAULT_CLOUD: z.string().min(1).optional(),
     FORCE_DOWN_TWO_PERSON: bool.default(false),
     FORCE_DOWN_REQUEST_TTL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(24 * 60).default(30),
+    FORCE_DOWN_GROUP_WINDOW_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(3600).default(30),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
   });
 
@@ -43,6 +44,8 @@ export interface BotSettings {
   defaultCloud?: string;
   twoPerson: boolean;
   ttlMs: number;
+  /** Alert hosts arriving within this long of a grouped card's creation join that card. */
+  groupWindowMs: number;
   slackApiUrl: string;
 }
 
@@ -52,6 +55,9 @@ export function loadBotSettings(env: Env): BotSettings {
   // Checked outside the schema so that it is listed together with every other problem.
   const problems = env.FORCE_DOWN_SECRET_FILE || env.FORCE_DOWN_SECRET_ID ? [] : ['FORCE_DOWN_SECRET_FILE: missing: set FORCE_DOWN_SECRET_FILE (local) or FORCE_DOWN_SECRET_ID (AWS)'];
   if (!res.success) problems.push(...describeIssues(res.error, (p) => p[0] ?? '(environment)'));
+  else if (res.data.FORCE_DOWN_CHANNEL && res.data.FORCE_DOWN_ALLOWED_CHANNELS && !res.data.FORCE_DOWN_ALLOWED_CHANNELS.includes(res.data.FORCE_DOWN_CHANNEL)) {
+    problems.push('FORCE_DOWN_ALLOWED_CHANNELS: must include FORCE_DOWN_CHANNEL (alert cards are posted there)');
+  }
   if (problems.length > 0 || !res.success) throw new ConfigError('the bot is not configured', problems);
   const e = res.data;
   const approvers = e.FORCE_DOWN_APPROVERS;
@@ -66,6 +72,7 @@ export function loadBotSettings(env: Env): BotSettings {
     ...(e.FORCE_DOWN_DEFAULT_CLOUD ? { defaultCloud: e.FORCE_DOWN_DEFAULT_CLOUD } : {}),
     twoPerson: e.FORCE_DOWN_TWO_PERSON,
     ttlMs: e.FORCE_DOWN_REQUEST_TTL_MINUTES * 60_000,
+    groupWindowMs: e.FORCE_DOWN_GROUP_WINDOW_SECONDS * 1000,
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };
 }

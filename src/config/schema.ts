@@ -86,7 +86,17 @@ export const cloudSchema = z.looseObject({
 
 export type CloudConfig = z.infer<typeof cloudSchema>;
 
-const tokenSource = z.looseObject({ token: z.string().min(1), autoForceDown: z.boolean().default(false) });
+/**
+ * One alert source: its shared token (bearer or basic auth), auto mode (off
+ * by default), the labels the host is read from (first present wins) and the
+ * fencing-evidence label auto mode requires.
+ */
+const tokenSource = z.looseObject({
+  token: z.string().min(1),
+  autoForceDown: z.boolean().default(false),
+  hostLabels: z.array(z.string().min(1)).min(1).optional(),
+  evidenceLabel: z.object({ name: z.string().min(1), value: z.string() }).optional(),
+});
 
 /** The secret document (DESIGN.md: "The secret document"). */
 export const secretDocumentSchema = z.object({

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../app/ports.js';
+import { recoverStaleExecuting } from '../app/recovery.js';
 import { runJob } from '../app/worker.js';
 import { loadBotSettings } from '../config/env.js';
 import { loadSecretFile } from '../config/secret-document.js';
@@ -25,12 +26,13 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   const secret = loadSecretFile(settings.secretFile);
   const port = env.PORT === undefined ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT must be a TCP port number');
+  const startedAt = (opts.now ?? Date.now)();
   const store = createSqliteStore({ path: env.FORCE_DOWN_DB ?? join(opts.cwd ?? process.cwd(), '.data', 'force-down.sqlite') });
 
   // The queue runs jobs only after they are enqueued, by which time `rt` exists.
   const queue = createInProcessQueue((job) => runJob(rt.deps, job), log);
   const rt = composeRuntime({ settings, secret, store, enqueue: queue.enqueue, log, ...(opts.now ? { now: opts.now } : {}) });
-  const router = createRouter({ slack: async () => rt.slack, now: opts.now ?? Date.now, log });
+  const router = createRouter({ slack: async () => rt.slack, alerts: async () => rt.alerts, now: opts.now ?? Date.now, log });
   const server = await startHttpServer({
     host: '127.0.0.1',
     port,
@@ -40,12 +42,15 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   // Expired cards must stop offering buttons even if nobody clicks them: sweep every minute.
   const sweep = setInterval(() => void queue.enqueue({ kind: 'sweep' }), 60_000);
   sweep.unref();
+  // No job of an earlier process still runs: settle the requests it left in `executing` now (src/app/recovery.ts).
+  const recovered = recoverStaleExecuting(rt.deps, { orphanedBefore: startedAt }).catch((err: unknown) => log.error('recovery failed', { error: (err as Error)?.name }));
   return {
     url: server.url,
     deps: rt.deps,
     queue,
     async close() {
       clearInterval(sweep);
+      await recovered;
       await server.close();
       await queue.idle();
       await rt.close();

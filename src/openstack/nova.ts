@@ -146,7 +146,8 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
     microversion: string | undefined,
     json?: unknown,
   ): Promise<HttpResponse> {
-    const request = `${method} ${path.split('?')[0]}`;
+    // Named as the other outcomes name it (`PUT /os-services/{id}`), whichever way the call fails.
+    const request = `${method} ${path.split('?')[0]!.replace(/^\/os-services\/(?!force-down$)[^/]+$/, '/os-services/{id}')}`;
     for (let reauth = 0; ; reauth++) {
       const token: Token = await session.getToken();
       const headers: Record<string, string> = { 'x-auth-token': token.value };

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WebClient } from '@slack/web-api';
-import type { AppDeps, Job, Logger, NovaGateway } from '../app/ports.js';
+import type { AppDeps, Job, Logger, Metrics, NovaGateway } from '../app/ports.js';
 import type { BotSettings } from '../config/env.js';
 import { ConfigError, type SecretDocument } from '../config/schema.js';
 import type { CloudClient } from '../openstack/cloud.js';
@@ -8,6 +7,11 @@ import { createSlackBot } from '../slack/bot.js';
 import { createGroupResolver } from '../slack/groups.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../store/port.js';
+import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
+import { receiveAlerts } from '../app/alerts.js';
+import { alertOptions } from '../alerts/types.js';
+import { createChannelPacer } from '../slack/pacer.js';
+import type { AlertsRuntime } from './alert-routes.js';
 import type { SlackRuntime } from './router.js';
 
 export interface RuntimeOptions {
@@ -17,11 +21,16 @@ export interface RuntimeOptions {
   enqueue: (job: Job) => Promise<void>;
   log: Logger;
   now?: () => number;
+  /** Metrics of the use cases and of each Nova call (CloudWatch EMF in Lambda). */
+  metrics?: Metrics;
+  /** Told when Slack refuses the bot token or Keystone the credentials (Lambda: re-read the secret). */
+  onAuthFailure?: AuthFailureHook;
 }
 
 export interface Runtime {
   deps: AppDeps;
   slack: SlackRuntime;
+  alerts: AlertsRuntime;
   close(): Promise<void>;
 }
 
@@ -51,30 +60,45 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     }
     return client;
   };
+  // Every Nova call: its latency as the bot sees it, and refused credentials reported (rotation).
+  const observed = async <T extends { ok: boolean; failure?: { code: string } }>(operation: string, call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const res = await call();
+    opts.metrics?.timing('NovaLatency', performance.now() - started, { Operation: operation });
+    if (!res.ok && res.failure?.code === 'AUTH_FAILED') opts.onAuthFailure?.('openstack');
+    return res;
+  };
   const gateways = new Map<string, NovaGateway>();
   const nova = (cloud: string): NovaGateway | undefined => {
     if (!Object.hasOwn(secret.clouds, cloud)) return undefined;
     let gateway = gateways.get(cloud);
     if (!gateway) {
       gateway = {
-        getService: async (host, binary) => (await cloudClient(cloud)).nova.getService(host, binary),
-        listComputeServices: async () => (await cloudClient(cloud)).nova.listComputeServices(),
-        setForcedDown: async (host, forcedDown, binary) => (await cloudClient(cloud)).nova.setForcedDown(host, forcedDown, binary),
+        getService: (host, binary) => observed('getService', async () => (await cloudClient(cloud)).nova.getService(host, binary)),
+        listComputeServices: () => observed('listComputeServices', async () => (await cloudClient(cloud)).nova.listComputeServices()),
+        setForcedDown: (host, forcedDown, binary) => observed('setForcedDown', async () => (await cloudClient(cloud)).nova.setForcedDown(host, forcedDown, binary)),
       };
       gateways.set(cloud, gateway);
     }
     return gateway;
   };
 
-  const client = new WebClient(secret.slack.botToken, {
-    slackApiUrl: settings.slackApiUrl,
-    // Retries (429 with Retry-After, 5xx, network) within a Lambda's lifetime, not Slack's default half hour.
-    retryConfig: { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-  });
+  const client = createSlackClient(
+    secret.slack.botToken,
+    {
+      slackApiUrl: settings.slackApiUrl,
+      // Retries (429 with Retry-After, 5xx, network) within a Lambda's lifetime, not Slack's default half hour.
+      retryConfig: { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    },
+    opts.onAuthFailure,
+  );
   const notifier = createSlackNotifier({
     client,
     now,
     log,
+    // About one message a second per channel, short bursts allowed (Slack's chat.postMessage limit):
+    // a 200-host storm's five grouped messages go out at once, later updates keep the pace.
+    pacer: createChannelPacer({ minIntervalMs: 1000, burst: 5, log }),
     postToResponseUrl: async (url, message) => {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal: AbortSignal.timeout(5_000) });
       if (!res.ok) log.warn('response_url post failed', { status: res.status });
@@ -93,11 +117,39 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     now,
     newId: randomUUID,
     log,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });
-  const bot = createSlackBot({ botToken: secret.slack.botToken, slackApiUrl: settings.slackApiUrl, deps, groupsOf });
+  const bot = createSlackBot({
+    botToken: secret.slack.botToken,
+    slackApiUrl: settings.slackApiUrl,
+    deps,
+    groupsOf,
+    // Bolt's own client (views.open) fails into its error handler: report a refused token from there.
+    onError: (err) => {
+      if (isSlackAuthError(err)) opts.onAuthFailure?.('slack');
+    },
+  });
+  const sources = secret.alerts;
+  if (!settings.channel && Object.values(sources).some(Boolean)) {
+    throw new ConfigError('FORCE_DOWN_CHANNEL must name the channel for alert cards: the secret document configures alert sources');
+  }
+  const alerts: AlertsRuntime = {
+    source: (name) => sources[name],
+    receive: (source, received) => {
+      const config = sources[source]!;
+      return receiveAlerts(deps, received, {
+        source,
+        channel: settings.channel!,
+        autoForceDown: config.autoForceDown,
+        evidenceLabel: alertOptions(config.evidenceLabel ? { evidenceLabel: config.evidenceLabel } : {}).evidenceLabel,
+        groupWindowMs: settings.groupWindowMs,
+      });
+    },
+  };
   return {
     deps,
+    alerts,
     slack: { signingSecret: secret.slack.signingSecret, bot },
     close: async () => {
       await Promise.all([...clouds.values()].map(async (c) => (await c).close()));

@@ -1,17 +1,56 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../app/ports.js';
 
-const SECRET_KEY = /token|secret|password|signature|authorization|response_?url/i;
+const SECRET_KEY = /token|secret|password|signature|authorization|response_?url|credential/i;
+
+/** A logger that can add fields to every line it writes. */
+export interface JsonLogger extends Logger {
+  /** A logger whose lines also carry `fields` (after this one's own). */
+  child(fields: Record<string, unknown>): JsonLogger;
+}
+
+/** Fields of the invocation being handled (correlation id, …), added to every line written inside it. */
+const context = new AsyncLocalStorage<Record<string, unknown>>();
 
 /**
- * Structured JSON logs, one object a line. Values under keys that name
- * secrets are replaced, whatever the caller passed.
+ * Runs `fn` with `fields` (a correlation id, Lambda's request id) added to
+ * every log line written while it runs, by any JSON logger, through awaits and
+ * callbacks. Nested calls add to the outer fields.
  */
-export function createJsonLogger(opts: { write?: (line: string) => void; base?: Record<string, unknown>; quiet?: boolean } = {}): Logger {
+export function runWithLogContext<T>(fields: Record<string, unknown>, fn: () => T): T {
+  return context.run({ ...context.getStore(), ...fields }, fn);
+}
+
+/** The fields of the current log context (empty outside one). */
+export function currentLogContext(): Readonly<Record<string, unknown>> {
+  return context.getStore() ?? {};
+}
+
+/** Replaces values under keys that name secrets, at any depth. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof Error) return { name: value.name };
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1)]));
+}
+
+/**
+ * Structured JSON logs, one object a line: time, level, message, the base
+ * fields, the current log context (see {@link runWithLogContext}), then the
+ * call's data. Values under keys that name secrets are replaced, at any depth,
+ * whatever the caller passed; an Error is logged by its name only.
+ */
+export function createJsonLogger(opts: { write?: (line: string) => void; base?: Record<string, unknown>; quiet?: boolean } = {}): JsonLogger {
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const emit = (level: string) => (message: string, data?: Record<string, unknown>) => {
     if (opts.quiet && level === 'info') return;
-    const safe = data ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : v])) : {};
-    write(JSON.stringify({ time: new Date().toISOString(), level, message, ...opts.base, ...safe }));
+    const fields = redact({ ...opts.base, ...context.getStore(), ...data }) as Record<string, unknown>;
+    write(JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }));
   };
-  return { info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return {
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => createJsonLogger({ ...opts, base: { ...opts.base, ...fields } }),
+  };
 }

@@ -2,6 +2,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from '../app/ports.js';
 import type { SlackBot } from '../slack/bot.js';
 import { verifySlackSignature } from '../slack/signature.js';
+import { alertSourceOf, handleAlertWebhook, type AlertsRuntime } from './alert-routes.js';
 import { json, type HttpRequest, type HttpResponse } from './http.js';
 
 /** What the router needs once the secret is loaded. */
@@ -13,13 +14,17 @@ export interface SlackRuntime {
 export interface RouterOptions {
   /** The Slack side, built once after the secret is loaded (cached by the caller). */
   slack: () => Promise<SlackRuntime>;
+  /** The alert webhooks' side, built with the Slack side (same secret). */
+  alerts?: () => Promise<AlertsRuntime>;
   now: () => number;
   log: Logger;
 }
 
 /**
  * The api function's routes, shared by Lambda and `npm start`:
- * `POST /slack/events` (slash commands and interactivity), `GET /healthz`.
+ * `POST /slack/events` (slash commands and interactivity), `GET /healthz`,
+ * `POST /alerts/{source}` (alertmanager, grafana, doctor, generic) and
+ * `PUT /events` (the OPNFV Doctor inspector's API).
  * Rejections say nothing about why (the log does), and record nothing.
  */
 export function createRouter(opts: RouterOptions): (req: HttpRequest) => Promise<HttpResponse> {
@@ -28,6 +33,12 @@ export function createRouter(opts: RouterOptions): (req: HttpRequest) => Promise
     if (req.path === '/slack/events') {
       if (req.method !== 'POST') return { status: 405, headers: { allow: 'POST' }, body: '' };
       return slackEvents(req);
+    }
+    if (opts.alerts && (req.path.startsWith('/alerts/') || req.path === '/events')) {
+      const doctor = req.path === '/events';
+      const method = doctor ? 'PUT' : 'POST';
+      if (req.method !== method) return { status: 405, headers: { allow: method }, body: '' };
+      return handleAlertWebhook(doctor ? 'doctor' : alertSourceOf(req.path), req, opts.alerts, opts);
     }
     return json(404, { error: 'not found' });
   };

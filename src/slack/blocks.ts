@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { FailureCode } from '../domain/failure.js';
 import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
-import type { Action, ForceDownRequest, HistoryEntry, Origin } from '../domain/request.js';
+import { AUTO_APPROVER, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
@@ -106,6 +106,21 @@ function originFields(origin: Origin, request: ForceDownRequest, now: number): t
     }
   }
   return fields;
+}
+
+/** Repeats of the alert, its resolution while the request is open, and auto mode. */
+function alertLines(request: ForceDownRequest): string | undefined {
+  const lines: string[] = [];
+  if (request.seen && request.seen.count > 1) lines.push(`Alert seen ${request.seen.count} times, last at ${formatUtc(request.seen.lastAt)}.`);
+  if (request.alertResolvedAt && (request.state === 'pending' || request.state === 'failed')) {
+    lines.push(
+      request.action === 'force-down'
+        ? `✅ The alert resolved at ${formatUtc(request.alertResolvedAt)}: *${escapeMrkdwn(request.host)}* may be back. Confirm only if it is still fenced; otherwise cancel.`
+        : `The alert resolved at ${formatUtc(request.alertResolvedAt)}.`,
+    );
+  }
+  if (request.confirmation?.by === AUTO_APPROVER) lines.push(`🤖 Auto mode: the ${request.origin.kind === 'alert' ? escapeMrkdwn(request.origin.source) : ''} alert carried fencing evidence, so force-down acted without a human confirmation.`);
+  return lines.length ? lines.join('\n') : undefined;
 }
 
 function reasonText(request: ForceDownRequest): string | undefined {
@@ -225,6 +240,8 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
   blocks.push({ type: 'section', fields: originFields(request.origin, request, view.now).slice(0, LIMITS.sectionFields) });
   const reason = reasonText(request);
   if (reason) blocks.push({ type: 'section', text: mrkdwn(reason) });
+  const alert = alertLines(request);
+  if (alert) blocks.push({ type: 'context', elements: [mrkdwn(alert)] });
   blocks.push(...novaBlocks(request, view));
   blocks.push({
     type: 'context',

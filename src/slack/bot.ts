@@ -1,6 +1,8 @@
 // Named imports: Node's ESM loader hands a CJS module's whole `exports` to a default import, but
 // loaders that honour `__esModule` (vitest, some bundlers) hand over Bolt's `exports.default`, the App class.
+import { parse as parseQuery } from 'node:querystring';
 import { App, AwsLambdaReceiver, LogLevel } from '@slack/bolt';
+import { z } from 'zod';
 import type { AppDeps } from '../app/ports.js';
 import { cancelRequest, confirmRequest, expireIfDue, openRequest } from '../app/requests.js';
 import { checkApprover, isExpired } from '../domain/policy.js';
@@ -16,6 +18,8 @@ export interface SlackBotOptions {
   deps: AppDeps;
   /** Which approver user groups the user is in (cached Slack lookup). */
   groupsOf: (userId: string) => Promise<ReadonlySet<string>>;
+  /** Also told about a listener's failure (the runtime re-reads the secret when Slack refused the token). */
+  onError?: (err: unknown) => void;
 }
 
 /** The shape Bolt's AwsLambdaReceiver takes (API Gateway HTTP API, payload v2). */
@@ -29,6 +33,59 @@ export interface SlackBot {
   /** Hands one verified Slack request to Bolt; resolves when the listener acked. */
   handle(event: SlackHttpEvent): Promise<{ statusCode: number; headers?: Record<string, string>; body: string }>;
 }
+
+const text = z.string();
+const user = z.looseObject({ id: text });
+const idObject = z.looseObject({ id: text });
+/** What Bolt and our listeners read of an interaction, so that any other shape is a 400, never a throw (→ 500) inside Bolt. */
+const interaction = z.discriminatedUnion('type', [
+  z.looseObject({
+    type: z.literal('block_actions'),
+    user,
+    team: idObject.nullable().optional(),
+    enterprise: idObject.nullable().optional(),
+    channel: idObject.optional(),
+    container: z.looseObject({}).optional(),
+    message: z.looseObject({}).optional(),
+    trigger_id: text.optional(),
+    response_url: text.optional(),
+    actions: z.array(z.looseObject({ action_id: text, type: text, block_id: text.optional(), value: text.optional() })).min(1),
+  }),
+  z.looseObject({
+    type: z.literal('view_submission'),
+    user,
+    team: idObject.nullable().optional(),
+    enterprise: idObject.nullable().optional(),
+    view: z.looseObject({ callback_id: text, private_metadata: text.optional(), state: z.looseObject({ values: z.record(text, z.unknown()) }).optional() }),
+  }),
+]);
+/** A slash command's form fields (each exactly once: a repeated field parses as an array). */
+const slashCommand = z.looseObject({ command: text, text: text.optional(), user_id: text, channel_id: text, response_url: text, trigger_id: text.optional(), team_id: text.optional() });
+
+/**
+ * Whether a (signature-checked) Slack request has a shape force-down handles:
+ * a slash command, an `ssl_check`, or a block_actions / view_submission
+ * interaction, with the fields the listeners read. Slack sends nothing else
+ * to this app (no Events API, shortcuts or external selects).
+ */
+export function isHandledSlackBody(body: string, contentType: string | undefined): boolean {
+  if ((contentType ?? '').split(';')[0]!.trim() !== 'application/x-www-form-urlencoded') return false;
+  const form = parseQuery(body);
+  if (form.ssl_check !== undefined) return true;
+  if (form.command !== undefined) return slashCommand.safeParse(form).success;
+  if (typeof form.payload !== 'string') return false;
+  try {
+    return interaction.safeParse(JSON.parse(form.payload)).success;
+  } catch {
+    return false;
+  }
+}
+
+/** Retries of Bolt's own Web API client (views.open on the api path): one, after 200 ms. */
+const VIEWS_OPEN_RETRIES = { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 200 };
+
+/** Ephemeral answer when Slack did not open the confirmation modal. */
+export const VIEWS_OPEN_FAILED_TEXT = 'Slack did not open the confirmation form just now (it is busy or rate-limiting us). Nothing has changed: press the button again.';
 
 /**
  * The Bolt app: listeners that verify, authorize, record, enqueue and ack.
@@ -47,7 +104,10 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     receiver,
     // An authorize function instead of `token`: Bolt then never calls auth.test (not at start, not per event).
     authorize: async () => ({ botToken: opts.botToken }),
-    clientOptions: { slackApiUrl: opts.slackApiUrl },
+    // This client serves the api path only (views.open), where Slack gives up after 3 s and a
+    // trigger_id lives 3 s: one quick retry of a 5xx or network error, ≤ 1 s per attempt, and a
+    // 429 fails at once instead of waiting out Retry-After (the clicker is told to press again).
+    clientOptions: { slackApiUrl: opts.slackApiUrl, retryConfig: VIEWS_OPEN_RETRIES, rejectRateLimitedCalls: true, timeout: 1_000 },
     logLevel: LogLevel.ERROR,
   });
 
@@ -114,7 +174,13 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     const refusal = checkApprover(deps.policy, request, body.user.id, await groups(body.user.id));
     if (refusal) return void (await tell(refusalText(refusal, { ...ctx(request), attempted: 'confirm' })));
     if (!('trigger_id' in body)) return;
-    await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request) });
+    try {
+      await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request) });
+    } catch (err) {
+      // Without this the click would just do nothing. Then on to the error handler (logs, token check).
+      await tell(VIEWS_OPEN_FAILED_TEXT).catch(() => undefined);
+      throw err;
+    }
   };
   app.action(ACTION_IDS.confirmFenced, openModal);
   app.action(ACTION_IDS.confirmRecovered, openModal);
@@ -157,11 +223,15 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
 
   app.error(async (err) => {
     deps.log.error('slack listener failed', { error: err.name, code: (err as { code?: string }).code });
+    opts.onError?.(err);
   });
 
   const handler = receiver.toHandler();
   return {
     async handle(event) {
+      if (!isHandledSlackBody(event.body, event.headers['content-type'])) {
+        return { statusCode: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"not a Slack request this app handles"}' };
+      }
       const res = await handler(
         { version: '2.0', rawPath: event.rawPath, headers: event.headers, body: event.body, isBase64Encoded: false, requestContext: { http: { method: 'POST' } } } as never,
         {} as never,

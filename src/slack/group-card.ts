@@ -4,7 +4,7 @@ import type { ForceDownRequest, HistoryEntry, RequestState } from '../domain/req
 import { LIMITS, REASON_MAX, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
 import { ACTION_IDS } from './ids.js';
 import { cancelledText, expiredText, failureText } from './messages.js';
-import { escapeAndTruncate, escapeMrkdwn, formatAge, mentionOrName, parseUtc, truncate } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, mentionOrName, parseUtc, truncate } from './mrkdwn.js';
 
 /**
  * The grouped card: many hosts that went down together (one webhook, or
@@ -45,6 +45,13 @@ export interface GroupCardOptions {
   now: number;
   /** What the header names; default: the alert name (or source) of the requests. */
   title?: string;
+  /**
+   * Row order. 'state' (default): pending first, then failed, then the rest,
+   * then by name. 'given': as passed, so a row never moves to another message
+   * when states change (a stored group re-renders only the page that changed
+   * and the first, which holds the counts).
+   */
+  order?: 'state' | 'given';
 }
 
 const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
@@ -103,8 +110,16 @@ function titleOf(requests: readonly ForceDownRequest[], opts: GroupCardOptions):
   return 'force-down';
 }
 
-function headerText(n: number, title: string): string {
-  return `🔴 ${n} ${n === 1 ? 'host' : 'hosts'} down — ${title}`;
+function headerText(n: number, title: string, recovery: boolean): string {
+  return recovery ? `🟢 ${n} ${n === 1 ? 'host' : 'hosts'} recovered — ${title}` : `🔴 ${n} ${n === 1 ? 'host' : 'hosts'} down — ${title}`;
+}
+
+/** What the alert said since: repeats, and a resolution while the request is still open. */
+function alertNotes(request: ForceDownRequest, state: RequestState): string {
+  const notes: string[] = [];
+  if (request.seen && request.seen.count > 1) notes.push(`alert seen ${request.seen.count}×, last ${formatUtc(request.seen.lastAt)}`);
+  if (request.alertResolvedAt && (state === 'pending' || state === 'failed')) notes.push('_alert resolved: confirm only if it is still fenced, else let it expire_');
+  return notes.length ? ` · ${notes.join(' · ')}` : '';
 }
 
 /** The last transition into `state` (who did it and when). */
@@ -190,7 +205,7 @@ function rowButton(request: ForceDownRequest, state: RequestState): types.Button
 function hostRow(request: ForceDownRequest, view: GroupHostView | undefined, now: number): KnownBlock {
   const state = effectiveState(request, now);
   const unset = request.action === 'unset' ? ' _(unset forced-down)_' : '';
-  const text = `*${escapeAndTruncate(request.host, 255)}*${unset} · ${novaLine(request, view, now)}\n${stateLine(request, state)}`;
+  const text = `*${escapeAndTruncate(request.host, 255)}*${unset} · ${novaLine(request, view, now)}${alertNotes(request, state)}\n${stateLine(request, state)}`;
   const button = rowButton(request, state);
   return { type: 'section', text: mrkdwn(text), ...(button ? { accessory: button } : {}) };
 }
@@ -223,10 +238,10 @@ function cloudsOf(requests: readonly ForceDownRequest[]): string {
 export function groupCard(requests: readonly ForceDownRequest[], views: ReadonlyMap<string, GroupHostView>, opts: GroupCardOptions): CardMessage[] {
   if (requests.length === 0) return [];
   const { now } = opts;
-  const sorted = sortRequests(requests, now);
+  const sorted = opts.order === 'given' ? [...requests] : sortRequests(requests, now);
   const total = sorted.length;
   const title = titleOf(sorted, opts);
-  const header = headerText(total, title);
+  const header = headerText(total, title, sorted.every((r) => r.action === 'unset'));
   const clouds = cloudsOf(sorted);
   const messages: CardMessage[] = [];
 

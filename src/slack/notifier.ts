@@ -1,11 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import type { HostView, Logger, Notifier } from '../app/ports.js';
 import type { Outcome } from '../domain/failure.js';
-import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
+import type { ForceDownRequest, HistoryEntry, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
-import { auditLine, requestCard } from './blocks.js';
+import { auditLine, requestCard, type CardMessage } from './blocks.js';
+import { groupCard, type GroupHostView } from './group-card.js';
 import { failureText } from './messages.js';
 import { escapeMrkdwn, formatAge, formatUtc, parseUtc } from './mrkdwn.js';
+import type { ChannelPacer } from './pacer.js';
 
 export interface SlackNotifierOptions {
   client: Pick<WebClient, 'chat'>;
@@ -13,28 +15,123 @@ export interface SlackNotifierOptions {
   postToResponseUrl: (url: string, message: Record<string, unknown>) => Promise<void>;
   now: () => number;
   log: Logger;
+  /**
+   * Spaces posts and updates per channel (Slack: about one message a second
+   * per channel, short bursts aside); queues, never drops. Default: none.
+   */
+  pacer?: ChannelPacer;
 }
+
+/**
+ * The Slack Web API's reason for a failed call (`invalid_auth`, `http_503`,
+ * `ratelimited`, …): the platform error code or the HTTP status, never the
+ * error's message (which may quote a URL or a body).
+ */
+export function slackErrorCode(err: unknown): string {
+  const e = err as { code?: unknown; data?: { error?: unknown }; statusCode?: unknown; name?: unknown } | undefined;
+  if (typeof e?.data?.error === 'string') return e.data.error;
+  if (typeof e?.statusCode === 'number') return `http_${e.statusCode}`;
+  if (e?.code === 'slack_webapi_rate_limited_error') return 'ratelimited';
+  if (typeof e?.code === 'string') return e.code;
+  return typeof e?.name === 'string' ? e.name : 'unknown';
+}
+
+/** Progress states: their card is a courtesy, and must never stop the Nova call that follows it. */
+const PROGRESS = new Set<ForceDownRequest['state']>(['approved', 'executing']);
 
 /**
  * The worker's Slack side: the request card (posted once, then updated in
  * place), its audit thread, and answers to status/list. The WebClient retries
  * rate-limited (429, honouring Retry-After) and failed calls itself.
+ *
+ * When a call still fails, the log says which request, in which state, with
+ * which outcome (the store keeps the full record). Updating a card to
+ * "⏳ forcing down…" and posting audit lines are best effort (the thread
+ * repeats the stored history): their failure is logged and swallowed, so a
+ * Slack outage or a revoked token never keeps an approved force-down from
+ * reaching Nova. Posting a card and showing an outcome throw, so that the job
+ * fails visibly (Lambda retries it, then dead-letters it).
  */
 export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const { client } = opts;
+  const paced = <T>(channel: string, call: () => Promise<T>): Promise<T> => (opts.pacer ? opts.pacer.schedule(channel, call) : call());
+  const failed = (call: string, request: ForceDownRequest, err: unknown, swallowed: boolean) => {
+    const data = {
+      call,
+      requestId: request.id,
+      host: request.host,
+      action: request.action,
+      state: request.state,
+      ...(request.outcome ? { outcome: request.outcome.code } : {}),
+      slackError: slackErrorCode(err),
+      swallowed,
+    };
+    if (swallowed) opts.log.warn('slack call failed', data);
+    else opts.log.error('slack call failed', data);
+  };
   return {
     async render(request: ForceDownRequest, view?: HostView) {
       const card = requestCard(request, { ...(view ?? {}), now: opts.now() });
-      if (request.messageTs) {
-        await client.chat.update({ channel: request.channel, ts: request.messageTs, text: card.text, blocks: card.blocks });
-        return request.messageTs;
+      const call = request.messageTs ? 'chat.update' : 'chat.postMessage';
+      try {
+        if (request.messageTs) {
+          const ts = request.messageTs;
+          await paced(request.channel, () => client.chat.update({ channel: request.channel, ts, text: card.text, blocks: card.blocks }));
+          return request.messageTs;
+        }
+        const res = await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, text: card.text, blocks: card.blocks, unfurl_links: false }));
+        return res.ts;
+      } catch (err) {
+        const swallowed = PROGRESS.has(request.state) && request.messageTs !== undefined;
+        failed(call, request, err, swallowed);
+        if (swallowed) return request.messageTs;
+        throw err;
       }
-      const res = await client.chat.postMessage({ channel: request.channel, text: card.text, blocks: card.blocks, unfurl_links: false });
-      return res.ts;
     },
     async audit(request: ForceDownRequest, entry: HistoryEntry) {
       if (!request.messageTs) return;
-      await client.chat.postMessage({ channel: request.channel, thread_ts: request.messageTs, text: auditLine(request, entry), unfurl_links: false });
+      try {
+        const thread = request.messageTs;
+        await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, thread_ts: thread, text: auditLine(request, entry), unfurl_links: false }));
+      } catch (err) {
+        failed('chat.postMessage (audit)', request, err, true);
+      }
+    },
+    async renderGroup(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, pages?: readonly number[]) {
+      const now = opts.now();
+      // One host: the full single card (Nova's view in detail, Cancel); more: the grouped card.
+      const cards: CardMessage[] =
+        members.length === 1
+          ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now })]
+          : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title });
+      const ts = [...group.messages];
+      const wanted = new Set(pages ?? cards.map((_, i) => i));
+      for (let i = 0; i < cards.length; i++) {
+        const card = cards[i]!;
+        const existing = ts[i];
+        if (existing) {
+          if (wanted.has(i)) await paced(group.channel, () => client.chat.update({ channel: group.channel, ts: existing, text: card.text, blocks: card.blocks }));
+          continue;
+        }
+        // Pages are posted in order, so they read top to bottom in the channel.
+        const res = await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, text: card.text, blocks: card.blocks, unfurl_links: false }));
+        if (!res.ts) break;
+        ts[i] = res.ts;
+      }
+      return ts;
+    },
+    async auditJoined(group: RequestGroup, joined: readonly ForceDownRequest[]) {
+      const thread = group.messages[0];
+      const first = joined[0];
+      if (!thread || !first) return;
+      // The first request's opening line, naming every host that joined: one line, not one per host.
+      const line = auditLine(first, first.history[0]!);
+      const text = joined.length === 1 ? line : line.replace(`*${escapeMrkdwn(first.host)}*`, `${joined.length} hosts: ${joined.map((r) => `*${escapeMrkdwn(r.host)}*`).join(', ')}`);
+      try {
+        await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, thread_ts: thread, text: text.length > 3000 ? `${text.slice(0, 2990)}…` : text, unfurl_links: false }));
+      } catch (err) {
+        failed('chat.postMessage (audit)', first, err, true);
+      }
     },
     async replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>) {
       const text = result.ok

@@ -6,7 +6,9 @@ import type { Logger } from '../app/ports.js';
  * HTTP 429 with Retry-After (seconds) beyond that. The pacer:
  *
  * - runs the tasks of one channel one after another, FIFO, each starting at
- *   least `minIntervalMs` after the previous one on that channel started;
+ *   least `minIntervalMs` after the previous one on that channel started, or,
+ *   with `burst` > 1, at most `burst` starts in any `burst × minIntervalMs`
+ *   (a short burst, as Slack allows, at the same average rate);
  * - lets different channels proceed independently and concurrently;
  * - on a rate-limit error (the WebClient's `slack_webapi_rate_limited_error`,
  *   or an error whose `data.error` is `ratelimited`) waits `retryAfter`
@@ -23,8 +25,10 @@ import type { Logger } from '../app/ports.js';
 export const MAX_RATE_LIMIT_RETRIES = 5;
 
 export interface ChannelPacerOptions {
-  /** Least time between two task starts on one channel. Default 1000 ms. */
+  /** Least time between two task starts on one channel (on average, with `burst`). Default 1000 ms. */
   minIntervalMs?: number;
+  /** Starts allowed back to back before the spacing applies. Default 1 (strict spacing). */
+  burst?: number;
   /** Current time in ms. Default `Date.now`. */
   now?: () => number;
   /** Waits `ms` milliseconds. Default a `setTimeout` promise. */
@@ -51,6 +55,8 @@ interface Lane {
   queue: Job[];
   /** Earliest time the next task (or retry) may start. */
   nextStartAt: number;
+  /** Start times of the last `burst` tasks. */
+  starts: number[];
   draining: boolean;
 }
 
@@ -60,7 +66,11 @@ export function rateLimitRetryAfter(err: unknown): number | undefined {
   const e = err as { code?: unknown; retryAfter?: unknown; data?: unknown };
   const data = e.data && typeof e.data === 'object' ? (e.data as { error?: unknown; response_metadata?: { retryAfter?: unknown } }) : undefined;
   const limited = e.code === 'slack_webapi_rate_limited_error' || data?.error === 'ratelimited';
-  if (!limited) return undefined;
+  if (!limited) {
+    // The WebClient, having waited out Retry-After on its last retry, gives up with a plain Error saying so.
+    const m = err instanceof Error ? /^A rate limit was exceeded \(.*retry-after: (\d+)\)$/.exec(err.message) : null;
+    return m ? Number(m[1]) : undefined;
+  }
   const candidate = typeof e.retryAfter === 'number' ? e.retryAfter : data?.response_metadata?.retryAfter;
   return typeof candidate === 'number' && Number.isFinite(candidate) && candidate >= 0 ? candidate : 1;
 }
@@ -69,6 +79,7 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer {
   const minIntervalMs = Math.max(0, opts.minIntervalMs ?? 1000);
+  const burst = Math.max(1, Math.floor(opts.burst ?? 1));
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? realSleep;
   const log = opts.log;
@@ -85,7 +96,9 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
     for (let retries = 0; ; retries++) {
       await waitUntil(lane.nextStartAt);
       const startedAt = now();
-      lane.nextStartAt = startedAt + minIntervalMs;
+      lane.starts.push(startedAt);
+      if (lane.starts.length > burst) lane.starts.shift();
+      lane.nextStartAt = lane.starts.length < burst ? startedAt : lane.starts[0]! + burst * minIntervalMs;
       try {
         job.resolve(await job.task());
         return;
@@ -142,7 +155,7 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
         total++;
         let lane = lanes.get(channel);
         if (!lane) {
-          lane = { queue: [], nextStartAt: -Infinity, draining: false };
+          lane = { queue: [], nextStartAt: -Infinity, starts: [], draining: false };
           lanes.set(channel, lane);
         }
         lane.queue.push(job);

@@ -61,6 +61,10 @@ function setup(over: Partial<AppDeps> = {}) {
       },
       async replyStatus() {},
       async replyList() {},
+      async renderGroup() {
+        throw new Error('slash-command requests are never grouped');
+      },
+      async auditJoined() {},
     },
     policy: { approverUsers: new Set([APPROVER]), approverGroups: new Set(['S_ONCALL']), twoPerson: true },
     allowedChannels: new Set(['C_ONCALL']),

@@ -48,11 +48,12 @@ function rateLimited(retryAfter?: number): Error {
   return err;
 }
 
-function setup(minIntervalMs = 1000) {
+function setup(minIntervalMs = 1000, burst?: number) {
   const clock = virtualClock(1_000_000);
   const warnings: Array<{ message: string; data?: Record<string, unknown> }> = [];
   const pacer = createChannelPacer({
     minIntervalMs,
+    ...(burst !== undefined ? { burst } : {}),
     now: clock.now,
     sleep: clock.sleep,
     log: { warn: (message, data) => void warnings.push(data ? { message, data } : { message }) },
@@ -78,6 +79,8 @@ describe('rateLimitRetryAfter', () => {
     expect(rateLimitRetryAfter(Object.assign(new Error('x'), { data: { ok: false, error: 'ratelimited' } }))).toBe(1);
     expect(rateLimitRetryAfter(Object.assign(new Error('x'), { data: { ok: false, error: 'ratelimited' }, retryAfter: 3 }))).toBe(3);
     expect(rateLimitRetryAfter(Object.assign(new Error('x'), { data: { ok: false, error: 'channel_not_found' } }))).toBeUndefined();
+    // The WebClient's own give-up error after its retries (it waited Retry-After already).
+    expect(rateLimitRetryAfter(new Error('A rate limit was exceeded (url: https://slack.com/api/chat.postMessage, retry-after: 4)'))).toBe(4);
     expect(rateLimitRetryAfter(new Error('boom'))).toBeUndefined();
     expect(rateLimitRetryAfter(undefined)).toBeUndefined();
     expect(rateLimitRetryAfter('ratelimited')).toBeUndefined();
@@ -98,6 +101,16 @@ describe('createChannelPacer', () => {
     const g = gaps(starts.map((s) => s.at));
     expect(g).toHaveLength(4);
     for (const gap of g) expect(gap).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('with burst N, starts N tasks at once, then keeps the average rate: at most N starts in any N × minIntervalMs', async () => {
+    const { pacer, task, starts } = setup(1000, 3);
+    await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => pacer.schedule('C1', task(`t${n}`))));
+    const at = starts.map((s) => s.at - starts[0]!.at);
+    expect(at.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(at[3]).toBeGreaterThanOrEqual(3000);
+    for (let i = 3; i < at.length; i++) expect(at[i]! - at[i - 3]!).toBeGreaterThanOrEqual(3000);
+    expect(starts.map((s) => s.label)).toEqual(['t1', 't2', 't3', 't4', 't5', 't6', 't7']);
   });
 
   it('measures spacing from the previous start, so a slow task does not add extra delay', async () => {

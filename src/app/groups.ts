@@ -1,0 +1,99 @@
+import { HOSTS_PER_MESSAGE } from '../slack/group-card.js';
+import type { ForceDownRequest, RequestGroup } from '../domain/request.js';
+import type { AppDeps, HostView } from './ports.js';
+
+/**
+ * Grouped cards (alert storms): many requests shown in one set of Slack
+ * messages. Rows keep the group's order (members, as they joined), so a state
+ * change re-renders only the row's page and the first page (its counts).
+ *
+ * Renders of one group run one at a time in a process, so two jobs never both
+ * post the same missing page. Only `post: true` renders (the show-group job)
+ * post pages; the others (a confirm, an outcome) update pages already posted.
+ */
+const rendering = new Map<string, Promise<unknown>>();
+
+function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = rendering.get(key) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const settled = next.catch(() => undefined);
+  rendering.set(key, settled);
+  void settled.then(() => {
+    if (rendering.get(key) === settled) rendering.delete(key);
+  });
+  return next;
+}
+
+/** The page (message index) of a member's row. */
+export function pageOf(group: RequestGroup, requestId: string): number {
+  const i = group.members.indexOf(requestId);
+  return i < 0 ? 0 : Math.floor(i / HOSTS_PER_MESSAGE);
+}
+
+/** Nova's view of every member's host: one service list per cloud, not one lookup per host. */
+async function readHosts(deps: AppDeps, members: readonly ForceDownRequest[]): Promise<Map<string, HostView>> {
+  const views = new Map<string, HostView>();
+  for (const cloud of new Set(members.map((m) => m.cloud))) {
+    const nova = deps.nova(cloud);
+    if (!nova) continue;
+    const list = await nova.listComputeServices();
+    for (const m of members) {
+      if (m.cloud !== cloud) continue;
+      if (!list.ok) {
+        views.set(m.id, { lookupFailure: { code: list.failure.code, message: list.failure.message } });
+        continue;
+      }
+      const service = list.value.find((s) => s.host === m.host && s.binary === m.binary);
+      views.set(m.id, service ? { service } : { lookupFailure: { code: 'HOST_NOT_FOUND', message: `no ${m.binary} service on host ${m.host}` } });
+    }
+  }
+  return views;
+}
+
+export interface RenderGroupOptions {
+  /** Pages to update (default: all). Pages not posted yet are posted only with `post`. */
+  pages?: readonly number[];
+  /** Post pages not posted yet (the show-group job); otherwise only update posted ones. */
+  post?: boolean;
+  /** Requests new to the group: announced in its thread, and given the group's first message as their card. */
+  joined?: readonly string[];
+}
+
+/** Worker: posts or updates a group's card. */
+export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOptions = {}): Promise<void> {
+  return serialized(groupId, async () => {
+    const group = await deps.store.getGroup(groupId);
+    if (!group) return;
+    if (!opts.post && group.messages.length === 0) return;
+    const members = (await Promise.all(group.members.map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
+    if (members.length === 0) return;
+    const views = await readHosts(deps, members);
+    const pages = opts.pages ? [...new Set(opts.pages)] : undefined;
+    const ts = await deps.notifier.renderGroup(group, members, views, pages);
+    if (ts.length !== group.messages.length || ts.some((t, i) => t !== group.messages[i])) await deps.store.setGroupMessages(groupId, ts);
+    const first = ts[0];
+    if (!first) return;
+    // Every member's card (and audit thread) is the group's first message.
+    await Promise.all(members.filter((m) => m.messageTs !== first).map((m) => deps.store.setMessage(m.id, first)));
+    const joined = opts.joined ? members.filter((m) => opts.joined!.includes(m.id)) : [];
+    if (joined.length > 0) await deps.notifier.auditJoined({ ...group, messages: ts }, joined);
+  });
+}
+
+/**
+ * Worker: shows a request's new state where its card is: its group's pages
+ * (the row's and the first), or its own card.
+ */
+export async function renderCard(deps: AppDeps, request: ForceDownRequest, view?: HostView): Promise<string | undefined> {
+  if (!request.group) return deps.notifier.render(request, view);
+  const group = await deps.store.getGroup(request.group);
+  if (!group) return deps.notifier.render(request, view);
+  try {
+    await renderGroup(deps, group.id, { pages: [0, pageOf(group, request.id)] });
+  } catch (err) {
+    // Progress ("⏳ forcing down…") is a courtesy: never let it stop the Nova call that follows.
+    if (request.state !== 'approved' && request.state !== 'executing') throw err;
+    deps.log.warn('group card update failed', { requestId: request.id, group: group.id, state: request.state, error: err instanceof Error ? err.name : 'unknown' });
+  }
+  return request.messageTs;
+}

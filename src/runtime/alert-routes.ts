@@ -1,0 +1,96 @@
+import type { AlertReceipt } from '../app/alerts.js';
+import type { Logger } from '../app/ports.js';
+import { checkBearer, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
+import { parseAlerts } from '../alerts/index.js';
+import { alertOptions, type AlertSource, type HostAlert } from '../alerts/types.js';
+import { json, type HttpRequest, type HttpResponse } from './http.js';
+
+/** One configured alert source (the secret document's `alerts.<source>`). */
+export interface AlertSourceConfig {
+  token: string;
+  autoForceDown: boolean;
+  hmacSecret?: string;
+  hostLabels?: string[];
+  evidenceLabel?: { name: string; value: string };
+}
+
+/** What the webhook routes need once the secret is loaded. */
+export interface AlertsRuntime {
+  /** The source's settings, or undefined when the secret document does not configure it. */
+  source(name: AlertSource): AlertSourceConfig | undefined;
+  receive(source: AlertSource, alerts: readonly HostAlert[]): Promise<AlertReceipt>;
+}
+
+const SOURCES: readonly AlertSource[] = ['alertmanager', 'grafana', 'doctor', 'generic'];
+
+/** `/alerts/{source}` → the source, or undefined for an unknown one. */
+export function alertSourceOf(path: string): AlertSource | undefined {
+  const name = path.slice('/alerts/'.length);
+  return (SOURCES as readonly string[]).includes(name) ? (name as AlertSource) : undefined;
+}
+
+const denied = (): HttpResponse => ({ status: 401, headers: { 'www-authenticate': 'Bearer' }, body: '' });
+
+/**
+ * One alert webhook: authenticate (401 with no detail: unknown or unconfigured
+ * source, missing or bad token, bad Grafana signature), parse (400 naming the
+ * field), record, answer. 5xx only when nothing could be recorded, so
+ * Alertmanager and Grafana retry exactly the deliveries that were lost.
+ */
+export async function handleAlertWebhook(
+  source: AlertSource | undefined,
+  req: HttpRequest,
+  alerts: () => Promise<AlertsRuntime>,
+  ctx: { now: () => number; log: Logger },
+): Promise<HttpResponse> {
+  if (!source) {
+    ctx.log.warn('alert webhook rejected', { reason: 'unknown-source', path: req.path.slice(0, 64) });
+    return denied();
+  }
+  const runtime = await alerts();
+  const config = runtime.source(source);
+  if (!config) {
+    ctx.log.warn('alert webhook rejected', { source, reason: 'not-configured' });
+    return denied();
+  }
+  const auth = checkBearer(req.headers, config.token, { allowXAuthToken: source === 'doctor' });
+  if (!auth.ok) {
+    ctx.log.warn('alert webhook rejected', { source, reason: auth.reason });
+    return denied();
+  }
+  if (source === 'grafana' && config.hmacSecret) {
+    const signed = verifyGrafanaSignature({
+      body: req.body,
+      signature: req.headers[GRAFANA_SIGNATURE_HEADER.toLowerCase()],
+      timestamp: req.headers[GRAFANA_TIMESTAMP_HEADER.toLowerCase()],
+      secret: config.hmacSecret,
+      now: ctx.now(),
+    });
+    if (!signed.ok) {
+      ctx.log.warn('alert webhook rejected', { source, reason: `signature-${signed.reason}` });
+      return denied();
+    }
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(req.body);
+  } catch {
+    return json(400, { error: 'body: not valid JSON' });
+  }
+  const parsed = parseAlerts(source, body, alertOptions({ ...(config.hostLabels ? { hostLabels: config.hostLabels } : {}), ...(config.evidenceLabel ? { evidenceLabel: config.evidenceLabel } : {}) }));
+  if (!parsed.ok) {
+    ctx.log.warn('alert webhook malformed', { source, error: parsed.error });
+    return json(400, { error: parsed.error });
+  }
+  for (const s of parsed.skipped) ctx.log.info('alert skipped', { source, reason: s.reason, alertName: s.alertName, detail: s.detail });
+  let receipt: AlertReceipt;
+  try {
+    receipt = await runtime.receive(source, parsed.alerts);
+  } catch (err) {
+    ctx.log.error('alert webhook not recorded', { source, error: err instanceof Error ? err.name : 'unknown' });
+    return json(503, { error: 'not recorded; retry' });
+  }
+  const recorded = receipt.opened + receipt.repeats + receipt.resolved + receipt.recoveryChecks;
+  if (receipt.failed > 0 && recorded === 0) return json(503, { error: 'not recorded; retry' });
+  return json(200, { status: 'accepted', ...receipt, skipped: parsed.skipped.length });
+}

@@ -1,0 +1,292 @@
+// Alert webhooks end to end: the real Prometheus Alertmanager from Debian
+// (its own config, on 127.0.0.1) delivers to the local bot (npm start's
+// server, SQLite), which posts cards to a fake Slack Web API and calls the
+// real Nova + Keystone lab, through a counting proxy where calls are counted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { confirmRequest } from '../../src/app/requests.js';
+import type { ForceDownRequest } from '../../src/domain/request.js';
+import { startLocalBot } from '../../src/local/bot.js';
+import { createJsonLogger } from '../../src/runtime/logger.js';
+import { HOSTS_PER_MESSAGE } from '../../src/slack/group-card.js';
+import { startOpenStackProxy, type OpenStackProxy } from '../fakes/counting-proxy.js';
+import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
+import { createNovaProbe, loadLab, type Lab } from './lab.js';
+import { CHANNEL } from './slack-helpers.js';
+
+const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
+const AM_TOKEN = `am-${randomBytes(12).toString('hex')}`;
+const SIGNING_SECRET = `alerts-e2e-${randomBytes(12).toString('hex')}`;
+const BOT_TOKEN = `xoxb-alerts-${randomBytes(8).toString('hex')}`;
+const APPROVER = 'U0APPROVE1';
+const CLOUD = 'lab';
+
+let lab: Lab;
+let probe: ReturnType<typeof createNovaProbe>;
+let slack: FakeSlackApi;
+const logLines: string[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  lab = loadLab();
+  probe = createNovaProbe(lab);
+  slack = await startFakeSlackApi();
+  for (const h of lab.hosts.alert) await probe.reset(h);
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  slack.reset();
+  for (const h of lab.hosts.alert) await probe.reset(h);
+});
+
+afterAll(async () => {
+  await slack?.close();
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', () => ok()));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((ok) => srv.close(() => ok()));
+  return port;
+}
+
+/** The local bot with alert sources configured, its Nova reached through a counting proxy. */
+async function startBot(opts: { autoForceDown?: boolean; windowSeconds?: number } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'fd-alerts-e2e-'));
+  const proxy: OpenStackProxy = await startOpenStackProxy({ keystone: lab.keystone, nova: lab.nova });
+  const admin = lab.clouds.admin;
+  const secretFile = join(dir, 'secret.json');
+  writeFileSync(
+    secretFile,
+    JSON.stringify({
+      slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
+      alerts: { alertmanager: { token: AM_TOKEN, autoForceDown: opts.autoForceDown ?? false } },
+      clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
+    }),
+    { mode: 0o600 },
+  );
+  const bot = await startLocalBot({
+    env: {
+      PORT: '0',
+      FORCE_DOWN_DB: join(dir, 'force-down.sqlite'),
+      FORCE_DOWN_SECRET_FILE: secretFile,
+      SLACK_API_URL: slack.apiUrl,
+      FORCE_DOWN_APPROVERS: APPROVER,
+      FORCE_DOWN_CHANNEL: CHANNEL.id,
+      FORCE_DOWN_GROUP_WINDOW_SECONDS: String(opts.windowSeconds ?? 30),
+    },
+    log: createJsonLogger({ write: (line) => logLines.push(line) }),
+  });
+  cleanups.push(async () => {
+    await bot.close();
+    await proxy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { bot, proxy };
+}
+
+/** A real Alertmanager whose only receiver is the bot's webhook, bearer-authenticated. */
+async function startAlertmanager(webhookUrl: string, opts: { repeatInterval?: string } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'fd-alertmanager-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  writeFileSync(
+    join(dir, 'alertmanager.yml'),
+    [
+      'route:',
+      '  receiver: force-down',
+      "  group_by: ['alertname']",
+      '  group_wait: 0s',
+      '  group_interval: 1s',
+      `  repeat_interval: ${opts.repeatInterval ?? '1h'}`,
+      'receivers:',
+      '  - name: force-down',
+      '    webhook_configs:',
+      `      - url: ${webhookUrl}`,
+      '        send_resolved: true',
+      '        max_alerts: 0',
+      '        http_config:',
+      '          authorization:',
+      '            type: Bearer',
+      `            credentials: ${AM_TOKEN}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(
+    ALERTMANAGER,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=${url}/`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  cleanups.push(async () => {
+    child.kill('SIGTERM');
+    await new Promise((ok) => (child.exitCode !== null ? ok(undefined) : child.once('exit', ok)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; ; i++) {
+    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (i > 100 || child.exitCode !== null) throw new Error(`alertmanager did not start:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    /** POST /api/v2/alerts, as Prometheus does. */
+    async send(alerts: { host: string; alertname?: string; labels?: Record<string, string>; resolved?: boolean }[]) {
+      const now = new Date();
+      const body = alerts.map((a) => ({
+        labels: { alertname: a.alertname ?? 'HostDown', host: a.host, severity: 'critical', ...a.labels },
+        annotations: { summary: `${a.host} stopped answering` },
+        startsAt: new Date(now.getTime() - 60_000).toISOString(),
+        ...(a.resolved ? { endsAt: new Date(now.getTime() - 1000).toISOString() } : {}),
+        generatorURL: 'http://prometheus.example:9090/graph?g0.expr=up%3D%3D0',
+      }));
+      const res = await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`alertmanager refused the alerts: ${res.status} ${await res.text()}`);
+    },
+  };
+}
+
+async function until<T>(what: string, probeFn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probeFn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const cardMessages = () => slack.calls('chat.postMessage').filter((c) => c.body.channel === CHANNEL.id && c.body.thread_ts === undefined && c.status === 200);
+const shown = (ts: string) => JSON.stringify(slack.message(CHANNEL.id, ts)?.blocks ?? []);
+
+async function openRequests(bot: Awaited<ReturnType<typeof startBot>>['bot']): Promise<ForceDownRequest[]> {
+  await bot.queue.idle();
+  const states = ['pending', 'approved', 'executing', 'failed'] as const;
+  return (await Promise.all(states.map((s) => bot.deps.store.listByState(s)))).flat();
+}
+
+describe('Prometheus Alertmanager → force-down (real Alertmanager, real Nova)', () => {
+  it('a firing HostDown alert posts a card with the alert; repeats stay one request ("seen N times"); resolved marks it', async () => {
+    const { bot, proxy } = await startBot();
+    const am = await startAlertmanager(`${bot.url}/alerts/alertmanager`, { repeatInterval: '2s' });
+    const host = lab.hosts.alert[0]!;
+
+    await am.send([{ host }]);
+    const card = await until('the card', () => cardMessages().find((c) => JSON.stringify(c.body.blocks).includes(host)));
+    const text = JSON.stringify(card.body.blocks);
+    expect(text).toContain('HostDown');
+    expect(text).toContain(`${host} stopped answering`);
+    expect(text).toContain("Nova's view");
+    expect(text).toContain('confirm_fenced');
+
+    // Alertmanager re-sends the group every repeat_interval: counted, never a second request.
+    const repeated = await until('a repeat', async () => {
+      const [r] = await openRequests(bot);
+      return r?.seen && r.seen.count >= 2 ? r : undefined;
+    });
+    expect(await openRequests(bot)).toHaveLength(1);
+    await until('"seen" on the card', () => shown(repeated.messageTs!).includes('Alert seen') || undefined);
+
+    await am.send([{ host, resolved: true }]);
+    const resolved = await until('the resolved mark', async () => (await bot.deps.store.get(repeated.id))?.alertResolvedAt ? bot.deps.store.get(repeated.id) : undefined);
+    expect(resolved).toMatchObject({ state: 'pending', action: 'force-down' });
+    await until('"alert resolved" on the card', () => shown(resolved!.messageTs!).includes('The alert resolved') || undefined);
+    expect(cardMessages()).toHaveLength(1);
+    expect(proxy.nova.count('PUT', /os-services/)).toBe(0);
+    expect((await probe.service(host)).forced_down).toBe(false);
+  });
+
+  it('confirmed, forced down in Nova; then the resolved alert offers recovery, and its confirmation unsets forced_down', async () => {
+    const { bot } = await startBot();
+    const am = await startAlertmanager(`${bot.url}/alerts/alertmanager`);
+    const host = lab.hosts.alert[1]!;
+
+    await am.send([{ host }]);
+    const [req] = await until('the request', async () => ((await openRequests(bot)).length ? openRequests(bot) : undefined));
+    expect((await confirmRequest(bot.deps, { id: req!.id, userId: APPROVER, userGroups: new Set(), method: 'bmc' })).kind).toBe('done');
+    await bot.queue.idle();
+    expect((await probe.service(host)).forced_down).toBe(true);
+
+    await am.send([{ host, resolved: true }]);
+    const recovery = await until('the recovery request', async () => (await bot.deps.store.findOpen(CLOUD, host, 'unset')) ?? undefined);
+    await bot.queue.idle();
+    const offered = JSON.stringify(slack.message(CHANNEL.id, (await bot.deps.store.get(recovery.id))!.messageTs!)?.blocks);
+    expect(offered).toContain('confirm_recovered');
+    expect((await probe.service(host)).forced_down).toBe(true); // nothing without a confirmation
+
+    expect((await confirmRequest(bot.deps, { id: recovery.id, userId: APPROVER, userGroups: new Set() })).kind).toBe('done');
+    await bot.queue.idle();
+    expect((await probe.service(host)).forced_down).toBe(false);
+  });
+
+  it('auto mode: the alert with the evidence label is forced down in the real lab without a human; the one without is not', async () => {
+    const { bot } = await startBot({ autoForceDown: true });
+    const am = await startAlertmanager(`${bot.url}/alerts/alertmanager`);
+    const [fenced, unfenced] = [lab.hosts.alert[2]!, lab.hosts.alert[3]!];
+
+    await am.send([{ host: fenced, labels: { fenced: 'true' } }, { host: unfenced }]);
+    await until('the forced-down host', async () => ((await probe.service(fenced)).forced_down ? true : undefined));
+    await bot.queue.idle();
+    expect((await probe.service(unfenced)).forced_down).toBe(false);
+    const auto = await until('the auto request', async () => {
+      const all = await bot.deps.store.listByState('succeeded');
+      return all.find((r) => r.host === fenced);
+    });
+    expect(auto.confirmation?.by).toMatch(/auto/);
+    expect((await bot.deps.store.findOpen(CLOUD, unfenced, 'force-down'))?.state).toBe('pending');
+    await until('the auto-mode note on the card', () => /auto mode/i.test(shown(auto.messageTs!)) || undefined);
+  });
+
+  it('a 200-host storm in one Alertmanager webhook: every host in grouped cards (a handful of messages), one request each, zero force-down calls; a 429 loses nothing', async () => {
+    const { bot, proxy } = await startBot();
+    const am = await startAlertmanager(`${bot.url}/alerts/alertmanager`);
+    const hosts = Array.from({ length: 200 }, (_, i) => `rack9-node${String(i).padStart(3, '0')}`);
+    slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
+
+    await am.send(hosts.map((host) => ({ host, alertname: 'RackPowerFeedDown' })));
+    const requests = await until('200 requests', async () => {
+      const all = await openRequests(bot);
+      return all.length === 200 ? all : undefined;
+    });
+    expect(new Set(requests.map((r) => r.host))).toEqual(new Set(hosts));
+    const expected = Math.ceil(200 / HOSTS_PER_MESSAGE);
+    // Every host's row, in the messages as they are now (pages are updated as hosts join).
+    const messages = await until('every host shown', async () => {
+      await bot.queue.idle();
+      const groups = new Set(requests.map((r) => r.group!));
+      const ts: string[] = [];
+      for (const g of groups) ts.push(...((await bot.deps.store.getGroup(g))?.messages ?? []));
+      const text = ts.map(shown).join('\n');
+      return hosts.every((h) => text.includes(h)) ? ts : undefined;
+    });
+    expect(cardMessages()).toHaveLength(messages.length);
+    expect(messages).toHaveLength(expected);
+    expect(slack.calls('chat.postMessage').some((c) => c.status === 429)).toBe(true);
+    expect(proxy.nova.count('PUT', /os-services/)).toBe(0);
+    // One service list for the card, not a lookup per host.
+    expect(proxy.nova.count('GET', /os-services/)).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('the secret stays secret', () => {
+  it('no token or signing secret in any log line or Slack message of this file', () => {
+    const seen = [...logLines, ...slack.calls().map((c) => JSON.stringify(c.body))].join('\n');
+    for (const secret of [AM_TOKEN, SIGNING_SECRET, lab.clouds.admin.auth.password]) expect(seen).not.toContain(secret);
+  });
+});

@@ -1,0 +1,238 @@
+// The alert use case (src/app/alerts.ts) over the memory store, with the real
+// Slack notifier (grouped cards, pacer) against the fake Slack Web API and a
+// hand-written fake Nova that counts force-down calls.
+import { WebClient } from '@slack/web-api';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { receiveAlerts, type AlertIntakeOptions } from '../../../src/app/alerts.js';
+import type { AppDeps, Job, NovaGateway } from '../../../src/app/ports.js';
+import { confirmRequest } from '../../../src/app/requests.js';
+import { runJob } from '../../../src/app/worker.js';
+import type { HostAlert } from '../../../src/alerts/types.js';
+import { fail, succeed } from '../../../src/domain/failure.js';
+import { AUTO_APPROVER, type ForceDownRequest } from '../../../src/domain/request.js';
+import type { ComputeService } from '../../../src/domain/service.js';
+import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
+import { createSlackNotifier } from '../../../src/slack/notifier.js';
+import { createChannelPacer } from '../../../src/slack/pacer.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
+
+const CHANNEL = 'C0ONCALL01';
+const APPROVER = 'U0APPROVER';
+
+let slack: FakeSlackApi;
+beforeAll(async () => {
+  slack = await startFakeSlackApi();
+});
+afterAll(async () => slack.close());
+beforeEach(() => slack.reset());
+
+function svc(host: string, over: Partial<ComputeService> = {}): ComputeService {
+  return { id: `uuid-${host}`, host, binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T14:00:00.000000', ...over };
+}
+
+function setup(hosts: ComputeService[] = []) {
+  let now = Date.UTC(2026, 10, 25, 14, 0, 0);
+  let seq = 0;
+  const table = new Map(hosts.map((h) => [h.host, h]));
+  const novaCalls = { list: 0, get: 0, put: [] as { host: string; forcedDown: boolean }[] };
+  const nova: NovaGateway = {
+    async listComputeServices() {
+      novaCalls.list++;
+      return succeed([...table.values()].map((s) => ({ ...s })));
+    },
+    async getService(host) {
+      novaCalls.get++;
+      const s = table.get(host);
+      return s ? succeed({ ...s }) : fail({ code: 'HOST_NOT_FOUND', message: `no host ${host}` });
+    },
+    async setForcedDown(host, forcedDown) {
+      novaCalls.put.push({ host, forcedDown });
+      const s = table.get(host);
+      if (!s) return fail({ code: 'HOST_NOT_FOUND', message: 'no such host', status: 404 });
+      s.forcedDown = forcedDown;
+      return succeed({ service: { ...s }, forcedDown, request: 'PUT /os-services/{id}', microversion: '2.53', novaResponse: {} });
+    },
+  };
+  const jobs: Job[] = [];
+  const client = new WebClient('xoxb-unit-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+  const deps: AppDeps = {
+    store: createMemoryStore(),
+    nova: (cloud) => (cloud === 'prod' ? nova : undefined),
+    enqueue: async (job) => void jobs.push(job),
+    notifier: createSlackNotifier({
+      client,
+      now: () => now,
+      log: { info() {}, warn() {}, error() {} },
+      postToResponseUrl: async () => {},
+      pacer: createChannelPacer({ minIntervalMs: 1, burst: 5 }),
+    }),
+    policy: { approverUsers: new Set([APPROVER]), approverGroups: new Set(), twoPerson: true },
+    allowedChannels: new Set([CHANNEL]),
+    defaultCloud: 'prod',
+    ttlMs: 30 * 60_000,
+    now: () => now,
+    newId: () => `id-${String(++seq).padStart(4, '0')}`,
+    log: { info() {}, warn() {}, error() {} },
+  };
+  const drain = async () => {
+    while (jobs.length) await runJob(deps, jobs.shift()!);
+  };
+  const opts = (over: Partial<AlertIntakeOptions> = {}): AlertIntakeOptions => ({
+    source: 'alertmanager',
+    channel: CHANNEL,
+    autoForceDown: false,
+    evidenceLabel: { name: 'fenced', value: 'true' },
+    ...over,
+  });
+  const all = async (): Promise<ForceDownRequest[]> =>
+    (await Promise.all((['pending', 'approved', 'executing', 'succeeded', 'failed'] as const).map((s) => deps.store.listByState(s)))).flat();
+  return { deps, jobs, drain, opts, all, novaCalls, table, advance: (ms: number) => (now += ms) };
+}
+
+function alert(host: string, over: Partial<HostAlert> = {}): HostAlert {
+  return { source: 'alertmanager', host, status: 'firing', fingerprint: `fp-${host}`, alertName: 'HostDown', summary: `${host} is down`, startsAt: '2026-11-25T13:59:00.000Z', fencedEvidence: false, ...over };
+}
+
+/** Top-level card messages (not thread replies) posted to the channel. */
+const cards = () => slack.calls('chat.postMessage').filter((c) => c.body.thread_ts === undefined);
+const blocksText = (c: { body: Record<string, unknown> }) => JSON.stringify(c.body.blocks);
+
+describe('alerts → requests and grouped cards', () => {
+  it('a 200-host storm in one webhook: one request each, one group, a handful of messages listing every host, zero Nova force-down calls', async () => {
+    const t = setup();
+    const hosts = Array.from({ length: 200 }, (_, i) => `rack7-node${String(i).padStart(3, '0')}`);
+    const receipt = await receiveAlerts(t.deps, hosts.map((h) => alert(h)), t.opts());
+    expect(receipt).toMatchObject({ opened: 200, repeats: 0, failed: 0 });
+    const requests = await t.all();
+    expect(requests).toHaveLength(200);
+    expect(new Set(requests.map((r) => r.group)).size).toBe(1);
+    expect(t.jobs.filter((j) => j.kind === 'show-group')).toHaveLength(1);
+    expect(t.jobs.filter((j) => j.kind === 'show-card')).toHaveLength(0);
+
+    await t.drain();
+    const posted = cards();
+    expect(posted).toHaveLength(Math.ceil(200 / HOSTS_PER_MESSAGE));
+    const text = posted.map(blocksText).join('\n');
+    for (const h of hosts) expect(text).toContain(h);
+    for (const c of posted) expect((c.body.blocks as unknown[]).length).toBeLessThanOrEqual(50);
+    // One Nova service list for the whole card, no per-host lookups, no force-down.
+    expect(t.novaCalls).toMatchObject({ list: 1, get: 0, put: [] });
+    // Every request's card (and thread) is the group's first message; one thread line announces all 200.
+    const firstTs = (await t.deps.store.getGroup(requests[0]!.group!))!.messages[0];
+    for (const r of await t.all()) expect(r.messageTs).toBe(firstTs);
+    const thread = slack.calls('chat.postMessage').filter((c) => c.body.thread_ts === firstTs);
+    expect(thread).toHaveLength(1);
+    expect(String(thread[0]!.body.text)).toContain('200 hosts');
+  });
+
+  it('a repeated webhook (Alertmanager re-sends the whole group) opens nothing new: "seen N times" on the open requests, their pages updated', async () => {
+    const t = setup([svc('compute1'), svc('compute2')]);
+    await receiveAlerts(t.deps, [alert('compute1'), alert('compute2')], t.opts());
+    await t.drain();
+    t.advance(60_000);
+    const again = await receiveAlerts(t.deps, [alert('compute1'), alert('compute2')], t.opts());
+    expect(again).toMatchObject({ opened: 0, repeats: 2 });
+    await t.drain();
+    expect(await t.all()).toHaveLength(2);
+    for (const r of await t.all()) expect(r.seen).toEqual({ count: 2, lastAt: '2026-11-25T14:01:00.000Z' });
+    expect(cards()).toHaveLength(1);
+    const updated = slack.calls('chat.update').at(-1)!;
+    expect(blocksText(updated)).toContain('seen 2×');
+  });
+
+  it('one host alone gets the full single card (Nova view, Confirm and Cancel); a second host within the window joins it as a grouped card', async () => {
+    const t = setup([svc('compute1'), svc('compute2')]);
+    await receiveAlerts(t.deps, [alert('compute1')], t.opts({ groupWindowMs: 30_000 }));
+    await t.drain();
+    expect(cards()).toHaveLength(1);
+    const single = blocksText(cards()[0]!);
+    expect(single).toContain('Force down compute1');
+    expect(single).toContain('cancel_request');
+
+    t.advance(10_000);
+    await receiveAlerts(t.deps, [alert('compute2')], t.opts({ groupWindowMs: 30_000 }));
+    await t.drain();
+    expect(cards()).toHaveLength(1); // no new message: the first one became the grouped card
+    const grouped = blocksText(slack.calls('chat.update').at(-1)!);
+    expect(grouped).toContain('2 hosts down');
+    expect(grouped).toContain('compute1');
+    expect(grouped).toContain('compute2');
+    const [a, b] = await t.all();
+    expect(a!.group).toBe(b!.group);
+
+    t.advance(31_000);
+    await receiveAlerts(t.deps, [alert('compute3')], t.opts({ groupWindowMs: 30_000 }));
+    await t.drain();
+    expect(cards()).toHaveLength(2); // past the window: a card of its own
+  });
+
+  it('a grouped host confirmed on its own: one Nova call, its row shows ✅, the others stay pending', async () => {
+    const t = setup([svc('compute1'), svc('compute2'), svc('compute3')]);
+    await receiveAlerts(t.deps, ['compute1', 'compute2', 'compute3'].map((h) => alert(h)), t.opts());
+    await t.drain();
+    const target = (await t.all()).find((r) => r.host === 'compute2')!;
+    const res = await confirmRequest(t.deps, { id: target.id, userId: APPROVER, userGroups: new Set(), method: 'bmc' });
+    expect(res.kind).toBe('done');
+    await t.drain();
+    expect(t.novaCalls.put).toEqual([{ host: 'compute2', forcedDown: true }]);
+    const last = blocksText(slack.calls('chat.update').at(-1)!);
+    expect(last).toContain('forced down in Nova');
+    expect(last).toMatch(/\*2\* pending/);
+    expect((await t.deps.store.get(target.id))!.state).toBe('succeeded');
+  });
+
+  it('resolved while pending: the request is marked "alert resolved" and left for a human; Nova untouched', async () => {
+    const t = setup([svc('compute1')]);
+    await receiveAlerts(t.deps, [alert('compute1')], t.opts());
+    await t.drain();
+    t.advance(5_000);
+    const r = await receiveAlerts(t.deps, [alert('compute1', { status: 'resolved' })], t.opts());
+    expect(r).toMatchObject({ resolved: 1, recoveryChecks: 0 });
+    await t.drain();
+    const [req] = await t.all();
+    expect(req).toMatchObject({ state: 'pending', alertResolvedAt: '2026-11-25T14:00:05.000Z' });
+    expect(blocksText(slack.calls('chat.update').at(-1)!)).toContain('The alert resolved');
+    expect(t.novaCalls.put).toEqual([]);
+  });
+
+  it('resolved for a host Nova has forced down: a recovery card offering Unset forced-down… (no Nova call); a host not forced down gets nothing', async () => {
+    const t = setup([svc('compute1', { forcedDown: true }), svc('compute2')]);
+    const r = await receiveAlerts(t.deps, [alert('compute1', { status: 'resolved' }), alert('compute2', { status: 'resolved' })], t.opts());
+    expect(r).toMatchObject({ recoveryChecks: 2, opened: 0 });
+    await t.drain();
+    const open = await t.all();
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ host: 'compute1', action: 'unset', state: 'pending' });
+    expect(cards()).toHaveLength(1);
+    expect(blocksText(cards()[0]!)).toContain('confirm_recovered');
+    expect(t.novaCalls.put).toEqual([]);
+  });
+
+  it('auto mode forces down only hosts whose alert carries the evidence label, and only when the source opted in', async () => {
+    const t = setup([svc('compute1'), svc('compute2'), svc('compute3')]);
+    await receiveAlerts(t.deps, [alert('compute1', { fencedEvidence: true }), alert('compute2')], t.opts({ autoForceDown: true }));
+    await t.drain();
+    expect(t.novaCalls.put).toEqual([{ host: 'compute1', forcedDown: true }]);
+    const byHost = new Map((await t.all()).map((r) => [r.host, r]));
+    expect(byHost.get('compute1')).toMatchObject({ state: 'succeeded', confirmation: { by: AUTO_APPROVER, method: 'other' } });
+    expect(byHost.get('compute2')).toMatchObject({ state: 'pending' });
+
+    await receiveAlerts(t.deps, [alert('compute3', { fencedEvidence: true })], t.opts({ autoForceDown: false }));
+    await t.drain();
+    expect(t.novaCalls.put).toHaveLength(1);
+    expect((await t.deps.store.findOpen('prod', 'compute3', 'force-down'))?.state).toBe('pending');
+  });
+
+  it('a Slack 429 while posting a storm delays the posts and loses none', async () => {
+    const t = setup();
+    const hosts = Array.from({ length: 100 }, (_, i) => `node${i}`);
+    slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
+    await receiveAlerts(t.deps, hosts.map((h) => alert(h)), t.opts());
+    await t.drain();
+    const posted = cards().filter((c) => c.status === 200);
+    expect(posted).toHaveLength(Math.ceil(100 / HOSTS_PER_MESSAGE));
+    const text = posted.map(blocksText).join('\n');
+    for (const h of hosts) expect(text).toContain(h);
+  });
+});
