@@ -155,7 +155,10 @@ function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
     const t = failureText({ code: lookupFailure.code }, { host: request.host, action: request.action, cloud: request.cloud });
     return [{ type: 'section', text: mrkdwn(`*Nova's view*\n⚠️ ${t.headline}.\n${t.nextStep}`) }];
   }
-  return [{ type: 'context', elements: [mrkdwn("*Nova's view*: not looked up yet")] }];
+  // Not read for this update: a cancelled or expired card says Nova was not changed; a card in progress is read again after Nova's answer.
+  if (request.state === 'cancelled' || request.state === 'expired') return [];
+  const pending = request.state === 'approved' || request.state === 'executing' ? 'read again once Nova has answered' : 'not looked up yet';
+  return [{ type: 'context', elements: [mrkdwn(`*Nova's view*: ${pending}`)] }];
 }
 
 function methodLabel(method: FencingMethod | undefined): string {

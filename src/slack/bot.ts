@@ -122,6 +122,12 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     ...(r.confirmation ? { handledBy: r.confirmation.by } : {}),
   });
 
+  /** The card's message link, as Slack builds it (https://<workspace>.slack.com/archives/<channel>/p<ts without the dot>). */
+  const cardLink = (teamDomain: string | undefined, r: ForceDownRequest): string | undefined =>
+    teamDomain && /^[a-z0-9-]+$/i.test(teamDomain) && r.messageTs && /^\d+\.\d+$/.test(r.messageTs) && /^[CGD][A-Z0-9]+$/.test(r.channel)
+      ? `https://${teamDomain}.slack.com/archives/${r.channel}/p${r.messageTs.replace('.', '')}`
+      : undefined;
+
   app.command(/^\/force-down/, async ({ command, ack }) => {
     const parsed = parseSlashCommand(command.text ?? '');
     const ephemeral = (text: string) => ack({ response_type: 'ephemeral', text });
@@ -151,7 +157,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
           ...(parsed.reason ? { reason: parsed.reason } : {}),
         });
         if (res.kind === 'opened') return ack();
-        if (res.kind === 'exists') return ephemeral(openRequestExistsText(res.request.host, res.request.action));
+        if (res.kind === 'exists') return ephemeral(openRequestExistsText(res.request.host, res.request.action, cardLink(command.team_domain, res.request)));
         return ephemeral(refusalText(res.refusal, { host: parsed.host, action: parsed.action, ...(parsed.cloud ? { cloud: parsed.cloud } : {}) }));
       }
     }

@@ -17,6 +17,7 @@ import { startFakeSlackApi, type FakeSlackApi, type RecordedSlackCall } from '..
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
 import {
   CHANNEL,
+  TEAM,
   blockActions,
   buttonsOf,
   createSlackSender,
@@ -515,7 +516,8 @@ describe('duplicates', () => {
     expect(second.res.status).toBe(200);
     expect(second.res.json).toEqual({
       response_type: 'ephemeral',
-      text: `There is already an open request to force down *${host}*: confirm or cancel it there (its card in the on-call channel).`,
+      // A link to the card itself, as Slack builds message links from the workspace domain, channel and ts.
+      text: `There is already an open request to force down *${host}*: confirm or cancel it there (<https://${TEAM.domain}.slack.com/archives/${CHANNEL.id}/p${request.messageTs!.replace('.', '')}|its card>).`,
     });
     await b.bot.queue.idle();
     expect(cards()).toHaveLength(1);
