@@ -57,8 +57,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The local bot with alert sources configured, its Nova reached through a counting proxy. */
+/** The local bot with the Alertmanager source configured, its Nova reached through a counting proxy. */
 async function startBot(opts: { autoForceDown?: boolean; windowSeconds?: number } = {}) {
+  return startBotWith({ alertmanager: { token: AM_TOKEN, autoForceDown: opts.autoForceDown ?? false } }, opts.windowSeconds);
+}
+
+async function startBotWith(alerts: Record<string, Record<string, unknown>>, windowSeconds?: number) {
+  const opts = { windowSeconds };
   const dir = mkdtempSync(join(tmpdir(), 'fd-alerts-e2e-'));
   const proxy: OpenStackProxy = await startOpenStackProxy({ keystone: lab.keystone, nova: lab.nova });
   const admin = lab.clouds.admin;
@@ -67,7 +72,7 @@ async function startBot(opts: { autoForceDown?: boolean; windowSeconds?: number 
     secretFile,
     JSON.stringify({
       slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
-      alerts: { alertmanager: { token: AM_TOKEN, autoForceDown: opts.autoForceDown ?? false } },
+      alerts,
       clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
     }),
     { mode: 0o600 },
@@ -281,6 +286,49 @@ describe('Prometheus Alertmanager → force-down (real Alertmanager, real Nova)'
     expect(proxy.nova.count('PUT', /os-services/)).toBe(0);
     // One service list for the card, not a lookup per host.
     expect(proxy.nova.count('GET', /os-services/)).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('Doctor, Grafana and generic webhooks into the local bot', () => {
+  it('a Doctor monitor\'s PUT /events (as sample.py sends it), a signed Grafana webhook and a generic alert each post a card; a bad signature is refused', async () => {
+    const { bot } = await startBotWith({
+      doctor: { token: 'doctor-token-123456' },
+      grafana: { token: 'grafana-token-123456', hmacSecret: 'grafana-hmac-123456' },
+      generic: { token: 'generic-token-123456' },
+    });
+    const [h1, h2, h3] = [lab.hosts.alert[0]!, lab.hosts.alert[1]!, lab.hosts.alert[2]!];
+    // Doctor: local time with microseconds and no offset, no id, the same monitor_event_id for every host.
+    const doctorBody = JSON.stringify([{ time: '2026-11-25T15:04:05.123456', type: 'compute.host.down', details: { hostname: h1, status: 'down', monitor: 'DoctorSampleMonitor', monitor_event_id: 'monitor_sample_event1' } }]);
+    const doctor = await fetch(`${bot.url}/events`, { method: 'PUT', headers: { 'content-type': 'application/json', 'X-Auth-Token': 'doctor-token-123456' }, body: doctorBody });
+    expect(doctor.status).toBe(200);
+
+    const grafanaBody = JSON.stringify({
+      receiver: 'force-down', status: 'firing', orgId: 1, title: '[FIRING:1] HostDown', state: 'alerting', message: 'host down', version: '1',
+      groupKey: '{}:{alertname="HostDown"}', truncatedAlerts: 0, externalURL: 'http://grafana.example/', groupLabels: {}, commonLabels: {}, commonAnnotations: {},
+      alerts: [{ status: 'firing', labels: { alertname: 'HostDown', instance: `${h2}:9100` }, annotations: { summary: `${h2} down` }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://grafana.example/alerting/1', fingerprint: 'abc123', dashboardURL: '', panelURL: '', silenceURL: 'http://grafana.example/alerting/silence/new' }],
+    });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const { createHmac } = await import('node:crypto');
+    const sig = (secret: string) => createHmac('sha256', secret).update(`${ts}:${grafanaBody}`).digest('hex');
+    const grafanaHeaders = (secret: string) => ({ 'content-type': 'application/json', authorization: 'Bearer grafana-token-123456', 'X-Grafana-Alerting-Signature': sig(secret), 'X-Grafana-Alerting-Signature-Timestamp': ts });
+    expect((await fetch(`${bot.url}/alerts/grafana`, { method: 'POST', headers: grafanaHeaders('wrong-secret'), body: grafanaBody })).status).toBe(401);
+    expect((await fetch(`${bot.url}/alerts/grafana`, { method: 'POST', headers: grafanaHeaders('grafana-hmac-123456'), body: grafanaBody })).status).toBe(200);
+
+    const generic = await fetch(`${bot.url}/alerts/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer generic-token-123456' },
+      body: JSON.stringify({ host: h3, status: 'firing', summary: 'PSU failure', id: 'zbx-42' }),
+    });
+    expect(generic.status).toBe(200);
+
+    await bot.queue.idle();
+    const open = await openRequests(bot);
+    expect(open.map((r) => [r.host, r.origin.kind === 'alert' ? r.origin.source : ''])).toEqual(
+      expect.arrayContaining([[h1, 'doctor'], [h2, 'grafana'], [h3, 'generic']]),
+    );
+    expect(open).toHaveLength(3);
+    const text = cardMessages().map((c) => JSON.stringify(c.body.blocks)).join('\n') + [...new Set(open.map((r) => r.messageTs!))].map(shown).join('\n');
+    for (const h of [h1, h2, h3]) expect(text).toContain(h);
   });
 });
 
