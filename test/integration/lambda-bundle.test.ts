@@ -24,6 +24,7 @@ const root = join(import.meta.dirname, '..', '..');
 const SIGNING_SECRET = `bundle-signing-${randomBytes(12).toString('hex')}`;
 const BOT_TOKEN = `xoxb-bundle-${randomBytes(12).toString('hex')}`;
 const TABLE = 'force-down-bundle';
+const AM_TOKEN = `am-bundle-${randomBytes(12).toString('hex')}`;
 const REQUESTER = user('U0BUNDLE01');
 
 let lab: Lab;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   lab = loadLab();
   execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
   sm = await startFakeSecretsManager({
-    'force-down': JSON.stringify({ slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }, clouds: { lab: lab.clouds.admin } }),
+    'force-down': JSON.stringify({ slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }, alerts: { alertmanager: { token: AM_TOKEN } }, clouds: { lab: lab.clouds.admin } }),
   });
   slack = await startFakeSlackApi();
   dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -163,5 +164,34 @@ describe('the bundled Lambda functions (real AWS SDK clients, local AWS endpoint
     expect(text).toContain("Nova's view");
     expect(text).toContain('*State*\\n`up`');
     expect(text).toContain('Confirm fenced');
+  });
+
+  it('api + worker: an Alertmanager webhook is recorded, handed over as a show-group job, and the worker posts its card', async () => {
+    const host = lab.hosts.alert[3]!;
+    const body = JSON.stringify({
+      version: '4', status: 'firing', receiver: 'force-down', groupKey: '{}:{alertname="HostDown"}', truncatedAlerts: 0, externalURL: 'http://am.example:9093',
+      groupLabels: {}, commonLabels: {}, commonAnnotations: {},
+      alerts: [{ status: 'firing', labels: { alertname: 'HostDown', host }, annotations: { summary: `${host} is down` }, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prom.example/graph', fingerprint: 'f00d' }],
+    });
+    const event = (token: string) => ({
+      version: '2.0',
+      rawPath: '/alerts/alertmanager',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body,
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', path: '/alerts/alertmanager' } },
+    });
+    const seen = invocations.length;
+    const { results } = await invoke('api', [event('not-the-token'), event(AM_TOKEN)]);
+    expect((results as { statusCode: number }[]).map((r) => r.statusCode)).toEqual([401, 200]);
+    const jobs = invocations.slice(seen);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ fn: 'force-down-worker', type: 'Event', payload: { kind: 'show-group' } });
+
+    const before = slack.calls('chat.postMessage').length;
+    await invoke('worker', [jobs[0]!.payload]);
+    const card = slack.calls('chat.postMessage').slice(before).find((c) => c.body.thread_ts === undefined);
+    expect(JSON.stringify(card?.body.blocks)).toContain(`Force down ${host}`);
+    expect(JSON.stringify(card?.body.blocks)).toContain('HostDown');
   });
 });
