@@ -24,6 +24,14 @@ function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** A job for hosts that joined a group found the group's first card not posted yet: retry the job later. */
+export class GroupNotPostedYet extends Error {
+  override readonly name = 'GroupNotPostedYet';
+  constructor(readonly groupId: string) {
+    super(`grouped card ${groupId} is not posted yet; retry`);
+  }
+}
+
 /** The page (message index) of a member's row. */
 export function pageOf(group: RequestGroup, requestId: string): number {
   const i = group.members.indexOf(requestId);
@@ -65,6 +73,12 @@ export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOpt
     const group = await deps.store.getGroup(groupId);
     if (!group) return;
     if (!opts.post && group.messages.length === 0) return;
+    if (opts.post && group.messages.length === 0 && opts.joined && !opts.joined.includes(group.members[0]!)) {
+      // Hosts that joined a group whose first card is not posted yet: its creator's job (maybe running in
+      // another Lambda right now) posts it. Posting here too could post the first page twice; fail so the
+      // job is retried (Lambda's async retry) once the creator's card exists. Locally jobs of one group run in order.
+      throw new GroupNotPostedYet(group.id);
+    }
     const members = (await Promise.all(group.members.map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
     if (members.length === 0) return;
     const views = await readHosts(deps, members);

@@ -167,6 +167,23 @@ describe('alerts → requests and grouped cards', () => {
     expect(cards()).toHaveLength(2); // past the window: a card of its own
   });
 
+  it('a joiner\'s card job that runs before the creator\'s (two Lambdas at once) posts nothing and fails for a retry: never a second first page', async () => {
+    const t = setup([svc('compute1'), svc('compute2')]);
+    await receiveAlerts(t.deps, [alert('compute1')], t.opts());
+    await receiveAlerts(t.deps, [alert('compute2')], t.opts());
+    const [creator, joiner] = t.jobs.splice(0);
+    expect(creator).toMatchObject({ kind: 'show-group' });
+    expect(joiner).toMatchObject({ kind: 'show-group', id: (creator as { id: string }).id });
+    await expect(runJob(t.deps, joiner!)).rejects.toMatchObject({ name: 'GroupNotPostedYet' });
+    expect(cards()).toHaveLength(0);
+    await runJob(t.deps, creator!);
+    await runJob(t.deps, joiner!); // Lambda's retry
+    expect(cards()).toHaveLength(1);
+    const text = JSON.stringify(slack.message(CHANNEL, String((await t.deps.store.getGroup((creator as { id: string }).id))!.messages[0]))?.blocks);
+    expect(text).toContain('compute1');
+    expect(text).toContain('compute2');
+  });
+
   it('a grouped host confirmed on its own: one Nova call, its row shows ✅, the others stay pending', async () => {
     const t = setup([svc('compute1'), svc('compute2'), svc('compute3')]);
     await receiveAlerts(t.deps, ['compute1', 'compute2', 'compute3'].map((h) => alert(h)), t.opts());
