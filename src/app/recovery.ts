@@ -1,4 +1,5 @@
 import type { ForceDownRequest, NovaOutcome } from '../domain/request.js';
+import { renderCard } from './groups.js';
 import type { AppDeps, HostView } from './ports.js';
 
 /**
@@ -106,7 +107,8 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
   const final = res.request;
   deps.log.warn('recovered a request left executing', { requestId: final.id, host: final.host, action: final.action, state: final.state, outcome: outcome.code });
   try {
-    await deps.notifier.render(final, view);
+    // A grouped request's card is its row in the group's message (alert storms), as executeRequest renders it.
+    await renderCard(deps, final, final.group ? undefined : view);
     await deps.notifier.audit(final, final.history.at(-1)!);
   } catch (err) {
     // The store has the outcome; the next render of this card (or the logs) will show it.

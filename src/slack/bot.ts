@@ -62,20 +62,42 @@ const interaction = z.discriminatedUnion('type', [
 /** A slash command's form fields (each exactly once: a repeated field parses as an array). */
 const slashCommand = z.looseObject({ command: text, text: text.optional(), user_id: text, channel_id: text, response_url: text, trigger_id: text.optional(), team_id: text.optional() });
 
+/** Hosts Slack's response_urls live on (commercial and GovSlack). */
+const SLACK_RESPONSE_HOSTS = new Set(['hooks.slack.com', 'hooks.slack-gov.com']);
+
 /**
  * Whether a (signature-checked) Slack request has a shape force-down handles:
  * a slash command, an `ssl_check`, or a block_actions / view_submission
  * interaction, with the fields the listeners read. Slack sends nothing else
  * to this app (no Events API, shortcuts or external selects).
+ *
+ * A `response_url` must be Slack's (https on hooks.slack.com, or on the
+ * host of `slackApiUrl`, which tests point at a fake): the worker and Bolt
+ * POST to it, and a signed request naming any other URL (someone holding the
+ * signing secret) must not make them post Nova's view of hosts elsewhere.
  */
-export function isHandledSlackBody(body: string, contentType: string | undefined): boolean {
+export function isHandledSlackBody(body: string, contentType: string | undefined, slackApiUrl = 'https://slack.com/api/'): boolean {
   if ((contentType ?? '').split(';')[0]!.trim() !== 'application/x-www-form-urlencoded') return false;
   const form = parseQuery(body);
   if (form.ssl_check !== undefined) return true;
-  if (form.command !== undefined) return slashCommand.safeParse(form).success;
+  const slackUrl = (url: unknown) => {
+    if (url === undefined) return true;
+    try {
+      const u = new URL(String(url));
+      const api = new URL(slackApiUrl);
+      return (u.protocol === 'https:' && SLACK_RESPONSE_HOSTS.has(u.host)) || (u.protocol === api.protocol && u.host === api.host);
+    } catch {
+      return false;
+    }
+  };
+  if (form.command !== undefined) {
+    const parsed = slashCommand.safeParse(form);
+    return parsed.success && slackUrl(parsed.data.response_url);
+  }
   if (typeof form.payload !== 'string') return false;
   try {
-    return interaction.safeParse(JSON.parse(form.payload)).success;
+    const parsed = interaction.safeParse(JSON.parse(form.payload));
+    return parsed.success && slackUrl((parsed.data as { response_url?: unknown }).response_url);
   } catch {
     return false;
   }
@@ -235,7 +257,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   const handler = receiver.toHandler();
   return {
     async handle(event) {
-      if (!isHandledSlackBody(event.body, event.headers['content-type'])) {
+      if (!isHandledSlackBody(event.body, event.headers['content-type'], opts.slackApiUrl)) {
         return { statusCode: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"not a Slack request this app handles"}' };
       }
       const res = await handler(

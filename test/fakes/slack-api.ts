@@ -75,6 +75,8 @@ export interface FakeSlackApi {
   failNext(method: string, fault: SlackFault): void;
   /** From now on, answers `token` with `invalid_auth`. */
   invalidateToken(token: string): void;
+  /** Undoes `invalidateToken` (or the `invalidTokens` option) for `token`. */
+  restoreToken(token: string): void;
   /** The current state of a posted message (after chat.update calls), or undefined. */
   message(channel: string, ts: string): StoredMessage | undefined;
   /** Forgets calls, messages and pending faults. */
@@ -331,6 +333,7 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       faults.set(method, queue);
     },
     invalidateToken: (token) => void invalidTokens.add(token),
+    restoreToken: (token) => void invalidTokens.delete(token),
     message: (channel, ts) => messages.get(`${channel}/${ts}`),
     reset() {
       recorded.length = 0;

@@ -1,0 +1,168 @@
+/**
+ * Shared pieces of the reliability suite: the composed runtime (the same
+ * composition root as Lambda and `npm start`) over a memory store, with jobs
+ * run in-process on demand, a fake Slack Web API and captured log lines.
+ */
+import type { AppDeps, Job } from '../../src/app/ports.js';
+import { confirmRequest, openRequest } from '../../src/app/requests.js';
+import { runJob } from '../../src/app/worker.js';
+import { loadBotSettings } from '../../src/config/env.js';
+import { secretDocumentSchema, type CloudConfig, type SecretDocument } from '../../src/config/schema.js';
+import type { Action, ForceDownRequest } from '../../src/domain/request.js';
+import { composeRuntime, type Runtime } from '../../src/runtime/compose.js';
+import { createJsonLogger } from '../../src/runtime/logger.js';
+import { createRouter } from '../../src/runtime/router.js';
+import { createMemoryStore, type MemoryStoreState } from '../../src/store/memory.js';
+import type { FakeSlackApi } from '../fakes/slack-api.js';
+
+export const CHANNEL = 'C0ONCALL01';
+export const OTHER_CHANNEL = 'C0ELSEWHERE';
+export const REQUESTER = 'U0REQUEST1';
+export const APPROVER = 'U0APPROVE1';
+export const APPROVER2 = 'U0APPROVE2';
+export const BOT_TOKEN = 'xoxb-reliability-bot-token-0f9e8d7c';
+export const SIGNING_SECRET = 'reliability-signing-secret-5a4b3c2d1e';
+
+/** Every text in a Block Kit structure (mrkdwn and plain_text), one per line: what a person reads. */
+export function textOf(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'text' && typeof x === 'string') out.push(x);
+        else if (k !== 'confirm') walk(x);
+      }
+    }
+  };
+  walk(value);
+  return out.join('\n');
+}
+
+/** A JSON logger writing into memory; `entries()` parses the lines. */
+export function captureLog() {
+  const lines: string[] = [];
+  const log = createJsonLogger({ write: (line) => lines.push(line) });
+  return {
+    log,
+    lines,
+    entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown> & { level: string; message: string }),
+  };
+}
+
+export interface AppHarnessOptions {
+  slack: FakeSlackApi;
+  cloud: CloudConfig;
+  twoPerson?: boolean;
+  approvers?: string[];
+  /** Extra secret-document fields (alerts…). */
+  secretExtra?: Partial<SecretDocument>;
+}
+
+/**
+ * The app layer as the worker runs it: composeRuntime (real Nova client,
+ * real Slack notifier over the fake Slack), a memory store whose maps the test
+ * can read, and jobs queued until `drain()` runs them.
+ */
+export function createAppHarness(opts: AppHarnessOptions) {
+  const capture = captureLog();
+  const state: MemoryStoreState = { requests: new Map(), locks: new Map() };
+  const store = createMemoryStore(state);
+  // Successful writes, counted at the port: "nothing recorded" is "no write happened".
+  const counter = { writes: 0 };
+  const { create, transition, setMessage } = store;
+  store.create = async (r) => {
+    const res = await create(r);
+    if (res.created) counter.writes++;
+    return res;
+  };
+  store.transition = async (...args) => {
+    const res = await transition(...args);
+    if (res.ok) counter.writes++;
+    return res;
+  };
+  store.setMessage = async (...args) => {
+    counter.writes++;
+    return setMessage(...args);
+  };
+  const jobs: Job[] = [];
+  const settings = loadBotSettings({
+    FORCE_DOWN_SECRET_FILE: 'unused',
+    FORCE_DOWN_APPROVERS: (opts.approvers ?? [APPROVER, APPROVER2]).join(','),
+    FORCE_DOWN_CHANNEL: CHANNEL,
+    FORCE_DOWN_TWO_PERSON: opts.twoPerson ? 'true' : 'false',
+    SLACK_API_URL: opts.slack.apiUrl,
+  });
+  const secret = secretDocumentSchema.parse({
+    slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
+    clouds: { lab: opts.cloud },
+    ...opts.secretExtra,
+  });
+  const runtime: Runtime = composeRuntime({ settings, secret, store, enqueue: async (job) => void jobs.push(job), log: capture.log });
+  const deps: AppDeps = runtime.deps;
+  const route = createRouter({ slack: async () => runtime.slack, now: Date.now, log: capture.log });
+
+  /** Runs queued jobs (and the jobs they queue) as the worker would, one after another. */
+  async function drain(): Promise<void> {
+    while (jobs.length > 0) await runJob(deps, jobs.shift()!);
+  }
+
+  /** `/force-down <host>` by the requester, its card posted. */
+  async function open(host: string, action: Action = 'force-down'): Promise<ForceDownRequest> {
+    const res = await openRequest(deps, {
+      host,
+      action,
+      origin: { kind: 'slash', userId: REQUESTER, channelId: CHANNEL },
+      requestedBy: REQUESTER,
+      channel: CHANNEL,
+      reason: 'reliability suite',
+    });
+    if (res.kind !== 'opened') throw new Error(`could not open a request for ${host}: ${res.kind}`);
+    await drain();
+    return (await store.get(res.request.id))!;
+  }
+
+  /** The approver confirms (fenced by BMC) and the worker runs the Nova call. Returns the request as stored after. */
+  async function confirmAndExecute(id: string, who = APPROVER): Promise<ForceDownRequest> {
+    const res = await confirmRequest(deps, { id, userId: who, userGroups: new Set(), method: 'bmc' });
+    if (res.kind !== 'done') throw new Error(`confirmation refused: ${res.refusal}`);
+    await drain();
+    return (await store.get(id))!;
+  }
+
+  const card = (r: ForceDownRequest) => (r.messageTs ? opts.slack.message(CHANNEL, r.messageTs) : undefined);
+
+  return {
+    deps,
+    store,
+    state,
+    /** How many writes (creations, transitions, card ts) the store has taken. */
+    writes: () => counter.writes,
+    jobs,
+    runtime,
+    route,
+    log: capture,
+    drain,
+    open,
+    confirmAndExecute,
+    /** What the card says now (all its texts). */
+    cardText: (r: ForceDownRequest) => textOf(card(r)?.blocks),
+    /** The card's button labels. */
+    buttons: (r: ForceDownRequest) =>
+      ((card(r)?.blocks as { type: string; elements?: { type: string; text?: { text: string } }[] }[] | undefined) ?? [])
+        .filter((b) => b.type === 'actions')
+        .flatMap((b) => (b.elements ?? []).map((e) => e.text?.text)),
+    /** The card's thread (audit lines), oldest first. */
+    thread: (r: ForceDownRequest) =>
+      opts.slack
+        .calls('chat.postMessage')
+        .filter((c) => c.error === undefined && c.body.thread_ts === r.messageTs)
+        .map((c) => String(c.body.text)),
+    close: () => runtime.close(),
+  };
+}
+
+export type AppHarness = ReturnType<typeof createAppHarness>;
+
+/** The lab's admin cloud with Keystone (and so Nova) reached through `authUrl`. */
+export const through = (cloud: CloudConfig, authUrl: string): CloudConfig => ({ ...cloud, auth: { ...cloud.auth, auth_url: authUrl } });

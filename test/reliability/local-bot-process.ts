@@ -1,0 +1,21 @@
+// The local bot (`npm start`'s startLocalBot, SQLite, in-process worker) as a child process of a
+// test, so that the test can kill it for real (kill -9) and start it again on the same SQLite file.
+// Configured by the environment exactly as `npm start` is. Log lines go to stdout (JSON, one a
+// line); once listening it prints {"ready":"<url>"}. With an IPC channel it answers "memory"
+// with process.memoryUsage() after a full GC (run it with --expose-gc).
+import { startLocalBot } from '../../src/local/bot.js';
+import { createJsonLogger } from '../../src/runtime/logger.js';
+
+const bot = await startLocalBot({ env: process.env, log: createJsonLogger({ write: (line) => process.stdout.write(`${line}\n`) }) });
+process.stdout.write(`${JSON.stringify({ ready: bot.url })}\n`);
+
+process.on('message', (msg: unknown) => {
+  if (msg === 'memory') {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ memory: process.memoryUsage() });
+  } else if (msg === 'idle') {
+    void bot.queue.idle().then(() => process.send?.({ idle: true }));
+  } else if (msg === 'close') {
+    void bot.close().then(() => process.exit(0));
+  }
+});
