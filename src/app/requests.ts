@@ -194,12 +194,21 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const started = await deps.store.transition(id, ['approved'], 'executing', iso(deps.now()));
   if (!started.ok) {
     deps.log.info('execute skipped: not approved (duplicate job or retry)', { requestId: id, state: started.current?.state });
-    return started.current;
+    const done = started.current;
+    // A retry of a job whose outcome was recorded but not shown (Slack failed): show it now. Idempotent.
+    if (done && (done.state === 'succeeded' || done.state === 'failed') && done.outcome) {
+      await renderCard(deps, done, done.group ? undefined : await readHost(deps, done));
+    }
+    return done;
   }
   const request = started.request;
-  await renderCard(deps, request);
+  // The "⏳" card and the confirmation's audit line go out while Nova is called: Slack's pacing
+  // (about a message a second per channel) must never delay a force-down.
   const confirmed = request.history.findLast((h) => h.state === 'approved');
-  if (confirmed) await deps.notifier.audit(request, confirmed);
+  const progress = (async () => {
+    await renderCard(deps, request);
+    if (confirmed) await deps.notifier.audit(request, confirmed);
+  })().catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: err instanceof Error ? err.name : 'unknown' }));
 
   const nova = deps.nova(request.cloud);
   let outcome: NovaOutcome;
@@ -221,6 +230,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
           ...(res.failure.request !== undefined ? { request: res.failure.request } : {}),
         };
   }
+  await progress;
   const to = outcome.code === 'OK' ? 'succeeded' : 'failed';
   const done = await deps.store.transition(id, ['executing'], to, iso(deps.now()), { outcome });
   const final = done.ok ? done.request : (done.current ?? request);

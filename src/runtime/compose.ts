@@ -89,6 +89,8 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
       slackApiUrl: settings.slackApiUrl,
       // Retries (429 with Retry-After, 5xx, network) within a Lambda's lifetime, not Slack's default half hour.
       retryConfig: { retries: 4, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+      // A hung connection fails (and is retried) instead of holding the worker until Lambda's timeout.
+      timeout: 10_000,
     },
     opts.onAuthFailure,
   );

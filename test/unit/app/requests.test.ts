@@ -247,6 +247,48 @@ describe('request lifecycle (use cases over the memory store)', () => {
     expect(t.jobs).toEqual([]);
   });
 
+  it('a slow Slack (paced or retrying) never delays the Nova call: the "⏳" update runs alongside it, the outcome after it', async () => {
+    const t = setup();
+    const opened = await openRequest(t.deps, slash());
+    await t.drain();
+    const id = opened.kind === 'opened' ? opened.request.id : '';
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const order: string[] = [];
+    const render = t.deps.notifier.render.bind(t.deps.notifier);
+    t.deps.notifier.render = async (request, view) => {
+      if (request.state === 'executing') await slow;
+      order.push(`render ${request.state}`);
+      return render(request, view);
+    };
+    await confirmRequest(t.deps, { id, userId: APPROVER, userGroups: new Set(), method: 'bmc' });
+    const running = t.drain();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.nova.calls).toEqual([{ host: 'compute1', forcedDown: true }]); // Nova called while Slack still hangs
+    release();
+    await running;
+    expect(order).toEqual(['render executing', 'render succeeded']);
+  });
+
+  it('a retried execute job whose outcome is recorded but was never shown shows it, without a second Nova call', async () => {
+    const t = setup();
+    const opened = await openRequest(t.deps, slash());
+    await t.drain();
+    const id = opened.kind === 'opened' ? opened.request.id : '';
+    await confirmRequest(t.deps, { id, userId: APPROVER, userGroups: new Set(), method: 'bmc' });
+    const render = t.deps.notifier.render.bind(t.deps.notifier);
+    t.deps.notifier.render = async (request, view) => {
+      if (request.state === 'succeeded') throw Object.assign(new Error('An API error occurred: internal_error'), { data: { error: 'internal_error' } });
+      return render(request, view);
+    };
+    await expect(t.drain()).rejects.toThrow(/internal_error/);
+    t.deps.notifier.render = render;
+    t.renders.length = 0;
+    await runJob(t.deps, { kind: 'execute', id }); // Lambda's retry
+    expect(t.nova.calls).toHaveLength(1);
+    expect(t.renders.map((r) => r.state)).toEqual(['succeeded']);
+  });
+
   it('unset: the mirror sets forced_down=false', async () => {
     const t = setup();
     t.nova.hosts.compute1!.forcedDown = true;
