@@ -115,6 +115,23 @@ export async function startCountingProxy(opts: CountingProxyOptions): Promise<Co
   };
 }
 
+/**
+ * A Keystone proxy's response rewrite: Nova's origin in a new token's catalog
+ * (`POST /v3/auth/tokens`) becomes the Nova proxy's, so the client under test
+ * reaches Nova through it. Shared with test/fakes/fault-proxy.ts.
+ */
+export function catalogRewrite(novaOrigin: string, novaProxyUrl: string) {
+  return (req: { method: string; path: string }, res: { status: number; body: Buffer }): Buffer | undefined =>
+    req.method === 'POST' && /\/auth\/tokens$/.test(req.path) && res.status < 300
+      ? Buffer.from(res.body.toString('utf8').replaceAll(novaOrigin, novaProxyUrl), 'utf8')
+      : undefined;
+}
+
+/** Keystone's URL (with its path, e.g. /v3) through the proxy at `proxyUrl`. */
+export function proxiedAuthUrl(proxyUrl: string, keystone: string): string {
+  return `${proxyUrl}${new URL(keystone).pathname.replace(/\/+$/, '')}`;
+}
+
 /** Keystone and Nova, each behind a counting proxy. */
 export interface OpenStackProxy {
   /** Give this to the code under test as `auth.auth_url`: Keystone through its proxy. */
@@ -139,14 +156,10 @@ export async function startOpenStackProxy(opts: { keystone: string; nova: string
   const nova = await startCountingProxy({ target: novaOrigin });
   const keystone = await startCountingProxy({
     target: new URL(opts.keystone).origin,
-    rewriteResponse: (req, res) =>
-      req.method === 'POST' && /\/auth\/tokens$/.test(req.path) && res.status < 300
-        ? Buffer.from(res.body.toString('utf8').replaceAll(novaOrigin, nova.url), 'utf8')
-        : undefined,
+    rewriteResponse: catalogRewrite(novaOrigin, nova.url),
   });
-  const ks = new URL(opts.keystone);
   return {
-    authUrl: `${keystone.url}${ks.pathname.replace(/\/+$/, '')}`,
+    authUrl: proxiedAuthUrl(keystone.url, opts.keystone),
     keystone,
     nova,
     close: async () => {

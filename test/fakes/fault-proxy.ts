@@ -1,5 +1,6 @@
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { catalogRewrite, proxiedAuthUrl } from './counting-proxy.js';
 
 /**
  * A fault-injecting reverse proxy on 127.0.0.1, for the reliability suite:
@@ -287,14 +288,10 @@ export async function startFaultyOpenStack(opts: { keystone: string; nova: strin
   const nova = await startFaultProxy({ target: novaOrigin });
   const keystone = await startFaultProxy({
     target: new URL(opts.keystone).origin,
-    rewriteResponse: (req, res) =>
-      req.method === 'POST' && /\/auth\/tokens$/.test(req.path) && res.status < 300
-        ? Buffer.from(res.body.toString('utf8').replaceAll(novaOrigin, nova.url), 'utf8')
-        : undefined,
+    rewriteResponse: catalogRewrite(novaOrigin, nova.url),
   });
-  const ks = new URL(opts.keystone);
   return {
-    authUrl: `${keystone.url}${ks.pathname.replace(/\/+$/, '')}`,
+    authUrl: proxiedAuthUrl(keystone.url, opts.keystone),
     keystone,
     nova,
     clearFaults() {
