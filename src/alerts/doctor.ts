@@ -56,8 +56,8 @@ export const doctorEventsSchema = z.union([
  * outage, never `monitor_event_id` (the same constant for every host).
  */
 export function parseDoctor(body: unknown, _options: AlertOptions): ParseResult {
-  // Validate as a list first so errors name `0.details.hostname` rather than a union summary.
-  const asList = Array.isArray(body) ? z.array(doctorEventSchema).max(LIMITS.alerts).safeParse(body) : doctorEventsSchema.safeParse(body);
+  // Validate as a list (or as the wrapped form when `events` is there) so errors name `0.details.hostname` or `events.0.time` rather than a union summary.
+  const asList = Array.isArray(body) ? z.array(doctorEventSchema).max(LIMITS.alerts).safeParse(body) : typeof body === 'object' && body !== null && 'events' in body ? doctorEventsSchema.options[1].safeParse(body) : doctorEventsSchema.safeParse(body);
   if (!asList.success) return invalid(asList.error);
   const alerts: HostAlert[] = [];
   const skipped: SkippedAlert[] = [];

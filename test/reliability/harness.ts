@@ -57,6 +57,8 @@ export interface AppHarnessOptions {
   approvers?: string[];
   /** Extra secret-document fields (alerts…). */
   secretExtra?: Partial<SecretDocument>;
+  /** Extra bot settings, as environment variables (FORCE_DOWN_GROUP_WINDOW_SECONDS…). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -66,14 +68,19 @@ export interface AppHarnessOptions {
  */
 export function createAppHarness(opts: AppHarnessOptions) {
   const capture = captureLog();
-  const state: MemoryStoreState = { requests: new Map(), locks: new Map() };
+  const state: MemoryStoreState & { groups: NonNullable<MemoryStoreState['groups']> } = { requests: new Map(), locks: new Map(), groups: new Map() };
   const store = createMemoryStore(state);
   // Successful writes, counted at the port: "nothing recorded" is "no write happened".
   const counter = { writes: 0 };
-  const { create, transition, setMessage } = store;
+  /** Requests created, in order (cheaper to read from the end than the store's map). */
+  const created: ForceDownRequest[] = [];
+  const { create, transition, setMessage, recordSeen, markAlertResolved, createGroup, addToGroup, setGroupMessages } = store;
   store.create = async (r) => {
     const res = await create(r);
-    if (res.created) counter.writes++;
+    if (res.created) {
+      counter.writes++;
+      created.push(r);
+    }
     return res;
   };
   store.transition = async (...args) => {
@@ -85,6 +92,27 @@ export function createAppHarness(opts: AppHarnessOptions) {
     counter.writes++;
     return setMessage(...args);
   };
+  // The alert intake's writes (src/app/alerts.ts): "seen N times", "alert resolved", grouped cards.
+  store.recordSeen = async (...args) => {
+    counter.writes++;
+    return recordSeen(...args);
+  };
+  store.markAlertResolved = async (...args) => {
+    counter.writes++;
+    return markAlertResolved(...args);
+  };
+  store.createGroup = async (...args) => {
+    counter.writes++;
+    return createGroup(...args);
+  };
+  store.addToGroup = async (...args) => {
+    counter.writes++;
+    return addToGroup(...args);
+  };
+  store.setGroupMessages = async (...args) => {
+    counter.writes++;
+    return setGroupMessages(...args);
+  };
   const jobs: Job[] = [];
   const settings = loadBotSettings({
     FORCE_DOWN_SECRET_FILE: 'unused',
@@ -92,6 +120,7 @@ export function createAppHarness(opts: AppHarnessOptions) {
     FORCE_DOWN_CHANNEL: CHANNEL,
     FORCE_DOWN_TWO_PERSON: opts.twoPerson ? 'true' : 'false',
     SLACK_API_URL: opts.slack.apiUrl,
+    ...opts.env,
   });
   const secret = secretDocumentSchema.parse({
     slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
@@ -100,7 +129,8 @@ export function createAppHarness(opts: AppHarnessOptions) {
   });
   const runtime: Runtime = composeRuntime({ settings, secret, store, enqueue: async (job) => void jobs.push(job), log: capture.log });
   const deps: AppDeps = runtime.deps;
-  const route = createRouter({ slack: async () => runtime.slack, now: Date.now, log: capture.log });
+  // The api's routes as Lambda and `npm start` build them: Slack, and the alert webhooks (issue 4).
+  const route = createRouter({ slack: async () => runtime.slack, alerts: async () => runtime.alerts, now: Date.now, log: capture.log });
 
   /** Runs queued jobs (and the jobs they queue) as the worker would, one after another. */
   async function drain(): Promise<void> {
@@ -138,6 +168,8 @@ export function createAppHarness(opts: AppHarnessOptions) {
     state,
     /** How many writes (creations, transitions, card ts) the store has taken. */
     writes: () => counter.writes,
+    /** Every request created, oldest first. */
+    created: created as readonly ForceDownRequest[],
     jobs,
     runtime,
     route,

@@ -3,8 +3,15 @@
 // Configured by the environment exactly as `npm start` is. Log lines go to stdout (JSON, one a
 // line); once listening it prints {"ready":"<url>"}. With an IPC channel it answers "memory"
 // with process.memoryUsage() after a full GC (run it with --expose-gc).
-import { startLocalBot } from '../../src/local/bot.js';
-import { createJsonLogger } from '../../src/runtime/logger.js';
+//
+// FORCE_DOWN_TEST_SLACK_PACING=off (the load test only) loads src/slack/pacer.ts with no spacing
+// between Slack calls (unpaced-slack-hook.mjs says why); nothing else changes.
+import { register } from 'node:module';
+
+if (process.env.FORCE_DOWN_TEST_SLACK_PACING === 'off') register('./unpaced-slack-hook.mjs', import.meta.url);
+// Imported after the hook is in place.
+const { startLocalBot } = await import('../../src/local/bot.js');
+const { createJsonLogger } = await import('../../src/runtime/logger.js');
 
 const bot = await startLocalBot({ env: process.env, log: createJsonLogger({ write: (line) => process.stdout.write(`${line}\n`) }) });
 process.stdout.write(`${JSON.stringify({ ready: bot.url })}\n`);
