@@ -82,9 +82,17 @@ async function pickGroup(deps: AppDeps, channel: string, action: Action, title: 
 async function admitToGroup(deps: AppDeps, picked: { group: RequestGroup; isNew: boolean }, opened: readonly ForceDownRequest[]): Promise<void> {
   if (opened.length === 0) return;
   const ids = opened.map((r) => r.id);
-  if (picked.isNew) await deps.store.createGroup({ ...picked.group, members: ids });
-  else await deps.store.addToGroup(picked.group.id, ids);
-  await deps.enqueue({ kind: 'show-group', id: picked.group.id, joined: ids });
+  if (picked.isNew) {
+    await deps.store.createGroup({ ...picked.group, members: ids });
+    await deps.enqueue({ kind: 'show-group', id: picked.group.id, joined: ids });
+    return;
+  }
+  const group = await deps.store.addToGroup(picked.group.id, ids);
+  if (!group) return;
+  // Joiners change the first page (its counts) and the pages their rows land on; pages not posted
+  // yet are posted anyway. Never every page: a host-by-host storm would cost pages × hosts updates.
+  const pages = new Set([0, ...ids.map((id) => pageOf(group, id))]);
+  await deps.enqueue({ kind: 'show-group', id: picked.group.id, joined: ids, pages: [...pages] });
 }
 
 /** Opens requests for `hosts` in one group; returns the ones opened and the existing ones hit. */

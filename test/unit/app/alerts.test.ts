@@ -184,6 +184,21 @@ describe('alerts → requests and grouped cards', () => {
     expect(text).toContain('compute2');
   });
 
+  it('hosts arriving one webhook each (Alertmanager grouped by instance) cost at most two card updates per host, not one per page', async () => {
+    const t = setup();
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      await receiveAlerts(t.deps, [alert(`node${String(i).padStart(3, '0')}`)], t.opts());
+      await t.drain();
+      t.advance(100);
+    }
+    expect(cards()).toHaveLength(Math.ceil(n / HOSTS_PER_MESSAGE));
+    expect(slack.calls('chat.update').length).toBeLessThanOrEqual(2 * n);
+    const group = (await t.all())[0]!.group!;
+    const text = (await t.deps.store.getGroup(group))!.messages.map((ts) => JSON.stringify(slack.message(CHANNEL, ts)?.blocks)).join('\n');
+    for (let i = 0; i < n; i++) expect(text).toContain(`node${String(i).padStart(3, '0')}`);
+  });
+
   it('a grouped host confirmed on its own: one Nova call, its row shows ✅, the others stay pending', async () => {
     const t = setup([svc('compute1'), svc('compute2'), svc('compute3')]);
     await receiveAlerts(t.deps, ['compute1', 'compute2', 'compute3'].map((h) => alert(h)), t.opts());
