@@ -65,14 +65,20 @@ export interface RenderGroupOptions {
   post?: boolean;
   /** Requests new to the group: announced in its thread, and given the group's first message as their card. */
   joined?: readonly string[];
+  /** A member whose state changed: update its row's page and the first page (the counts), instead of `pages`. */
+  row?: string;
 }
 
-/** Worker: posts or updates a group's card. */
-export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOptions = {}): Promise<void> {
+/**
+ * Worker: posts or updates a group's card. Resolves false when the group does
+ * not exist (its members were recorded but the process stopped before the
+ * group was): the caller then shows the request on a card of its own.
+ */
+export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOptions = {}): Promise<boolean> {
   return serialized(groupId, async () => {
     const group = await deps.store.getGroup(groupId);
-    if (!group) return;
-    if (!opts.post && group.messages.length === 0) return;
+    if (!group) return false;
+    if (!opts.post && group.messages.length === 0) return true;
     if (opts.post && group.messages.length === 0 && opts.joined && !opts.joined.includes(group.members[0]!)) {
       // Hosts that joined a group whose first card is not posted yet: its creator's job (maybe running in
       // another Lambda right now) posts it. Posting here too could post the first page twice; fail so the
@@ -80,17 +86,19 @@ export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOpt
       throw new GroupNotPostedYet(group.id);
     }
     const members = (await Promise.all(group.members.map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
-    if (members.length === 0) return;
+    if (members.length === 0) return true;
     const views = await readHosts(deps, members);
-    const pages = opts.pages ? [...new Set(opts.pages)] : undefined;
+    const pages = opts.row !== undefined ? [0, pageOf(group, opts.row)] : opts.pages ? [...new Set(opts.pages)] : undefined;
     const ts = await deps.notifier.renderGroup(group, members, views, pages);
     if (ts.length !== group.messages.length || ts.some((t, i) => t !== group.messages[i])) await deps.store.setGroupMessages(groupId, ts);
     const first = ts[0];
-    if (!first) return;
+    if (!first) return true;
     // Every member's card (and audit thread) is the group's first message.
     await Promise.all(members.filter((m) => m.messageTs !== first).map((m) => deps.store.setMessage(m.id, first)));
-    const joined = opts.joined ? members.filter((m) => opts.joined!.includes(m.id)) : [];
+    const joinedIds = new Set(opts.joined);
+    const joined = members.filter((m) => joinedIds.has(m.id));
     if (joined.length > 0) await deps.notifier.auditJoined({ ...group, messages: ts }, joined);
+    return true;
   });
 }
 
@@ -99,15 +107,6 @@ export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOpt
  * (the row's and the first), or its own card.
  */
 export async function renderCard(deps: AppDeps, request: ForceDownRequest, view?: HostView): Promise<string | undefined> {
-  if (!request.group) return deps.notifier.render(request, view);
-  const group = await deps.store.getGroup(request.group);
-  if (!group) return deps.notifier.render(request, view);
-  try {
-    await renderGroup(deps, group.id, { pages: [0, pageOf(group, request.id)] });
-  } catch (err) {
-    // Progress ("⏳ forcing down…") is a courtesy: never let it stop the Nova call that follows.
-    if (request.state !== 'approved' && request.state !== 'executing') throw err;
-    deps.log.warn('group card update failed', { requestId: request.id, group: group.id, state: request.state, error: err instanceof Error ? err.name : 'unknown' });
-  }
-  return request.messageTs;
+  if (request.group && (await renderGroup(deps, request.group, { row: request.id }))) return request.messageTs;
+  return deps.notifier.render(request, view);
 }

@@ -65,7 +65,7 @@ export async function openRequest(deps: AppDeps, input: OpenInput, opts: { card?
     // A request whose card was never posted (crash between recording and enqueueing): post it now.
     // Only once it is overdue: a fresh one's show-card job may still be running, and two would post two cards.
     if (!res.existing.messageTs && deps.now() - Date.parse(res.existing.createdAt) > CARD_OVERDUE_MS) {
-      await deps.enqueue(res.existing.group ? { kind: 'show-group', id: res.existing.group } : { kind: 'show-card', id: res.existing.id });
+      await deps.enqueue({ kind: 'show-card', id: res.existing.id });
     }
     return { kind: 'exists', request: res.existing };
   }
@@ -160,7 +160,8 @@ export async function expireRequests(deps: AppDeps): Promise<number> {
 export async function showCard(deps: AppDeps, id: string): Promise<void> {
   const request = await deps.store.get(id);
   if (!request) return;
-  if (request.group) return renderGroup(deps, request.group, { post: true });
+  // A grouped request shows on its group's card; on one of its own if the group was never recorded.
+  if (request.group && (await renderGroup(deps, request.group, { post: true }))) return;
   const view = await readHost(deps, request);
   const ts = await deps.notifier.render(request, view);
   if (ts && ts !== request.messageTs) {

@@ -15,7 +15,8 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'refresh-card':
       return refreshCard(deps, job.id);
     case 'show-group':
-      return renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) });
+      await renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) });
+      return;
     case 'alert-recovery':
       return offerRecovery(deps, job);
     case 'status': {

@@ -5,7 +5,7 @@ import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { receiveAlerts, type AlertIntakeOptions } from '../../../src/app/alerts.js';
 import type { AppDeps, Job, NovaGateway } from '../../../src/app/ports.js';
-import { confirmRequest } from '../../../src/app/requests.js';
+import { confirmRequest, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
 import type { HostAlert } from '../../../src/alerts/types.js';
 import { fail, succeed } from '../../../src/domain/failure.js';
@@ -197,6 +197,23 @@ describe('alerts → requests and grouped cards', () => {
     const group = (await t.all())[0]!.group!;
     const text = (await t.deps.store.getGroup(group))!.messages.map((ts) => JSON.stringify(slack.message(CHANNEL, ts)?.blocks)).join('\n');
     for (let i = 0; i < n; i++) expect(text).toContain(`node${String(i).padStart(3, '0')}`);
+  });
+
+  it('a request whose group was never recorded (a crash between the two writes) is still shown, on a card of its own', async () => {
+    const t = setup([svc('compute1')]);
+    const res = await openRequest(
+      t.deps,
+      { host: 'compute1', action: 'force-down', origin: { kind: 'alert', source: 'alertmanager', fingerprint: 'fp' }, requestedBy: 'alert:alertmanager', channel: CHANNEL, group: 'lost-group' },
+      { card: false },
+    );
+    expect(res.kind).toBe('opened');
+    t.advance(60_000);
+    // The next alert for the host finds the open request without a card, and has it shown.
+    await openRequest(t.deps, { host: 'compute1', action: 'force-down', origin: { kind: 'alert', source: 'alertmanager', fingerprint: 'fp' }, requestedBy: 'alert:alertmanager', channel: CHANNEL });
+    await t.drain();
+    expect(cards()).toHaveLength(1);
+    expect(blocksText(cards()[0]!)).toContain('Force down compute1');
+    expect((await t.all())[0]!.messageTs).toBeTruthy();
   });
 
   it('a grouped host confirmed on its own: one Nova call, its row shows ✅, the others stay pending', async () => {
