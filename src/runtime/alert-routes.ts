@@ -1,6 +1,6 @@
 import type { AlertReceipt } from '../app/alerts.js';
 import type { Logger } from '../app/ports.js';
-import { checkBearer, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
+import { checkBearer, header, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
 import { parseAlerts } from '../alerts/index.js';
 import { alertOptions, type AlertSource, type HostAlert } from '../alerts/types.js';
 import { json, type HttpRequest, type HttpResponse } from './http.js';
@@ -61,8 +61,8 @@ export async function handleAlertWebhook(
   if (source === 'grafana' && config.hmacSecret) {
     const signed = verifyGrafanaSignature({
       body: req.body,
-      signature: req.headers[GRAFANA_SIGNATURE_HEADER.toLowerCase()],
-      timestamp: req.headers[GRAFANA_TIMESTAMP_HEADER.toLowerCase()],
+      signature: header(req.headers, GRAFANA_SIGNATURE_HEADER),
+      timestamp: header(req.headers, GRAFANA_TIMESTAMP_HEADER),
       secret: config.hmacSecret,
       now: ctx.now(),
     });

@@ -9,7 +9,7 @@ import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../store/port.js';
 import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
 import { receiveAlerts } from '../app/alerts.js';
-import { alertOptions } from '../alerts/types.js';
+import { DEFAULT_ALERT_OPTIONS } from '../alerts/types.js';
 import { createChannelPacer } from '../slack/pacer.js';
 import type { AlertsRuntime } from './alert-routes.js';
 import type { SlackRuntime } from './router.js';
@@ -144,7 +144,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
         source,
         channel: settings.channel!,
         autoForceDown: config.autoForceDown,
-        evidenceLabel: alertOptions(config.evidenceLabel ? { evidenceLabel: config.evidenceLabel } : {}).evidenceLabel,
+        evidenceLabel: config.evidenceLabel ?? DEFAULT_ALERT_OPTIONS.evidenceLabel,
         groupWindowMs: settings.groupWindowMs,
       });
     },
