@@ -31,9 +31,10 @@ export type Job =
   | { kind: 'sweep' }
   /**
    * Posts or updates a grouped card: every page (default), or `pages` only;
-   * `joined`: requests new to the group, announced in its thread.
+   * `joined`: requests new to the group, announced in its thread; `orphan`: a
+   * member to show on a card of its own if the group was never recorded.
    */
-  | { kind: 'show-group'; id: string; pages?: number[]; joined?: string[] }
+  | { kind: 'show-group'; id: string; pages?: number[]; joined?: string[]; orphan?: string }
   /** Resolved alerts for hosts with no open force-down request: offer recovery where Nova has them forced down. */
   | { kind: 'alert-recovery'; cloud: string; channel: string; alerts: RecoveryAlert[] };
 

@@ -65,7 +65,7 @@ export async function openRequest(deps: AppDeps, input: OpenInput, opts: { card?
     // A request whose card was never posted (crash between recording and enqueueing): post it now.
     // Only once it is overdue: a fresh one's show-card job may still be running, and two would post two cards.
     if (!res.existing.messageTs && deps.now() - Date.parse(res.existing.createdAt) > CARD_OVERDUE_MS) {
-      await deps.enqueue({ kind: 'show-card', id: res.existing.id });
+      await deps.enqueue(res.existing.group ? { kind: 'show-group', id: res.existing.group, orphan: res.existing.id } : { kind: 'show-card', id: res.existing.id });
     }
     return { kind: 'exists', request: res.existing };
   }

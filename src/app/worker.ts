@@ -15,7 +15,9 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'refresh-card':
       return refreshCard(deps, job.id);
     case 'show-group':
-      await renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) });
+      if (!(await renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) })) && job.orphan) {
+        await showCard(deps, job.orphan);
+      }
       return;
     case 'alert-recovery':
       return offerRecovery(deps, job);
