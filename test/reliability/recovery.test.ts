@@ -18,6 +18,7 @@ import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { EVENT_DEADLINE_MS, until } from '../integration/wait.js';
 import { buttonsOf, user } from '../integration/slack-helpers.js';
 import { startChildBot, type ChildBot } from './child-bot.js';
 import { captureLog, textOf, through } from './harness.js';
@@ -261,7 +262,12 @@ describe('kill -9 of the local bot between `executing` and Nova\'s answer (real 
     expect(await first.flow.slash(host, REQUESTER)).toMatchObject({ status: 200, body: '' });
     const { requestId, cardTs } = await first.flow.cardOf(host);
     expect(await first.flow.confirmOnCard(requestId, cardTs, APPROVER)).toMatchObject({ status: 200, body: '' });
-    await os.nova.waitFor('PUT', PUT_BY_ID, 15_000); // the worker is inside Nova's call
+    // The worker is inside Nova's call: its PUT has reached the proxy (and, for forward-then-hang,
+    // gone on to Nova). Kill only once the event the case is about has happened: Nova's own record
+    // shows the PUT applied. The proxy seeing the PUT is not enough: under load Nova may not have
+    // committed it yet when the bot dies.
+    await os.nova.waitFor('PUT', PUT_BY_ID, EVENT_DEADLINE_MS);
+    if (fault === 'forward-then-hang') await until(`Nova to show ${host} forced_down=true`, async () => (await probe.service(host)).forced_down);
     await first.bot.kill9();
 
     // What the crash left: a request in `executing`, its card saying "⏳ forcing down…".
@@ -274,8 +280,8 @@ describe('kill -9 of the local bot between `executing` and Nova\'s answer (real 
     os.clearFaults();
     const updatesBefore = slack.calls('chat.update').length;
     const second = await start(env, db); // same SQLite file
-    await second.bot.waitForLog((e) => e.message === 'recovered a request left executing' && e.requestId === requestId);
-    await slack.waitFor('chat.update', (c) => c.body.ts === cardTs && slack.calls('chat.update').indexOf(c) >= updatesBefore, 10_000);
+    await second.bot.waitForLog((e) => e.message === 'recovered a request left executing' && e.requestId === requestId, EVENT_DEADLINE_MS);
+    await slack.waitFor('chat.update', (c) => c.body.ts === cardTs && slack.calls('chat.update').indexOf(c) >= updatesBefore, EVENT_DEADLINE_MS);
     await second.bot.idle();
 
     const text = textOf(card(cardTs)?.blocks);
