@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { EVENT_DEADLINE_MS } from '../integration/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const SCRIPT = join(root, 'test/reliability/local-bot-process.ts');
@@ -13,7 +14,7 @@ export interface ChildBot {
   /** Everything the process wrote to stderr so far (library warnings, crashes). */
   stderr(): string;
   entries(): (Record<string, unknown> & { level: string; message: string })[];
-  /** Resolves with the first log entry (seen or coming) matching; rejects after `timeoutMs`. */
+  /** Resolves with the first log entry (seen or coming) matching; rejects after `timeoutMs` (default 60 s: a deadline for a busy machine, not an expected duration). */
   waitForLog(predicate: (e: Record<string, unknown> & { message: string }) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** The child's memory after a full GC. */
   memory(): Promise<NodeJS.MemoryUsage>;
@@ -29,7 +30,7 @@ export interface ChildBot {
  * Starts the local bot (startLocalBot: SQLite, in-process worker) as a real
  * child process with `env` as its whole configuration, like `npm start`.
  */
-export async function startChildBot(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ChildBot> {
+export async function startChildBot(env: Record<string, string>, opts: { /** Until it is listening (default 60 s: tsx compiles the bot first). */ timeoutMs?: number } = {}): Promise<ChildBot> {
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -65,7 +66,7 @@ export async function startChildBot(env: Record<string, string>, opts: { timeout
   child.stderr!.on('data', (c: string) => stderr.push(c));
 
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child bot did not start: ${stderr.join('')}`)), opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => reject(new Error(`child bot did not start: ${stderr.join('')}`)), opts.timeoutMs ?? EVENT_DEADLINE_MS);
     onReady = () => (clearTimeout(timer), resolve());
     void exit.then(() => (clearTimeout(timer), reject(new Error(`child bot exited before it was ready: ${stderr.join('')}`))));
   });
@@ -96,7 +97,7 @@ export async function startChildBot(env: Record<string, string>, opts: { timeout
     lines,
     stderr: () => stderr.join(''),
     entries: () => lines.map(parse),
-    waitForLog(predicate, timeoutMs = 15_000) {
+    waitForLog(predicate, timeoutMs = EVENT_DEADLINE_MS) {
       const seen = lines.map(parse).find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

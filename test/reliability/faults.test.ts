@@ -7,6 +7,7 @@ import { createCloudClient, type CloudClient } from '../../src/openstack/cloud.j
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { until } from '../integration/wait.js';
 import { createAppHarness, through, type AppHarness } from './harness.js';
 
 let lab: Lab;
@@ -68,6 +69,15 @@ function gaps(calls: { at: number }[]): number[] {
 
 const puts = () => os.nova.calls().filter((c) => c.method === 'PUT');
 
+/**
+ * Until the client has looked the host up once (token, microversion and UUID cached): a client
+ * with a short timeout may time out on a busy machine, so this waits on the lookup having
+ * worked, not on one attempt.
+ */
+async function warm(nova: CloudClient['nova'], host: string): Promise<void> {
+  await until(`a lookup of ${host} through the proxy`, async () => (await nova.getService(host)).ok);
+}
+
 describe('the OpenStack client through the fault proxy: bounded retries with backoff', () => {
   it.each([502, 503, 504])('HTTP %i twice on the PUT: two retries with growing backoff, the third attempt lands', async (status) => {
     const host = lab.hosts.fault[0]!;
@@ -126,7 +136,8 @@ describe('the OpenStack client through the fault proxy: bounded retries with bac
   });
 
   it('a delay under the timeout costs time, not an attempt', async () => {
-    const { nova } = client({ headersTimeoutMs: 2_000 });
+    // 400 ms against a 10 s timeout: far under it even when Nova itself is slow on a busy machine.
+    const { nova } = client({ headersTimeoutMs: 10_000 });
     os.nova.inject({ method: 'PUT', path: PUT_BY_ID, fault: { kind: 'delay', ms: 400 } });
     expect(await nova.setForcedDown(lab.hosts.fault[0]!, true)).toMatchObject({ ok: true });
     expect(puts()).toHaveLength(1);
@@ -135,7 +146,9 @@ describe('the OpenStack client through the fault proxy: bounded retries with bac
   it('hangs past the headers timeout every time: NOVA_UNAVAILABLE after 3 bounded attempts', async () => {
     const host = lab.hosts.fault[0]!;
     const { nova } = client({ headersTimeoutMs: 300 });
-    await nova.getService(host); // token, version and UUID cached: only the PUT is left to hang
+    // Token, version and UUID cached, so that only the PUT is left to hang. With a 300 ms timeout a
+    // busy Keystone or Nova may time the warm-up out: repeat it until it has worked.
+    await warm(nova, host);
     os.nova.inject({ method: 'PUT', path: PUT_BY_ID, fault: { kind: 'hang' } });
 
     const started = performance.now();
@@ -292,6 +305,7 @@ describe('through the app layer (composed runtime, fake Slack): a plain outcome 
     // swap in one with a 300 ms headers timeout, same code, so the test takes seconds.
     const fast = client({ headersTimeoutMs: 300 });
     h.deps.nova = (cloud) => (cloud === 'lab' ? fast.nova : undefined);
+    await warm(fast.nova, host); // token, version and UUID cached (the card's lookup could time out on a busy machine)
     const opened = await h.open(host);
     os.nova.inject({ method: 'PUT', path: PUT_BY_ID, fault: { kind: 'hang' } });
 

@@ -8,6 +8,7 @@ import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID } from '../../src/slack/ids.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { EVENT_DEADLINE_MS } from '../integration/wait.js';
 import { APPROVER, BOT_TOKEN, CHANNEL, SIGNING_SECRET, createAppHarness, through, type AppHarness } from './harness.js';
 
 let lab: Lab;
@@ -143,7 +144,7 @@ describe('the api path (Bolt\'s client): views.open within Slack\'s 3 s', () => 
 
     expect(res.status).toBe(200);
     expect(took).toBeLessThan(3_000);
-    const told = await slack.waitFor('response_url', (c) => c.path.endsWith(`click-${opened.id}`));
+    const told = await slack.waitFor('response_url', (c) => c.path.endsWith(`click-${opened.id}`), EVENT_DEADLINE_MS);
     expect(told.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(String(told.body.text)).toContain('press the button again');
     expect(slack.calls('views.open').length).toBeLessThanOrEqual(2);

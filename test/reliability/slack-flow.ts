@@ -7,6 +7,7 @@ import type { Action } from '../../src/domain/request.js';
 import { ACTION_IDS } from '../../src/slack/ids.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import type { FakeSlackApi } from '../fakes/slack-api.js';
+import { EVENT_DEADLINE_MS, until } from '../integration/wait.js';
 import {
   blockActions,
   buttonsOf,
@@ -33,15 +34,13 @@ export function createSlackFlow(opts: { slack: FakeSlackApi; url: () => string; 
   async function cardOf(host: string, action: Action = 'force-down', cloud = opts.cloud ?? 'lab'): Promise<{ requestId: string; cardTs: string }> {
     const peek = createSqliteStore({ path: opts.db });
     try {
-      for (let i = 0; i < 150; i++) {
-        const r = await peek.findOpen(cloud, host, action);
-        if (r?.messageTs) return { requestId: r.id, cardTs: r.messageTs };
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      return await until(`the card of ${action} ${host} (cloud ${cloud})`, async () => {
+        const open = await peek.findOpen(cloud, host, action);
+        return open?.messageTs ? { requestId: open.id, cardTs: open.messageTs } : undefined;
+      });
     } finally {
       peek.close();
     }
-    throw new Error(`no card for ${action} ${host}`);
   }
 
   async function slash(text: string, who: SlackUser) {
@@ -62,7 +61,7 @@ export function createSlackFlow(opts: { slack: FakeSlackApi; url: () => string; 
     const modal = await slack.waitFor(
       'views.open',
       (c) => slack.calls('views.open').indexOf(c) >= opened && (c.body.view as { private_metadata?: string }).private_metadata === requestId,
-      10_000,
+      EVENT_DEADLINE_MS,
     );
     const values = action === 'force-down' ? fenceValues({ method: 'bmc', verified: true, note: 'PSU dead' }) : recoveryValues({ verified: true });
     return keep(await sender.interact(viewSubmission({ user: who, view: modal.body.view as Record<string, unknown>, values })));
