@@ -22,7 +22,19 @@ export type FailureCode =
   /** Keystone did not answer usefully: timeouts, connection errors, 5xx after bounded retries. */
   | 'KEYSTONE_UNAVAILABLE'
   /** Nova refused the request for a reason none of the codes above describe. */
-  | 'NOVA_REJECTED';
+  | 'NOVA_REJECTED'
+  /**
+   * Not Nova's answer but force-down's own refusal: the confirmation is older
+   * than FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS (the job started late, or never
+   * started), so it no longer says anything about the host now. Nova not called.
+   */
+  | 'CONFIRMATION_STALE'
+  /**
+   * force-down's own refusal: Nova keeps hearing from the host's nova-compute
+   * (a heartbeat newer than the first one seen, or than the confirmation), so
+   * the host is not fenced, whatever the confirmation says. Nova not called.
+   */
+  | 'HOST_STILL_REPORTING';
 
 export interface Failure {
   code: FailureCode;
@@ -32,6 +44,12 @@ export interface Failure {
   detail?: string;
   /** HTTP status of the answer that decided the failure, when there was one. */
   status?: number;
+  /**
+   * Seconds, for the codes that are about an age: HOST_STILL_REPORTING, the
+   * age of the last heartbeat when force-down refused; CONFIRMATION_STALE, the
+   * confirmation's age when the worker refused it.
+   */
+  ageSeconds?: number;
   /** Method and path of the request that failed, e.g. `PUT /os-services/force-down`. */
   request?: string;
 }

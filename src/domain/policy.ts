@@ -34,22 +34,30 @@ export function checkApprover(
   userId: string,
   userGroups: ReadonlySet<string>,
 ): Refusal | undefined {
-  const listed = policy.approverUsers.has(userId) || [...userGroups].some((g) => policy.approverGroups.has(g));
-  if (!listed) return 'NOT_AUTHORIZED';
+  if (!isApprover(policy, userId, userGroups)) return 'NOT_AUTHORIZED';
   if (policy.twoPerson && request.requestedBy === userId) return 'TWO_PERSON_RULE';
   return undefined;
 }
 
-/** A request may be cancelled by whoever asked for it, or by an approver. */
+/**
+ * Who may cancel: while the request waits for a confirmation (pending, or
+ * failed and waiting for a new one), whoever asked for it or an approver;
+ * once an approver confirmed it (approved, not yet executing), only an
+ * approver may take that decision back.
+ */
 export function checkCanceller(
   policy: ApprovalPolicy,
-  request: Pick<ForceDownRequest, 'requestedBy'>,
+  request: Pick<ForceDownRequest, 'requestedBy' | 'state'>,
   userId: string,
   userGroups: ReadonlySet<string>,
 ): Refusal | undefined {
-  if (request.requestedBy === userId) return undefined;
-  const listed = policy.approverUsers.has(userId) || [...userGroups].some((g) => policy.approverGroups.has(g));
-  return listed ? undefined : 'NOT_AUTHORIZED';
+  if (isApprover(policy, userId, userGroups)) return undefined;
+  if (request.state !== 'approved' && request.requestedBy === userId) return undefined;
+  return 'NOT_AUTHORIZED';
+}
+
+function isApprover(policy: ApprovalPolicy, userId: string, userGroups: ReadonlySet<string>): boolean {
+  return policy.approverUsers.has(userId) || [...userGroups].some((g) => policy.approverGroups.has(g));
 }
 
 export function isExpired(request: Pick<ForceDownRequest, 'expiresAt'>, now: number): boolean {

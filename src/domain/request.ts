@@ -5,25 +5,64 @@ import type { Action } from './runbook.js';
 export type { Action };
 
 /**
- * The request lifecycle (DESIGN.md):
+ * The request lifecycle, in one place (docs/architecture.md draws it):
  *
  *   pending ──confirm──► approved ──► executing ──► succeeded
- *      │                                   └──────► failed ──confirm──► approved (retry)
- *      ├──cancel──► cancelled
- *      └──(ttl)───► expired            (a failed request expires too)
+ *      │                  │   │           └──────► failed ──confirm (Retry…)──► approved
+ *      │                  │   └──(sweep: job never started, confirmation stale)──► failed
+ *      ├──cancel──► cancelled ◄──cancel (approver, before execution starts)
+ *      └──(ttl)───► expired            (a failed request expires, and can be cancelled, too)
+ *
+ * Every edge says who may take it. No state but the terminal ones is left
+ * without a way out that a person or the sweep can take (tested), so no
+ * request can hang for ever, whatever the worker does.
  */
 export type RequestState = 'pending' | 'approved' | 'executing' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
 
-/** Which states may move to which. Every store transition names its from-states from here. */
-export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
-  pending: ['approved', 'cancelled', 'expired'],
-  approved: ['executing'],
-  executing: ['succeeded', 'failed'],
-  failed: ['approved', 'cancelled', 'expired'],
+/**
+ * Who moves a request along an edge: a `person` (a click, a modal, a slash
+ * command), the `worker` running the request's job, or the `sweep` (the
+ * scheduled job, and the local bot's start-up).
+ */
+export type Actor = 'person' | 'worker' | 'sweep';
+
+export interface Edge {
+  to: RequestState;
+  by: readonly Actor[];
+  /** Why, in a few words (the architecture doc lists these). */
+  when: string;
+}
+
+/** Every edge of the lifecycle. Every store transition names its from-states from here. */
+export const LIFECYCLE: Readonly<Record<RequestState, readonly Edge[]>> = {
+  pending: [
+    { to: 'approved', by: ['person', 'worker'], when: 'an approver confirms in the modal (the worker, in auto mode)' },
+    { to: 'cancelled', by: ['person'], when: 'the requester or an approver cancels' },
+    { to: 'expired', by: ['sweep', 'person'], when: 'its TTL passed (the sweep, or a click after it)' },
+  ],
+  approved: [
+    { to: 'executing', by: ['worker'], when: 'the execute job starts' },
+    { to: 'cancelled', by: ['person'], when: 'an approver cancels before execution starts' },
+    { to: 'failed', by: ['sweep'], when: 'the execute job never started and the confirmation is stale' },
+  ],
+  executing: [
+    { to: 'succeeded', by: ['worker', 'sweep'], when: 'Nova did it (the sweep reads Nova for a worker that died)' },
+    { to: 'failed', by: ['worker', 'sweep'], when: 'Nova refused, or force-down refused to call it, or the worker died' },
+  ],
+  failed: [
+    { to: 'approved', by: ['person'], when: 'an approver confirms again (Retry…)' },
+    { to: 'cancelled', by: ['person'], when: 'the requester or an approver cancels' },
+    { to: 'expired', by: ['sweep', 'person'], when: 'its TTL passed' },
+  ],
   succeeded: [],
   cancelled: [],
   expired: [],
 };
+
+/** Which states may move to which (derived from {@link LIFECYCLE}). */
+export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = Object.fromEntries(
+  (Object.keys(LIFECYCLE) as RequestState[]).map((s) => [s, LIFECYCLE[s].map((e) => e.to)]),
+) as unknown as Record<RequestState, readonly RequestState[]>;
 
 /** States from which `to` can be reached. */
 export function fromStates(to: RequestState): RequestState[] {
@@ -37,6 +76,12 @@ export function holdsLock(state: RequestState): boolean {
 
 export function isTerminal(state: RequestState): boolean {
   return TRANSITIONS[state].length === 0;
+}
+
+/** When the request last entered `state` (epoch ms), from its history; undefined if it never did. */
+export function enteredAt(request: Pick<ForceDownRequest, 'history'>, state: RequestState): number | undefined {
+  const entry = request.history.findLast((h) => h.state === state);
+  return entry ? Date.parse(entry.at) : undefined;
 }
 
 /** Who or what asked for the request. */
@@ -75,6 +120,8 @@ export interface NovaOutcome {
   detail?: string;
   status?: number;
   request?: string;
+  /** See `Failure.ageSeconds` (HOST_STILL_REPORTING, CONFIRMATION_STALE). */
+  ageSeconds?: number;
   microversion?: string;
   novaResponse?: unknown;
 }

@@ -30,5 +30,9 @@ export function nextStep(code: FailureCode, host: string, action: Action): strin
       return `Keystone did not answer, so Nova was not called. Check auth_url and Keystone's health, then try again.`;
     case 'NOVA_REJECTED':
       return `Nova refused the request: read its own message (the CLI's output, or the card's thread) and nova-api's log for the request.`;
+    case 'CONFIRMATION_STALE':
+      return `A confirmation says the host was fenced at one moment; this one is too old to act on, so Nova was not called. Check the fence on ${host} again (BMC power state, switch port) and confirm again.`;
+    case 'HOST_STILL_REPORTING':
+      return `${host}'s nova-compute still reports to Nova, so ${host} is running and not fenced; Nova was not called. Check the fence (BMC power state, switch port), fence ${host} for real, and confirm again.`;
   }
 }
