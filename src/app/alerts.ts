@@ -2,7 +2,7 @@ import type { AlertSource, HostAlert } from '../alerts/types.js';
 import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
 import { pageOf } from './groups.js';
 import type { AppDeps, Job, RecoveryAlert } from './ports.js';
-import { openRequest } from './requests.js';
+import { enqueueExecute, openRequest } from './requests.js';
 
 /** Hosts whose alerts arrive within this long of a group's creation join that group's card. */
 export const DEFAULT_GROUP_WINDOW_MS = 30_000;
@@ -236,7 +236,7 @@ async function autoConfirm(deps: AppDeps, request: ForceDownRequest, opts: Alert
   const res = await deps.store.transition(request.id, ['pending'], 'approved', confirmation.at, { confirmation }, AUTO_APPROVER);
   if (!res.ok) return false;
   deps.log.info('request confirmed in auto mode', { requestId: request.id, host: request.host, source: opts.source });
-  await deps.enqueue({ kind: 'execute', id: request.id });
+  await enqueueExecute(deps, request.id);
   return true;
 }
 

@@ -15,8 +15,12 @@ export interface NovaGateway {
   ): Promise<Outcome<{ service: ComputeService; forcedDown: boolean; request: string; microversion: string; novaResponse: unknown }>>;
 }
 
-/** Nova's view for a card: the service, or why it could not be read. */
-export type HostView = { service: ComputeService } | { lookupFailure: { code: FailureCode; message: string } };
+/**
+ * Nova's view for a card: the service, or why it could not be read. With
+ * `heartbeatWaitUntil` (ms), the worker is watching the host's heartbeat
+ * before a force-down and decides then (src/app/heartbeat.ts).
+ */
+export type HostView = ({ service: ComputeService } | { lookupFailure: { code: FailureCode; message: string } }) & { heartbeatWaitUntil?: number };
 
 /** Slow work the api function hands to the worker (Lambda async invoke; in-process locally). */
 export type Job =
@@ -27,8 +31,17 @@ export type Job =
   | { kind: 'status'; cloud: string; host: string; responseUrl: string }
   /** `/force-down list`: down and forced-down compute services. */
   | { kind: 'list'; cloud: string; responseUrl: string }
-  /** Scheduled: expire requests past their TTL and update their cards. */
+  /**
+   * Scheduled: expire requests past their TTL, settle requests whose worker
+   * died (`executing`) or whose execute job never started (`approved`).
+   */
   | { kind: 'sweep' }
+  /**
+   * The confirmation modal `viewId` was opened for request `id` (api path,
+   * no Nova call there): read Nova's view of the host and update the modal
+   * with its last heartbeat (⚠ when the host may still be running).
+   */
+  | { kind: 'check-modal'; id: string; viewId: string }
   /**
    * Posts or updates a grouped card: every page (default), or `pages` only;
    * `joined`: requests new to the group, announced in its thread; `orphan`: a
@@ -48,6 +61,8 @@ export interface RecoveryAlert {
 export interface Notifier {
   /** Posts the request's card, or updates it when it has a messageTs. Returns the card's ts. */
   render(request: ForceDownRequest, view?: HostView): Promise<string | undefined>;
+  /** Updates the open confirmation modal `viewId` of `request` with Nova's view of the host. */
+  updateModal(viewId: string, request: ForceDownRequest, view: HostView): Promise<void>;
   /** Answers `/force-down status` on the command's response_url. */
   replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>): Promise<void>;
   /** Answers `/force-down list` on the command's response_url. */
@@ -81,6 +96,14 @@ export interface Metrics {
   timing(name: MetricName, ms: number, dimensions?: Record<string, string>): void;
 }
 
+/** The worker's safety settings: what a confirmation and Nova's evidence must satisfy before a Nova call. */
+export interface SafetySettings {
+  /** FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS: an older confirmation is not acted on (CONFIRMATION_STALE). */
+  confirmationMaxAgeMs: number;
+  /** FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: how long Nova must not have heard from a host before it is forced down. */
+  heartbeatWaitMs: number;
+}
+
 /** Everything the use cases depend on, passed in as plain values. */
 export interface AppDeps {
   store: RequestStore;
@@ -93,7 +116,10 @@ export interface AppDeps {
   allowedChannels: ReadonlySet<string>;
   defaultCloud: string;
   ttlMs: number;
+  safety: SafetySettings;
   now: () => number;
+  /** Waits `ms` (the heartbeat watch); tests pass their clock's. */
+  sleep: (ms: number) => Promise<void>;
   newId: () => string;
   log: Logger;
   /** Optional: no metrics when absent. */

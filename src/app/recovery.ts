@@ -1,6 +1,8 @@
-import type { ForceDownRequest, NovaOutcome } from '../domain/request.js';
+import { enteredAt, type ForceDownRequest, type NovaOutcome } from '../domain/request.js';
 import { renderCard } from './groups.js';
+import { cloudGone, iso, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
+import { confirmationAgeMs, errorName, staleOutcome } from './requests.js';
 
 /**
  * How long a request may stay in `executing` before the sweep takes its worker
@@ -27,12 +29,9 @@ export interface RecoveryOptions {
   orphanedBefore?: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /** When the request last entered `executing` (epoch ms). */
 function executingSince(request: ForceDownRequest): number {
-  const entry = request.history.findLast((h) => h.state === 'executing');
-  return Date.parse(entry?.at ?? request.updatedAt);
+  return enteredAt(request, 'executing') ?? Date.parse(request.updatedAt);
 }
 
 /**
@@ -72,11 +71,11 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
   let view: HostView | undefined;
   let outcome: NovaOutcome;
   if (!nova) {
-    outcome = { code: 'NOVA_REJECTED', message: `cloud "${request.cloud}" is no longer configured`, detail: WORKER_STOPPED_DETAIL };
+    outcome = cloudGone(request.cloud, WORKER_STOPPED_DETAIL);
   } else {
     const read = await nova.getService(request.host, request.binary);
+    view = viewOf(read);
     if (!read.ok) {
-      view = { lookupFailure: { code: read.failure.code, message: read.failure.message } };
       outcome = {
         code: read.failure.code,
         message: `the worker stopped before Nova answered, and Nova's state could not be read (${read.failure.message}); check the host in Nova, then confirm again to retry`,
@@ -85,7 +84,6 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
         ...(read.failure.status !== undefined ? { status: read.failure.status } : {}),
       };
     } else {
-      view = { service: read.value };
       outcome =
         read.value.forcedDown === wanted
           ? {
@@ -112,7 +110,60 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
     await deps.notifier.audit(final, final.history.at(-1)!);
   } catch (err) {
     // The store has the outcome; the next render of this card (or the logs) will show it.
-    deps.log.error('recovered request: card not updated', { requestId: final.id, error: err instanceof Error ? err.name : 'unknown' });
+    deps.log.error('recovered request: card not updated', { requestId: final.id, error: errorName(err) });
   }
   return true;
+}
+
+/** How long a confirmed request may wait for its execute job before the sweep steps in. */
+export const APPROVED_GRACE_MS = 2 * 60_000;
+
+/**
+ * Worker (sweep): requests confirmed (`approved`) whose execute job never
+ * started — Lambda's Invoke throttled or failing, the job dead-lettered, the
+ * local process gone with its queue. Each one `approved` for longer than
+ * `graceMs` (or, locally, since before this process started):
+ *
+ * - while its confirmation is fresh (younger than
+ *   FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS), its execute job is enqueued
+ *   again (a duplicate is harmless: only one job wins approved → executing),
+ *   and its card shows it is confirmed but not started, with **Cancel**;
+ * - once the confirmation is stale, it ends `failed` with CONFIRMATION_STALE
+ *   (Nova not called) and the card offers **Retry…**, a new confirmation.
+ *
+ * Returns what it did, for the log.
+ */
+export async function recoverStuckApproved(deps: AppDeps, options: RecoveryOptions & { graceMs?: number } = {}): Promise<{ requeued: number; failed: number }> {
+  const grace = options.graceMs ?? APPROVED_GRACE_MS;
+  const now = deps.now();
+  const done = { requeued: 0, failed: 0 };
+  for (const request of await deps.store.listByState('approved')) {
+    const since = enteredAt(request, 'approved') ?? Date.parse(request.updatedAt);
+    const stuck = now - since > grace || (options.orphanedBefore !== undefined && since < options.orphanedBefore);
+    if (!stuck) continue;
+    const age = confirmationAgeMs(request, now);
+    if (age !== undefined && age <= deps.safety.confirmationMaxAgeMs) {
+      deps.log.warn('execute job never started: enqueued again', { requestId: request.id, host: request.host, action: request.action });
+      try {
+        await deps.enqueue({ kind: 'execute', id: request.id });
+        done.requeued++;
+        await renderCard(deps, request);
+      } catch (err) {
+        deps.log.error('execute job not enqueued again; the next sweep tries again', { requestId: request.id, error: errorName(err) });
+      }
+      continue;
+    }
+    const outcome = staleOutcome(deps, request, `the ${request.action} job never started`);
+    const res = await deps.store.transition(request.id, ['approved'], 'failed', iso(deps.now()), { outcome });
+    if (!res.ok) continue; // it started after all, or was cancelled
+    done.failed++;
+    deps.log.warn('execute job never started; request failed', { requestId: request.id, host: request.host, action: request.action, outcome: outcome.code });
+    try {
+      await renderCard(deps, res.request);
+      await deps.notifier.audit(res.request, res.request.history.at(-1)!);
+    } catch (err) {
+      deps.log.error('stuck request: card not updated', { requestId: request.id, error: errorName(err) });
+    }
+  }
+  return done;
 }

@@ -1,9 +1,10 @@
-import { fail } from '../domain/failure.js';
 import { COMPUTE_BINARY } from '../domain/host.js';
 import { checkApprover, checkCanceller, isExpired, type Refusal } from '../domain/policy.js';
 import { fromStates, type Action, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
 import type { FencingMethod } from '../domain/fencing.js';
 import { renderCard, renderGroup } from './groups.js';
+import { watchHeartbeat } from './heartbeat.js';
+import { cloudGone, iso, outcomeOf, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
 
 export type OpenResult =
@@ -23,8 +24,6 @@ export interface OpenInput {
   /** The grouped card the request joins (alerts); its card is then the group's. */
   group?: string;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A card not posted this long after its request was recorded is taken as lost, and posted again. */
 export const CARD_OVERDUE_MS = 30_000;
@@ -112,8 +111,22 @@ export async function confirmRequest(deps: AppDeps, input: ConfirmInput): Promis
   if (!res.ok) return { kind: 'refused', refusal: 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
   deps.log.info('request confirmed', { requestId: request.id, by: input.userId, method: input.method });
   deps.metrics?.count('Confirmations', { Action: request.action });
-  await deps.enqueue({ kind: 'execute', id: request.id });
+  await enqueueExecute(deps, request.id);
   return { kind: 'done', request: res.request };
+}
+
+/**
+ * Hands a confirmed request to the worker. The confirmation is recorded
+ * whatever happens here: if the job cannot be enqueued (Lambda throttled, the
+ * queue gone), the sweep finds the request `approved` and enqueues it again
+ * while its confirmation is fresh, or fails it (src/app/recovery.ts).
+ */
+export async function enqueueExecute(deps: AppDeps, id: string): Promise<void> {
+  try {
+    await deps.enqueue({ kind: 'execute', id });
+  } catch (err) {
+    deps.log.error('execute job not enqueued; the sweep enqueues it again', { requestId: id, error: errorName(err) });
+  }
 }
 
 export async function cancelRequest(deps: AppDeps, input: { id: string; userId: string; userGroups: ReadonlySet<string> }): Promise<DecisionResult> {
@@ -179,17 +192,18 @@ export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
   if (last && (last.state === 'cancelled' || last.state === 'expired')) await deps.notifier.audit(request, last);
 }
 
-async function readHost(deps: AppDeps, request: ForceDownRequest): Promise<HostView | undefined> {
+export async function readHost(deps: AppDeps, request: ForceDownRequest): Promise<HostView | undefined> {
   const nova = deps.nova(request.cloud);
   if (!nova) return undefined;
-  const res = await nova.getService(request.host, request.binary);
-  return res.ok ? { service: res.value } : { lookupFailure: { code: res.failure.code, message: res.failure.message } };
+  return viewOf(await nova.getService(request.host, request.binary));
 }
 
 /**
  * Worker: performs a confirmed request, exactly once. The approved → executing
  * compare-and-set is what makes Lambda's async retries and duplicate jobs
- * harmless: only the caller that wins it calls Nova.
+ * harmless: only the caller that wins it calls Nova. Before the call it checks
+ * what the confirmation alone cannot: that the confirmation is fresh, and (to
+ * force down) that Nova no longer hears from the host.
  */
 export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDownRequest | undefined> {
   const started = await deps.store.transition(id, ['approved'], 'executing', iso(deps.now()));
@@ -209,28 +223,13 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const progress = (async () => {
     await renderCard(deps, request);
     if (confirmed) await deps.notifier.audit(request, confirmed);
-  })().catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: err instanceof Error ? err.name : 'unknown' }));
+  })().catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
+  const waiting = async (view: HostView) => {
+    await progress;
+    await renderCard(deps, request, view).catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
+  };
 
-  const nova = deps.nova(request.cloud);
-  let outcome: NovaOutcome;
-  if (!nova) {
-    outcome = { code: 'NOVA_REJECTED', message: `cloud "${request.cloud}" is no longer configured` };
-  } else {
-    const res = await nova.setForcedDown(request.host, request.action === 'force-down', request.binary).catch((err: unknown) => {
-      // A bug, not an expected failure: record it so the card still shows an outcome. No raw text leaves here.
-      deps.log.error('unexpected error calling Nova', { requestId: id, error: err instanceof Error ? err.name : 'unknown' });
-      return fail<never>({ code: 'NOVA_UNAVAILABLE', message: 'force-down hit an unexpected error calling Nova; see the logs' });
-    });
-    outcome = res.ok
-      ? { code: 'OK', message: res.value.forcedDown ? 'forced down' : 'forced_down unset', request: res.value.request, microversion: res.value.microversion, novaResponse: res.value.novaResponse }
-      : {
-          code: res.failure.code,
-          message: res.failure.message,
-          ...(res.failure.detail !== undefined ? { detail: res.failure.detail } : {}),
-          ...(res.failure.status !== undefined ? { status: res.failure.status } : {}),
-          ...(res.failure.request !== undefined ? { request: res.failure.request } : {}),
-        };
-  }
+  const outcome = await decideAndCall(deps, request, waiting);
   await progress;
   const to = outcome.code === 'OK' ? 'succeeded' : 'failed';
   const done = await deps.store.transition(id, ['executing'], to, iso(deps.now()), { outcome });
@@ -240,4 +239,57 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   await renderCard(deps, final, final.group ? undefined : await readHost(deps, final));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
+}
+
+/** How old the request's confirmation is (ms), or undefined when it has none. */
+export function confirmationAgeMs(request: Pick<ForceDownRequest, 'confirmation'>, now: number): number | undefined {
+  const at = request.confirmation ? Date.parse(request.confirmation.at) : NaN;
+  return Number.isFinite(at) ? now - at : undefined;
+}
+
+/** CONFIRMATION_STALE's outcome, `why` saying how the confirmation came to be too old. */
+export function staleOutcome(deps: AppDeps, request: ForceDownRequest, why: string): NovaOutcome {
+  const ageSeconds = Math.round((confirmationAgeMs(request, deps.now()) ?? 0) / 1000);
+  const limit = Math.round(deps.safety.confirmationMaxAgeMs / 1000);
+  return {
+    code: 'CONFIRMATION_STALE',
+    message: `${why}: the confirmation is ${ageSeconds} s old, over the ${limit} s a confirmation is acted on; Nova was not called`,
+    ageSeconds,
+  };
+}
+
+/** The checks a confirmation cannot make itself, then the Nova call. Never throws. */
+async function decideAndCall(deps: AppDeps, request: ForceDownRequest, waiting: (view: HostView) => Promise<void>): Promise<NovaOutcome> {
+  const age = confirmationAgeMs(request, deps.now());
+  if (age === undefined || age > deps.safety.confirmationMaxAgeMs) return staleOutcome(deps, request, 'the force-down job started late');
+  const nova = deps.nova(request.cloud);
+  if (!nova) return cloudGone(request.cloud);
+  try {
+    if (request.action === 'force-down') {
+      const watch = await watchHeartbeat(nova, request.host, request.binary, {
+        waitMs: deps.safety.heartbeatWaitMs,
+        now: deps.now,
+        sleep: deps.sleep,
+        confirmedAtMs: Date.parse(request.confirmation!.at),
+        onWait: (w) => waiting({ service: w.service, heartbeatWaitUntil: w.untilMs }),
+      });
+      if (!watch.ok) {
+        deps.log.warn('force-down refused before calling Nova', { requestId: request.id, host: request.host, outcome: watch.failure.code });
+        return outcomeOf(watch.failure);
+      }
+    }
+    const res = await nova.setForcedDown(request.host, request.action === 'force-down', request.binary);
+    return res.ok
+      ? { code: 'OK', message: res.value.forcedDown ? 'forced down' : 'forced_down unset', request: res.value.request, microversion: res.value.microversion, novaResponse: res.value.novaResponse }
+      : outcomeOf(res.failure);
+  } catch (err) {
+    // A bug, not an expected failure: record it so the card still shows an outcome. No raw text leaves here.
+    deps.log.error('unexpected error calling Nova', { requestId: request.id, error: errorName(err) });
+    return { code: 'NOVA_UNAVAILABLE', message: 'force-down hit an unexpected error calling Nova; see the logs' };
+  }
+}
+
+/** An error's class name for a log line: never its message, which may quote a URL or a body. */
+export function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : 'unknown';
 }

@@ -1,8 +1,8 @@
 import type { AppDeps, Job } from './ports.js';
-import { recoverStaleExecuting } from './recovery.js';
+import { recoverStaleExecuting, recoverStuckApproved } from './recovery.js';
 import { offerRecovery } from './alerts.js';
 import { renderGroup } from './groups.js';
-import { executeRequest, expireRequests, refreshCard, showCard } from './requests.js';
+import { executeRequest, expireRequests, readHost, refreshCard, showCard } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
 export async function runJob(deps: AppDeps, job: Job): Promise<void> {
@@ -29,8 +29,18 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'sweep': {
       const expired = await expireRequests(deps);
       if (expired > 0) deps.log.info('expired requests', { count: expired });
-      // Requests whose worker died between `executing` and Nova's answer (src/app/recovery.ts).
+      // Requests whose worker died between `executing` and Nova's answer, and confirmed
+      // requests whose execute job never started (src/app/recovery.ts).
       await recoverStaleExecuting(deps);
+      const stuck = await recoverStuckApproved(deps);
+      if (stuck.requeued + stuck.failed > 0) deps.log.info('settled confirmed requests that never started', stuck);
+      return;
+    }
+    case 'check-modal': {
+      const request = await deps.store.get(job.id);
+      if (!request) return;
+      const view = await readHost(deps, request);
+      if (view) await deps.notifier.updateModal(job.viewId, request, view);
       return;
     }
     case 'list': {

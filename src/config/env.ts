@@ -31,6 +31,8 @@ export const botEnvSchema = z
     FORCE_DOWN_TWO_PERSON: bool.default(false),
     FORCE_DOWN_REQUEST_TTL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(24 * 60).default(30),
     FORCE_DOWN_GROUP_WINDOW_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(3600).default(30),
+    FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(3600).default(600),
+    FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(120).default(20),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
   });
 
@@ -46,6 +48,10 @@ export interface BotSettings {
   ttlMs: number;
   /** Alert hosts arriving within this long of a grouped card's creation join that card. */
   groupWindowMs: number;
+  /** A confirmation older than this is not acted on (CONFIRMATION_STALE). */
+  confirmationMaxAgeMs: number;
+  /** Nova must not have heard from a host for this long before it is forced down. */
+  heartbeatWaitMs: number;
   slackApiUrl: string;
 }
 
@@ -73,6 +79,8 @@ export function loadBotSettings(env: Env): BotSettings {
     twoPerson: e.FORCE_DOWN_TWO_PERSON,
     ttlMs: e.FORCE_DOWN_REQUEST_TTL_MINUTES * 60_000,
     groupWindowMs: e.FORCE_DOWN_GROUP_WINDOW_SECONDS * 1000,
+    confirmationMaxAgeMs: e.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS * 1000,
+    heartbeatWaitMs: e.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS * 1000,
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };
 }

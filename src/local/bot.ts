@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../app/ports.js';
-import { recoverStaleExecuting } from '../app/recovery.js';
+import { recoverStaleExecuting, recoverStuckApproved } from '../app/recovery.js';
 import { runJob } from '../app/worker.js';
 import { loadBotSettings } from '../config/env.js';
 import { loadSecretFile } from '../config/secret-document.js';
@@ -42,8 +42,12 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   // Expired cards must stop offering buttons even if nobody clicks them: sweep every minute.
   const sweep = setInterval(() => void queue.enqueue({ kind: 'sweep' }), 60_000);
   sweep.unref();
-  // No job of an earlier process still runs: settle the requests it left in `executing` now (src/app/recovery.ts).
-  const recovered = recoverStaleExecuting(rt.deps, { orphanedBefore: startedAt }).catch((err: unknown) => log.error('recovery failed', { error: (err as Error)?.name }));
+  // No job of an earlier process still runs: settle the requests it left in `executing`, and run (or,
+  // if their confirmation is stale, fail) the confirmed ones whose job died in its queue (src/app/recovery.ts).
+  const recovered = (async () => {
+    await recoverStaleExecuting(rt.deps, { orphanedBefore: startedAt });
+    await recoverStuckApproved(rt.deps, { orphanedBefore: startedAt });
+  })().catch((err: unknown) => log.error('recovery failed', { error: (err as Error)?.name }));
   return {
     url: server.url,
     deps: rt.deps,

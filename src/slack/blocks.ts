@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { FailureCode } from '../domain/failure.js';
 import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
 import { AUTO_APPROVER, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
+import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
-import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
+import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
 import {
   codeSpan,
@@ -62,6 +63,8 @@ export interface CardView {
   now: number;
   /** Instances on the host, when known. */
   instanceCount?: number;
+  /** The worker is watching the host's heartbeat before forcing it down, and decides at this time (ms). */
+  heartbeatWaitUntil?: number;
 }
 
 const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
@@ -149,7 +152,12 @@ function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
     ];
     if (view.instanceCount !== undefined) fields.push(field('Instances', String(view.instanceCount)));
     if (service.zone) fields.push(field('Zone', escapeAndTruncate(service.zone, 200)));
-    return [{ type: 'section', text: mrkdwn(`*Nova's view* of \`${escapeMrkdwn(service.binary || request.binary)}\``), fields }];
+    const blocks: KnownBlock[] = [{ type: 'section', text: mrkdwn(`*Nova's view* of \`${escapeMrkdwn(service.binary || request.binary)}\``), fields }];
+    // Before the Nova call only: afterwards the host's row moved because of our own change.
+    const before = request.state === 'pending' || request.state === 'approved' || request.state === 'failed' || view.heartbeatWaitUntil !== undefined;
+    const warning = request.action === 'force-down' && before ? heartbeatWarning(request.host, service, view.now) : undefined;
+    if (warning) blocks.push({ type: 'section', text: mrkdwn(warning) });
+    return blocks;
   }
   if (lookupFailure) {
     const t = failureText({ code: lookupFailure.code }, { host: request.host, action: request.action, cloud: request.cloud });
@@ -159,6 +167,16 @@ function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
   if (request.state === 'cancelled' || request.state === 'expired') return [];
   const pending = request.state === 'approved' || request.state === 'executing' ? 'read again once Nova has answered' : 'not looked up yet';
   return [{ type: 'context', elements: [mrkdwn(`*Nova's view*: ${pending}`)] }];
+}
+
+/**
+ * "⚠ Nova heard from compute1 4 s ago: it may not be fenced", when Nova's last
+ * heartbeat from the host is younger than Nova's service_down_time.
+ */
+export function heartbeatWarning(host: string, service: ComputeService, now: number): string | undefined {
+  const age = recentHeartbeatAgeMs(service, now);
+  if (age === undefined) return undefined;
+  return `⚠ Nova heard from *${escapeMrkdwn(host)}* ${Math.round(age / 1000)} s ago: it may not be fenced`;
 }
 
 function methodLabel(method: FencingMethod | undefined): string {
@@ -180,9 +198,8 @@ function button(text: string, actionId: string, value: string, style?: 'danger' 
   return { type: 'button', text: plain(text, LIMITS.buttonText), action_id: actionId, value, ...(style ? { style } : {}) };
 }
 
-function confirmButtons(request: ForceDownRequest, label: 'confirm' | 'retry'): types.ActionsBlock {
+function cancelButton(request: ForceDownRequest): types.Button {
   const forceDown = request.action === 'force-down';
-  const text = label === 'retry' ? 'Retry…' : forceDown ? 'Confirm fenced…' : 'Confirm recovered…';
   const cancel = button('Cancel', ACTION_IDS.cancelRequest, request.id);
   cancel.confirm = {
     title: plain('Cancel this request?', 100),
@@ -190,15 +207,21 @@ function confirmButtons(request: ForceDownRequest, label: 'confirm' | 'retry'): 
     confirm: plain('Cancel request', 30),
     deny: plain('Keep it', 30),
   };
+  return cancel;
+}
+
+function confirmButtons(request: ForceDownRequest, label: 'confirm' | 'retry'): types.ActionsBlock {
+  const forceDown = request.action === 'force-down';
+  const text = label === 'retry' ? 'Retry…' : forceDown ? 'Confirm fenced…' : 'Confirm recovered…';
   return {
     type: 'actions',
     block_id: CARD_ACTIONS_BLOCK_ID,
-    elements: [button(text, forceDown ? ACTION_IDS.confirmFenced : ACTION_IDS.confirmRecovered, request.id, forceDown ? 'danger' : 'primary'), cancel],
+    elements: [button(text, forceDown ? ACTION_IDS.confirmFenced : ACTION_IDS.confirmRecovered, request.id, forceDown ? 'danger' : 'primary'), cancelButton(request)],
   };
 }
 
 /** The state line (mrkdwn) and a plain summary for the notification text. */
-function stateLine(request: ForceDownRequest): { line: string; summary: string } {
+function stateLine(request: ForceDownRequest, view: CardView): { line: string; summary: string } {
   const host = `*${escapeMrkdwn(request.host)}*`;
   const forceDown = request.action === 'force-down';
   switch (request.state) {
@@ -207,7 +230,17 @@ function stateLine(request: ForceDownRequest): { line: string; summary: string }
         ? { line: `Waiting for an approver to confirm ${host} is fenced (powered off or isolated). Nova is not called before that.`, summary: 'waiting for a fence confirmation' }
         : { line: `Waiting for an approver to confirm ${host} is healthy and its evacuated instances are cleaned up.`, summary: 'waiting for a recovery confirmation' };
     case 'approved':
+      return {
+        line: `⏳ Confirmed${confirmedBy(request)}; the ${forceDown ? 'force-down' : 'unset'} has not started yet. An approver may still cancel it.`,
+        summary: 'confirmed, not started yet',
+      };
     case 'executing':
+      if (view.heartbeatWaitUntil !== undefined) {
+        return {
+          line: `⏳ waiting to see whether ${host} still reports to Nova… (deciding at ${formatUtc(new Date(view.heartbeatWaitUntil).toISOString())})${confirmedBy(request)}`,
+          summary: 'waiting to see whether the host still reports to Nova',
+        };
+      }
       return { line: `${forceDown ? '⏳ forcing down…' : '⏳ unsetting…'}${confirmedBy(request)}`, summary: forceDown ? 'forcing down' : 'unsetting' };
     case 'succeeded':
       return forceDown
@@ -216,7 +249,7 @@ function stateLine(request: ForceDownRequest): { line: string; summary: string }
     case 'failed': {
       const o = request.outcome;
       if (o && o.code !== 'OK') {
-        const t = failureText({ code: o.code, ...(o.status !== undefined ? { status: o.status } : {}) }, request);
+        const t = failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds }, request);
         return { line: `❌ ${t.headline}.\n${t.nextStep}`, summary: 'failed' };
       }
       return { line: `❌ The request did not finish; Nova's answer is unknown. See the thread, check the host in Nova, and retry.`, summary: 'failed' };
@@ -235,8 +268,8 @@ function stateLine(request: ForceDownRequest): { line: string; summary: string }
 /**
  * The request card. Buttons appear only while a click can still lead to a
  * Nova call: **Confirm fenced…** / **Confirm recovered…** and **Cancel** when
- * pending, **Retry…** and **Cancel** when failed. Every button's `value` is
- * the request id.
+ * pending, **Retry…** and **Cancel** when failed, **Cancel** when confirmed but
+ * not started yet. Every button's `value` is the request id.
  */
 export function requestCard(request: ForceDownRequest, view: CardView): CardMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: plain(headerText(request), LIMITS.headerText) }];
@@ -251,10 +284,11 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
     elements: [mrkdwn(`Request ${codeSpan(request.id, 100)} · asked ${formatUtc(request.createdAt)} · expires ${formatUtc(request.expiresAt)}`)],
   });
   blocks.push({ type: 'divider' });
-  const { line, summary } = stateLine(request);
+  const { line, summary } = stateLine(request, view);
   blocks.push({ type: 'section', text: mrkdwn(line) });
   if (request.state === 'pending') blocks.push(confirmButtons(request, 'confirm'));
   if (request.state === 'failed') blocks.push(confirmButtons(request, 'retry'));
+  if (request.state === 'approved') blocks.push({ type: 'actions', block_id: CARD_ACTIONS_BLOCK_ID, elements: [cancelButton(request)] });
   const text = truncate(`${escapeMrkdwn(headerText(request))} (${escapeMrkdwn(request.cloud)}): ${summary}`, LIMITS.sectionText);
   return { text, blocks: blocks.slice(0, LIMITS.messageBlocks) };
 }
@@ -275,13 +309,40 @@ function verifiedOption(request: ForceDownRequest): types.PlainTextOption {
   };
 }
 
+/** What the worker read of the host for an open confirmation modal (the `check-modal` job). */
+export interface ModalCheck {
+  service?: ComputeService;
+  lookupFailure?: { code: FailureCode; message: string };
+  now: number;
+}
+
+/** The modal's line about Nova's last heartbeat: "checking…" when opened, the reading once the worker has it. */
+function modalHeartbeatText(request: ForceDownRequest, check: ModalCheck | undefined): string {
+  const host = `*${escapeMrkdwn(request.host)}*`;
+  if (!check) return `Checking when Nova last heard from ${host}…`;
+  if (check.service) {
+    const warning = heartbeatWarning(request.host, check.service, check.now);
+    if (warning) return `${warning}. Check the fence before you confirm: force-down refuses while Nova still hears from it.`;
+    const beat = parseUtc(check.service.updatedAt);
+    const when = beat === undefined ? 'never' : formatAge(beat, check.now);
+    return `Nova last heard from ${host} ${when} (service \`${escapeAndTruncate(check.service.state ?? 'unknown', 40)}\`${check.service.forcedDown ? ', forced down' : ''}).`;
+  }
+  if (check.lookupFailure) {
+    const t = failureText({ code: check.lookupFailure.code }, { host: request.host, action: request.action, cloud: request.cloud });
+    return `⚠️ Nova's view could not be read: ${t.headline}.`;
+  }
+  return `Nova's view of ${host} is not known.`;
+}
+
 /**
  * The confirmation modal opened by **Confirm fenced…** / **Confirm recovered…**
- * (and **Retry…**). `private_metadata` is the request id. Slack cannot require
+ * (and **Retry…**). `private_metadata` is the request id. A force-down's modal
+ * says when Nova last heard from the host: "checking…" when the api opens it,
+ * then the worker's reading (`check`, ⚠ when recent). Slack cannot require
  * a checkbox to be ticked, so the submission is checked by
  * {@link validateFenceSubmission}.
  */
-export function fenceModal(request: ForceDownRequest): ModalView {
+export function fenceModal(request: ForceDownRequest, check?: ModalCheck): ModalView {
   const forceDown = request.action === 'force-down';
   const host = escapeMrkdwn(request.host);
   const intro = forceDown
@@ -292,6 +353,7 @@ export function fenceModal(request: ForceDownRequest): ModalView {
     { type: 'section', text: mrkdwn(intro) },
     { type: 'context', elements: [mrkdwn(`Cloud *${escapeAndTruncate(request.cloud, 200)}* · request ${codeSpan(request.id, 100)}`)] },
   ];
+  if (forceDown) blocks.push({ type: 'section', block_id: MODAL_HEARTBEAT_BLOCK_ID, text: mrkdwn(modalHeartbeatText(request, check)) });
   if (forceDown) {
     blocks.push({
       type: 'input',

@@ -202,12 +202,19 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     const refusal = checkApprover(deps.policy, request, body.user.id, await groups(body.user.id));
     if (refusal) return void (await tell(refusalText(refusal, { ...ctx(request), attempted: 'confirm' })));
     if (!('trigger_id' in body)) return;
+    let viewId: string | undefined;
     try {
-      await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request) });
+      viewId = (await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request) })).view?.id;
     } catch (err) {
       // Without this the click would just do nothing. Then on to the error handler (logs, token check).
       await tell(VIEWS_OPEN_FAILED_TEXT).catch(() => undefined);
       throw err;
+    }
+    // The api never calls Nova: the worker reads the host's last heartbeat and updates the open modal.
+    if (viewId && request.action === 'force-down') {
+      await deps.enqueue({ kind: 'check-modal', id: request.id, viewId }).catch((err: unknown) =>
+        deps.log.warn('modal heartbeat check not enqueued', { requestId: request.id, error: err instanceof Error ? err.name : 'unknown' }),
+      );
     }
   };
   app.action(ACTION_IDS.confirmFenced, openModal);

@@ -172,7 +172,7 @@ function stateLine(request: ForceDownRequest, state: RequestState): string {
     case 'failed': {
       const o = request.outcome;
       if (o && o.code !== 'OK') {
-        const t = failureText({ code: o.code, ...(o.status !== undefined ? { status: o.status } : {}) }, request);
+        const t = failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds }, request);
         return `❌ ${t.headline}. ${t.nextStep}`;
       }
       return `❌ The request did not finish; Nova's answer is unknown. Check the host in Nova, and retry.`;

@@ -22,6 +22,9 @@ export type CardActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
 /** `callback_id` of the confirmation modal (force-down and unset alike); `private_metadata` carries the request id. */
 export const FENCE_MODAL_CALLBACK_ID = 'fence_confirmation';
 
+/** `block_id` of the modal's line about Nova's last heartbeat (updated by the worker with views.update). */
+export const MODAL_HEARTBEAT_BLOCK_ID = 'heartbeat_check';
+
 /**
  * `block_id` / `action_id` pairs of the modal's inputs. A submission's values
  * arrive as `view.state.values[blockId][actionId]`, and `response_action: errors`

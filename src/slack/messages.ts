@@ -37,9 +37,13 @@ function verb(action: Action): string {
   return action === 'force-down' ? 'force down' : 'unset forced-down on';
 }
 
+/** What a headline may quote of a failure besides its code: never `detail` (the service's own words). */
+export type FailureFacts = Pick<Failure, 'code'> & { status?: number | undefined; ageSeconds?: number | undefined };
+
 /** The headline for a failure code. Exhaustive: a new FailureCode does not compile until it has words here. */
-export function failureHeadline(code: FailureCode, ctx: FailureTextContext, status?: number): string {
+export function failureHeadline(code: FailureCode, ctx: FailureTextContext, status?: number, ageSeconds?: number): string {
   const host = escapeMrkdwn(ctx.host);
+  const age = ageSeconds !== undefined ? ` ${ageSeconds} s` : '';
   const cloud = ctx.cloud ? ` in *${escapeMrkdwn(ctx.cloud)}*` : '';
   const http = status ? ` (HTTP ${status})` : '';
   switch (code) {
@@ -63,6 +67,10 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
       return `Keystone did not answer${http}; ${notDone(host, ctx.action)}`;
     case 'NOVA_REJECTED':
       return `Nova refused to ${verb(ctx.action)} *${host}*${http}; Nova's own message is in the thread`;
+    case 'CONFIRMATION_STALE':
+      return `${notDone(host, ctx.action)}: the confirmation is too old to act on${ageSeconds !== undefined ? ` (${formatSeconds(ageSeconds)} old)` : ''}, so Nova was not called — confirm again`;
+    case 'HOST_STILL_REPORTING':
+      return `${notDone(host, ctx.action)}: it still reports to Nova (last heartbeat${age}${age ? ' ago' : ' too recent'}) — check the fence (BMC power state, switch port) and confirm again`;
     default: {
       const unknown: never = code;
       return `Unexpected failure ${escapeMrkdwn(String(unknown))} for *${host}*`;
@@ -70,11 +78,18 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
   }
 }
 
-/** Headline and next step for a failure. Uses only the code and HTTP status: never `detail`. */
-export function failureText(failure: Pick<Failure, 'code'> & { status?: number | undefined }, ctx: FailureTextContext): FailureText {
-  const headline = failureHeadline(failure.code, ctx, failure.status);
+/** Headline and next step for a failure. Uses only the code, HTTP status and age: never `detail`. */
+export function failureText(failure: FailureFacts, ctx: FailureTextContext): FailureText {
+  const headline = failureHeadline(failure.code, ctx, failure.status, failure.ageSeconds);
   const next = escapeMrkdwn(nextStep(failure.code, ctx.host, ctx.action));
   return { headline, nextStep: next, text: `${headline}. ${next}` };
+}
+
+/** `45 s`, `14 min`, `2 h 5 min`: an age in words. */
+function formatSeconds(s: number): string {
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
 /** Nova's or Keystone's own words, for the audit thread only: a code span, at most DETAIL_MAX characters. */

@@ -3,14 +3,14 @@ import type { HostView, Logger, Notifier } from '../app/ports.js';
 import type { Outcome } from '../domain/failure.js';
 import type { ForceDownRequest, HistoryEntry, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
-import { auditLine, requestCard, type CardMessage } from './blocks.js';
+import { auditLine, fenceModal, requestCard, type CardMessage } from './blocks.js';
 import { groupCard, type GroupHostView } from './group-card.js';
 import { failureText } from './messages.js';
 import { escapeMrkdwn, formatAge, formatUtc, parseUtc } from './mrkdwn.js';
 import type { ChannelPacer } from './pacer.js';
 
 export interface SlackNotifierOptions {
-  client: Pick<WebClient, 'chat'>;
+  client: Pick<WebClient, 'chat' | 'views'>;
   /** Posts JSON to a slash command's response_url. */
   postToResponseUrl: (url: string, message: Record<string, unknown>) => Promise<void>;
   now: () => number;
@@ -131,6 +131,14 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, thread_ts: thread, text: text.length > 3000 ? `${text.slice(0, 2990)}…` : text, unfurl_links: false }));
       } catch (err) {
         failed('chat.postMessage (audit)', first, err, true);
+      }
+    },
+    async updateModal(viewId: string, request: ForceDownRequest, view: HostView) {
+      try {
+        await client.views.update({ view_id: viewId, view: fenceModal(request, { ...view, now: opts.now() }) });
+      } catch (err) {
+        // The approver may have submitted or closed it already: the modal's reading is a courtesy.
+        opts.log.warn('slack call failed', { call: 'views.update', requestId: request.id, slackError: slackErrorCode(err), swallowed: true });
       }
     },
     async replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>) {

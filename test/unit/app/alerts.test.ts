@@ -71,7 +71,9 @@ function setup(hosts: ComputeService[] = []) {
     allowedChannels: new Set([CHANNEL]),
     defaultCloud: 'prod',
     ttlMs: 30 * 60_000,
+    safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000 },
     now: () => now,
+    sleep: async (ms) => void (now += ms),
     newId: () => `id-${String(++seq).padStart(4, '0')}`,
     log: { info() {}, warn() {}, error() {} },
   };
@@ -256,6 +258,15 @@ describe('alerts → requests and grouped cards', () => {
     expect(cards()).toHaveLength(1);
     expect(blocksText(cards()[0]!)).toContain('confirm_recovered');
     expect(t.novaCalls.put).toEqual([]);
+  });
+
+  it('auto mode goes through the heartbeat watch: a host still reporting to Nova is not forced down (HOST_STILL_REPORTING)', async () => {
+    // compute1 reported 5 s after the alert's evidence was acted on: it is alive, whatever the label says.
+    const t = setup([svc('compute1', { state: 'up', updatedAt: '2026-11-25T14:00:05.000000' })]);
+    await receiveAlerts(t.deps, [alert('compute1', { fencedEvidence: true })], t.opts({ autoForceDown: true }));
+    await t.drain();
+    expect(t.novaCalls.put).toEqual([]);
+    expect(await t.deps.store.findOpen('prod', 'compute1', 'force-down')).toMatchObject({ state: 'failed', outcome: { code: 'HOST_STILL_REPORTING' } });
   });
 
   it('auto mode forces down only hosts whose alert carries the evidence label, and only when the source opted in', async () => {

@@ -104,6 +104,13 @@ describe('npm run package: the functions', () => {
     expect(config.Properties.MaximumRetryAttempts).toBeGreaterThanOrEqual(1);
     expect(config.Properties.MaximumRetryAttempts).toBeLessThanOrEqual(2);
     expect(config.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: getAtt('DeadLetterQueue', 'Arn') } });
+    // No job, retries included, outlives the confirmation it acts on: Lambda drops it first (the worker would refuse it).
+    const vars: Json = resource('WorkerLambdaFunction').Properties.Environment.Variables;
+    expect(vars.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS).toBe('600');
+    expect(config.Properties.MaximumEventAgeInSeconds).toBeLessThanOrEqual(Number(vars.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS));
+    // The worker outlives the longest heartbeat watch it may be configured for (≤ 120 s) plus the Nova calls.
+    expect(vars.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS).toBe('20');
+    expect(resource('WorkerLambdaFunction').Properties.Timeout).toBeGreaterThanOrEqual(120 + 30);
 
     const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
     expect(rules).toEqual([expect.objectContaining({ ScheduleExpression: 'rate(1 minute)', Targets: [expect.objectContaining({ Arn: getAtt('WorkerLambdaFunction', 'Arn'), Input: '{"kind":"sweep"}' })] })]);

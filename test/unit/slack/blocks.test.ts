@@ -98,9 +98,17 @@ describe('requestCard', () => {
   });
 
   it.each([
-    ['approved', 'force-down', '⏳ forcing down…'],
+    ['force-down', '⏳ Confirmed (by <@U0APPROVE1>, fenced: BMC power-off (IPMI/Redfish))', 'force-down has not started yet'],
+    ['unset', '⏳ Confirmed (by <@U0APPROVE1>)', 'unset has not started yet'],
+  ] as const)('approved %s, not started yet: "%s", says so, and only Cancel (an approver may take it back)', (action, line, notStarted) => {
+    const card = requestCard(approved('approved', { action, ...(action === 'unset' ? { confirmation: { by: 'U0APPROVE1', at: CONFIRMATION.at } } : {}) }), { service: aService(), now: NOW });
+    expect(stateLineOf(card.blocks).startsWith(line)).toBe(true);
+    expect(stateLineOf(card.blocks)).toContain(notStarted);
+    expect(buttons(card.blocks).map((b) => [b.action_id, b.value, (b.text as { text: string }).text])).toEqual([[ACTION_IDS.cancelRequest, 'req-0001', 'Cancel']]);
+  });
+
+  it.each([
     ['executing', 'force-down', '⏳ forcing down…'],
-    ['approved', 'unset', '⏳ unsetting…'],
     ['executing', 'unset', '⏳ unsetting…'],
   ] as const)('%s %s: "%s" and no buttons', (state, action, line) => {
     const card = requestCard(approved(state, { action }), { service: aService(), now: NOW });
@@ -182,10 +190,10 @@ describe('requestCard', () => {
     }
   });
 
-  it('buttons appear only in pending and failed', () => {
+  it('buttons appear only while a click can still change the outcome: pending, approved (Cancel) and failed', () => {
     const states: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'cancelled', 'expired'];
     const withButtons = states.filter((state) => buttons(requestCard(approved(state), { now: NOW }).blocks).length > 0);
-    expect(withButtons).toEqual(['pending', 'failed']);
+    expect(withButtons).toEqual(['pending', 'approved', 'failed']);
   });
 
   it('an alert request: source, alert name, since (with age), a safe link, the summary', () => {
@@ -400,5 +408,63 @@ describe('helpText', () => {
       expect(text).toContain(usage);
     }
     expect(text).not.toMatch(/<host>/);
+  });
+});
+
+describe('heartbeat watch on the card and in the modal', () => {
+  /** Nova's naive UTC timestamps, as os-services shows them. */
+  const beat = (agoMs: number) => new Date(NOW - agoMs).toISOString().replace('Z', '000');
+  const reporting = (agoMs: number) => aService({ state: 'up', forcedDown: false, updatedAt: beat(agoMs) });
+
+  it('a pending force-down whose host reported 4 s ago warns: "⚠ Nova heard from compute1 4 s ago: it may not be fenced"', () => {
+    const card = requestCard(aRequest(), { service: reporting(4_000), now: NOW });
+    expect(textOf(card.blocks)).toContain('⚠ Nova heard from *compute1* 4 s ago: it may not be fenced');
+  });
+
+  it('no warning for a heartbeat older than Nova\'s service_down_time, a host Nova counts down, an unset, or a finished card', () => {
+    const warned = (request: ForceDownRequest, service = reporting(4_000)) => textOf(requestCard(request, { service, now: NOW }).blocks).includes('Nova heard from');
+    expect(warned(aRequest(), reporting(61_000))).toBe(false);
+    expect(warned(aRequest(), aService({ state: 'down', updatedAt: beat(4_000) }))).toBe(false);
+    expect(warned(aRequest({ action: 'unset' }))).toBe(false);
+    expect(warned(approved('succeeded'))).toBe(false);
+    expect(warned(approved('failed'))).toBe(true); // still before a (retried) Nova call
+  });
+
+  it('while the worker watches the heartbeat, the card says it is waiting and until when', () => {
+    const card = requestCard(approved('executing'), { service: reporting(5_000), now: NOW, heartbeatWaitUntil: NOW + 15_000 });
+    expect(stateLineOf(card.blocks)).toMatch(/^⏳ waiting to see whether \*compute1\* still reports to Nova… \(deciding at 2026-11-25 14:10(:15)? UTC\)/);
+    expect(card.text).toContain('waiting to see whether the host still reports to Nova');
+    expect(buttons(card.blocks)).toEqual([]);
+  });
+
+  it('HOST_STILL_REPORTING and CONFIRMATION_STALE say what happened, with the age, and offer Retry…', () => {
+    const still = requestCard(approved('failed', { outcome: { code: 'HOST_STILL_REPORTING', message: 'x', ageSeconds: 3 } }), { now: NOW });
+    expect(stateLineOf(still.blocks)).toContain(
+      '❌ *compute1* is not forced down: it still reports to Nova (last heartbeat 3 s ago) — check the fence (BMC power state, switch port) and confirm again',
+    );
+    const stale = requestCard(approved('failed', { outcome: { code: 'CONFIRMATION_STALE', message: 'x', ageSeconds: 840 } }), { now: NOW });
+    expect(stateLineOf(stale.blocks)).toContain('the confirmation is too old to act on (14 min old), so Nova was not called — confirm again');
+    for (const card of [still, stale]) expect(buttons(card.blocks).map((b) => (b.text as Json).text)).toEqual(['Retry…', 'Cancel']);
+  });
+
+  it('the modal opens saying it is checking, and the worker\'s reading replaces that line (same block, inputs untouched)', () => {
+    const request = aRequest();
+    const opened = fenceModal(request);
+    expect(textOf(opened.blocks)).toContain('Checking when Nova last heard from *compute1*…');
+    const warned = fenceModal(request, { service: reporting(4_000), now: NOW });
+    expect(textOf(warned.blocks)).toContain('⚠ Nova heard from *compute1* 4 s ago: it may not be fenced');
+    const quiet = fenceModal(request, { service: aService({ state: 'down', updatedAt: beat(12 * 60_000) }), now: NOW });
+    expect(textOf(quiet.blocks)).toContain('Nova last heard from *compute1* 12 min ago (service `down`).');
+    const unknown = fenceModal(request, { lookupFailure: { code: 'NOVA_UNAVAILABLE', message: 'x' }, now: NOW });
+    expect(textOf(unknown.blocks)).toContain("⚠️ Nova's view could not be read");
+    const ids = (m: typeof opened) => m.blocks.map((b) => b.block_id ?? b.type);
+    expect(ids(warned)).toEqual(ids(opened));
+    expect(warned.private_metadata).toBe(request.id);
+    for (const m of [opened, warned, quiet, unknown]) expectWithinLimits(m.blocks);
+  });
+
+  it('the recovery modal has no heartbeat line (a recovered host reports, as expected)', () => {
+    expect(textOf(fenceModal(aRequest({ action: 'unset' })).blocks)).not.toContain('Nova last heard');
+    expect(textOf(fenceModal(aRequest({ action: 'unset' })).blocks)).not.toContain('Checking when');
   });
 });

@@ -29,6 +29,8 @@ const CODES = {
   NOVA_UNAVAILABLE: true,
   KEYSTONE_UNAVAILABLE: true,
   NOVA_REJECTED: true,
+  CONFIRMATION_STALE: true,
+  HOST_STILL_REPORTING: true,
 } satisfies Record<FailureCode, true>;
 const ALL_CODES = Object.keys(CODES) as FailureCode[];
 const ACTIONS: Action[] = ['force-down', 'unset'];
