@@ -142,6 +142,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     requestedBy: r.requestedBy,
     expiresAt: r.expiresAt,
     ...(r.confirmation ? { handledBy: r.confirmation.by } : {}),
+    ...(r.state === 'approved' ? { confirmed: true } : {}),
   });
 
   /** The card's message link, as Slack builds it (https://<workspace>.slack.com/archives/<channel>/p<ts without the dot>). */

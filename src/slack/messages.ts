@@ -120,7 +120,10 @@ export function cancelledText(host: string, action: Action, by: string | undefin
 }
 
 /** Ephemeral answer to someone who may not confirm (or cancel) a request. */
-export function notAuthorizedText(host: string, action: Action, attempted: 'confirm' | 'cancel' = 'confirm'): string {
+export function notAuthorizedText(host: string, action: Action, attempted: 'confirm' | 'cancel' = 'confirm', confirmed = false): string {
+  if (attempted === 'cancel' && confirmed) {
+    return `An approver has confirmed the request to ${what(action, host)}: only an approver may cancel it now, before it runs. Ask an on-call approver in this channel.`;
+  }
   return (
     `You are not on force-down's approver list, so you cannot ${attempted} the request to ${what(action, host)}. ` +
     `Ask an on-call approver in this channel.`
@@ -158,13 +161,15 @@ export interface RefusalContext {
   handledBy?: string;
   /** What the user tried (NOT_AUTHORIZED). */
   attempted?: 'confirm' | 'cancel';
+  /** An approver has confirmed it, and it has not started yet (NOT_AUTHORIZED to cancel). */
+  confirmed?: boolean;
 }
 
 /** Ephemeral text for every refusal of domain/policy.ts. Exhaustive, like failureHeadline. */
 export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
   switch (refusal) {
     case 'NOT_AUTHORIZED':
-      return notAuthorizedText(ctx.host, ctx.action, ctx.attempted);
+      return notAuthorizedText(ctx.host, ctx.action, ctx.attempted, ctx.confirmed);
     case 'TWO_PERSON_RULE':
       return ctx.requestedBy
         ? twoPersonRuleText(ctx.host, ctx.action, ctx.requestedBy)

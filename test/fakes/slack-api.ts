@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
  * parsed back into objects.
  */
 
-export type SlackMethod = 'chat.postMessage' | 'chat.update' | 'chat.postEphemeral' | 'views.open' | 'auth.test' | 'response_url';
+export type SlackMethod = 'chat.postMessage' | 'chat.update' | 'chat.postEphemeral' | 'views.open' | 'views.update' | 'auth.test' | 'response_url';
 
 export interface RecordedSlackCall {
   /** API method, or `response_url` for posts on `/response/…`. */
@@ -129,6 +129,8 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
   const tsBase = Math.floor(Date.now() / 1000);
   let seq = 0;
   let viewSeq = 0;
+  /** Views opened by views.open: views.update may replace them. */
+  const openViews = new Set<string>();
   const nextTs = () => `${tsBase}.${String(++seq).padStart(6, '0')}`;
 
   function record(call: RecordedSlackCall): void {
@@ -210,11 +212,21 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       if (!str(body.text) && !body.blocks && !body.attachments) return { ok: false, error: 'no_text' };
       return { ok: true, message_ts: nextTs() };
     },
+    // views.update: a view opened by views.open (by `view_id`), replaced by `view` (Slack keeps what the user
+    // typed into input blocks whose block_id and action_id stay the same); an unknown id → not_found.
+    'views.update': (body) => {
+      const id = str(body.view_id);
+      if (!id || !openViews.has(id)) return { ok: false, error: 'not_found' };
+      const view = body.view;
+      if (!view || typeof view !== 'object') return { ok: false, error: 'invalid_arguments' };
+      return { ok: true, view: { id, team_id: teamId, app_id: 'A0FAKEAPP1', bot_id: botId, root_view_id: id, hash: `${tsBase}.fakehash-updated`, state: { values: {} }, ...(view as Record<string, unknown>) } };
+    },
     'views.open': (body) => {
       if (!str(body.trigger_id)) return { ok: false, error: 'invalid_arguments' };
       const view = body.view;
       if (!view || typeof view !== 'object') return { ok: false, error: 'invalid_arguments' };
       const id = `V0FAKE${String(++viewSeq).padStart(5, '0')}`;
+      openViews.add(id);
       return {
         ok: true,
         view: {
@@ -308,7 +320,7 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     botId,
     responseUrl: (id) => `${base}/response/${id ?? `T0FAKE/${++responseSeq}/fake`}`,
     calls: (method) => recorded.filter((c) => method === undefined || c.method === method),
-    waitFor(method, predicate = () => true, timeoutMs = 2000) {
+    waitFor(method, predicate = () => true, timeoutMs = 60_000) {
       const seen = recorded.find((c) => c.method === method && predicate(c));
       if (seen) return Promise.resolve(seen);
       return new Promise<RecordedSlackCall>((resolve, reject) => {
