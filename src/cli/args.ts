@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { checkHostName, COMPUTE_BINARY, describeHostNameProblem } from '../domain/host.js';
+import type { CloudFlag } from '../config/cloud-choice.js';
 import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
 
 export type CliCommand =
@@ -18,7 +19,8 @@ export type CliCommand =
     };
 
 export interface Common {
-  cloud?: string;
+  /** --cloud or --os-cloud, and which of the two was given. */
+  cloud?: CloudFlag;
   json: boolean;
   microversion?: string;
 }
@@ -43,8 +45,9 @@ ${Object.entries(FENCING_METHODS)
   .join('\n')}
   --note TEXT      free text for the audit line (required with --fenced other)
   --unset          unset forced_down (host recovered, evacuated instances cleaned up)
-  --cloud NAME     cloud in FORCE_DOWN_SECRET_FILE or clouds.yaml (default: OS_CLOUD,
-                   FORCE_DOWN_DEFAULT_CLOUD, or the only one)
+  --cloud NAME, --os-cloud NAME
+                   cloud in FORCE_DOWN_SECRET_FILE or clouds.yaml (default: OS_CLOUD,
+                   else FORCE_DOWN_DEFAULT_CLOUD, else the only one)
   --os-compute-api-version 2.N
                    pin the compute microversion (default: discovered; 2.53+ preferred)
   --all            list: every nova-compute service, not only down or forced-down ones
@@ -70,6 +73,7 @@ export function parseCli(argv: string[]): CliCommand {
         fenced: { type: 'string' },
         note: { type: 'string' },
         cloud: { type: 'string' },
+        'os-cloud': { type: 'string' },
         json: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
         'os-compute-api-version': { type: 'string' },
@@ -88,9 +92,10 @@ export function parseCli(argv: string[]): CliCommand {
   if (microversion !== undefined && !/^2\.\d+$/.test(microversion)) {
     throw new UsageError('--os-compute-api-version takes a microversion like 2.53');
   }
+  const cloud = cloudFlag(v.cloud, v['os-cloud']);
   const common: Common = {
     json: v.json,
-    ...(v.cloud !== undefined ? { cloud: v.cloud } : {}),
+    ...(cloud !== undefined ? { cloud } : {}),
     ...(microversion !== undefined ? { microversion } : {}),
   };
 
@@ -137,6 +142,16 @@ export function parseCli(argv: string[]): CliCommand {
     ...(v.note ? { note: v.note } : {}),
     common,
   };
+}
+
+function cloudFlag(cloud: string | undefined, osCloud: string | undefined): CloudFlag | undefined {
+  if (cloud === '' || osCloud === '') throw new UsageError(`${cloud === '' ? '--cloud' : '--os-cloud'} needs a cloud name`);
+  if (cloud !== undefined && osCloud !== undefined && cloud !== osCloud) {
+    throw new UsageError(`--cloud and --os-cloud name different clouds ("${cloud.slice(0, 80)}", "${osCloud.slice(0, 80)}"): give one`);
+  }
+  if (cloud !== undefined) return { name: cloud, flag: '--cloud' };
+  if (osCloud !== undefined) return { name: osCloud, flag: '--os-cloud' };
+  return undefined;
 }
 
 function rejectSetOptions(v: { unset: boolean; fenced?: string | undefined; note?: string | undefined }, cmd: string): void {

@@ -1,5 +1,6 @@
+import { chooseCloud, cloudContextOf } from '../config/cloud-choice.js';
 import { loadCloudFromOpenStackConfig } from '../config/clouds-yaml.js';
-import { loadSecretFile, selectCloud } from '../config/secret-document.js';
+import { loadSecretFile } from '../config/secret-document.js';
 import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
 import { FENCING_METHODS } from '../domain/fencing.js';
@@ -46,7 +47,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     resolved = resolveCloud(cmd.common, io);
   } catch (err) {
     if (err instanceof ConfigError) {
-      report(cmd.common, io, { ok: false, code: err.code, message: err.message }, `force-down: ${err.message}`, true);
+      report(cmd.common, io, { ok: false, code: err.code, message: err.message, ...cloudContextOf(err) }, `force-down: ${err.message}`, true);
       return EXIT.usage;
     }
     throw err;
@@ -113,9 +114,12 @@ function resolveCloud(common: Common, io: CliIo): { name: string; cloud: CloudCo
   const secretFile = io.env.FORCE_DOWN_SECRET_FILE;
   if (secretFile) {
     const doc = loadSecretFile(secretFile);
-    return selectCloud(doc.clouds, common.cloud, io.env.FORCE_DOWN_DEFAULT_CLOUD, `secret file ${secretFile}`);
+    // The same precedence as clouds.yaml: --cloud/--os-cloud, OS_CLOUD, FORCE_DOWN_DEFAULT_CLOUD, the only cloud.
+    const { name, cloud } = chooseCloud(doc.clouds, common.cloud, io.env, `secret file ${secretFile}`);
+    return { name, cloud };
   }
-  return loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd);
+  const { name, cloud } = loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd);
+  return { name, cloud };
 }
 
 function failed(f: Failure, host: string, action: 'force-down' | 'unset', common: Common, io: CliIo, cloud: string): number {

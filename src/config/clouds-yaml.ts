@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { resolveCacert } from './cacert.js';
-import { selectCloud } from './secret-document.js';
+import { aboutCloud, chooseCloud, namedCloud, type CloudFlag, type CloudNamedBy } from './cloud-choice.js';
 import { ConfigError, cloudSchema, parseConfig, type CloudConfig } from './schema.js';
 
 type Env = Record<string, string | undefined>;
@@ -97,10 +97,21 @@ const ENV_NAMES: Record<string, string> = {
 };
 
 function envCloud(fromEnv: Record<string, unknown>, cwd: string): ResolvedCloud {
-  const cloud = parseConfig(cloudSchema, fromEnv, 'the set of OS_* variables', (path) => ENV_NAMES[path.join('.')] ?? `OS_* (${path.join('.')})`);
-  const pem = resolveCacert(cloud.cacert, cwd, 'OS_CACERT');
-  if (pem !== undefined) cloud.cacert = pem;
-  return { name: 'envvars', cloud, source: 'OS_* variables' };
+  return withCloud('envvars', [], () => {
+    const cloud = parseConfig(cloudSchema, fromEnv, 'the set of OS_* variables', (path) => ENV_NAMES[path.join('.')] ?? `OS_* (${path.join('.')})`);
+    const pem = resolveCacert(cloud.cacert, cwd, 'OS_CACERT');
+    if (pem !== undefined) cloud.cacert = pem;
+    return { name: 'envvars', cloud, source: 'OS_* variables', namedBy: 'OS_* variables' };
+  });
+}
+
+/** Runs `load`, turning its ConfigError into one that names the cloud it was about (for `--json`). */
+function withCloud<T>(cloud: string, clouds: string[], load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    throw err instanceof ConfigError ? aboutCloud(err, { cloud, clouds }) : err;
+  }
 }
 
 export interface ResolvedCloud {
@@ -108,35 +119,38 @@ export interface ResolvedCloud {
   cloud: CloudConfig;
   /** Where it came from, for messages: a file path or "OS_* variables". */
   source: string;
+  /** What chose it: a flag, OS_CLOUD, FORCE_DOWN_DEFAULT_CLOUD, the only cloud, or the OS_* variables. */
+  namedBy: CloudNamedBy | 'OS_* variables';
 }
 
 /**
- * Resolves a cloud the way the `openstack` CLI does: `--cloud`/OS_CLOUD from
- * clouds.yaml (merged with secure.yaml), else the OS_* variables, else the
- * only cloud in clouds.yaml.
+ * Resolves a cloud the way the `openstack` CLI does, with force-down's
+ * precedence for the name ({@link namedCloud}: `--cloud`/`--os-cloud`,
+ * OS_CLOUD, FORCE_DOWN_DEFAULT_CLOUD, else the only cloud): from clouds.yaml
+ * (merged with secure.yaml). The OS_* variables of a sourced openrc make the
+ * "envvars" cloud, which wins unless `--cloud` or OS_CLOUD names a cloud (as
+ * with the openstack CLI): FORCE_DOWN_DEFAULT_CLOUD is only a default.
  */
-export function loadCloudFromOpenStackConfig(requested: string | undefined, env: Env, cwd = process.cwd()): ResolvedCloud {
-  const name = requested ?? env.OS_CLOUD;
+export function loadCloudFromOpenStackConfig(requested: CloudFlag | string | undefined, env: Env, cwd = process.cwd()): ResolvedCloud {
+  const flag: CloudFlag | undefined = typeof requested === 'string' ? { name: requested, flag: '--cloud' } : requested;
+  const named = namedCloud(flag, env);
   const cloudsFile = candidateFiles('clouds.yaml', env, cwd).find((p) => existsSync(p));
   if (env.OS_CLIENT_CONFIG_FILE && !cloudsFile) {
     throw new ConfigError(`OS_CLIENT_CONFIG_FILE names ${env.OS_CLIENT_CONFIG_FILE}, which does not exist`);
   }
 
-  if (name === undefined && !cloudsFile) {
-    const fromEnv = cloudFromEnv(env);
-    if (!fromEnv) {
+  const fromEnv = cloudFromEnv(env);
+  if (fromEnv && (named === undefined || named.namedBy === 'FORCE_DOWN_DEFAULT_CLOUD')) return envCloud(fromEnv, cwd);
+  if (!cloudsFile) {
+    if (named === undefined) {
       throw new ConfigError(
         'no OpenStack credentials: set FORCE_DOWN_SECRET_FILE, or OS_CLOUD with a clouds.yaml, or the OS_* variables (OS_AUTH_URL …)',
       );
     }
-    return envCloud(fromEnv, cwd);
+    throw new ConfigError(
+      `${named.namedBy} names "${named.name}" but no clouds.yaml was found (looked in ${candidateFiles('clouds.yaml', env, cwd).join(', ')})`,
+    );
   }
-  const fromEnv = cloudFromEnv(env);
-  if (name === undefined && fromEnv) {
-    // OS_AUTH_URL set and no cloud named: the variables win, as with the openstack CLI.
-    return envCloud(fromEnv, cwd);
-  }
-  if (!cloudsFile) throw new ConfigError(`OS_CLOUD/--cloud names "${name}" but no clouds.yaml was found (looked in ${candidateFiles('clouds.yaml', env, cwd).join(', ')})`);
 
   let doc = readYaml(cloudsFile);
   const secureFile = candidateFiles('secure.yaml', env, cwd).find((p) => existsSync(p));
@@ -144,16 +158,11 @@ export function loadCloudFromOpenStackConfig(requested: string | undefined, env:
   const clouds = (doc.clouds ?? {}) as Record<string, unknown>;
   if (typeof clouds !== 'object' || Object.keys(clouds).length === 0) throw new ConfigError(`${cloudsFile} has no clouds`);
 
-  const names = Object.keys(clouds);
-  const chosen = name ?? (names.length === 1 ? names[0]! : undefined);
-  if (chosen === undefined) {
-    throw new ConfigError(`${cloudsFile} has several clouds (${names.join(', ')}): name one with --cloud or OS_CLOUD`);
-  }
-  if (!Object.hasOwn(clouds, chosen)) throw new ConfigError(`${cloudsFile} has no cloud named "${chosen}" (it has: ${names.join(', ')})`);
-  const cloud = parseConfig(cloudSchema, clouds[chosen], cloudsFile, ['clouds', chosen]);
-  const pem = resolveCacert(cloud.cacert, dirname(cloudsFile), `clouds.${chosen}.cacert`);
-  if (pem !== undefined) cloud.cacert = pem;
-  return { name: chosen, cloud, source: cloudsFile };
+  const { name, namedBy, cloud: raw } = chooseCloud(clouds, flag, env, cloudsFile);
+  return withCloud(name, Object.keys(clouds), () => {
+    const cloud = parseConfig(cloudSchema, raw, cloudsFile, ['clouds', name]);
+    const pem = resolveCacert(cloud.cacert, dirname(cloudsFile), `clouds.${name}.cacert`);
+    if (pem !== undefined) cloud.cacert = pem;
+    return { name, cloud, source: cloudsFile, namedBy };
+  });
 }
-
-export { selectCloud };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { resolveCacert } from './cacert.js';
-import { ConfigError, parseConfig, secretDocumentSchema, type CloudConfig, type SecretDocument } from './schema.js';
+import { ConfigError, parseConfig, secretDocumentSchema, type SecretDocument } from './schema.js';
 
 /** Validates a secret document (from Secrets Manager or a file); names bad fields, never values. */
 export function parseSecretDocument(text: string, source: string, baseDir = process.cwd()): SecretDocument {
@@ -29,24 +29,4 @@ export function loadSecretFile(path: string): SecretDocument {
     throw new ConfigError(`cannot read the secret file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   return parseSecretDocument(text, `secret file ${path}`, dirname(path));
-}
-
-/**
- * Picks a cloud: the one named, else the default, else the only one.
- * Errors list the names that exist (names are not secret).
- */
-export function selectCloud(
-  clouds: Record<string, CloudConfig>,
-  requested: string | undefined,
-  fallback: string | undefined,
-  source: string,
-): { name: string; cloud: CloudConfig } {
-  const names = Object.keys(clouds);
-  const name = requested ?? fallback ?? (names.length === 1 ? names[0] : undefined);
-  if (name === undefined) {
-    throw new ConfigError(`${source} has several clouds (${names.join(', ')}): name one with --cloud, OS_CLOUD or FORCE_DOWN_DEFAULT_CLOUD`);
-  }
-  const cloud = Object.hasOwn(clouds, name) ? clouds[name] : undefined;
-  if (!cloud) throw new ConfigError(`${source} has no cloud named "${name}" (it has: ${names.join(', ') || 'none'})`);
-  return { name, cloud };
 }

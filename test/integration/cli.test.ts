@@ -113,6 +113,6 @@ describe('force-down CLI against the lab', () => {
   it('exit 2 with the cloud names when --cloud names no cloud', () => {
     const res = cli(['status', host, '--cloud', 'prod']);
     expect(res.code).toBe(2);
-    expect(res.err).toContain('has no cloud named "prod" (it has: lab-admin, lab-member, lab-appcred)');
+    expect(res.err).toContain('has no cloud named "prod" (named by --cloud; it has: lab-admin, lab-member, lab-appcred)');
   });
 });

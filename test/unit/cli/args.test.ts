@@ -18,7 +18,8 @@ describe('CLI arguments', () => {
     expect(parseCli(['compute1', 'nova-compute', '--fenced', 'bmc'])).toMatchObject({ kind: 'set', host: 'compute1', binary: 'nova-compute', forcedDown: true, fenced: 'bmc' });
     expect(parseCli(['--unset', 'compute1'])).toMatchObject({ kind: 'set', host: 'compute1', forcedDown: false });
     expect(parseCli(['status', 'compute1.example.org', '--json'])).toMatchObject({ kind: 'status', host: 'compute1.example.org', common: { json: true } });
-    expect(parseCli(['list', '--all', '--cloud', 'prod'])).toMatchObject({ kind: 'list', all: true, common: { cloud: 'prod' } });
+    expect(parseCli(['list', '--all', '--cloud', 'prod'])).toMatchObject({ kind: 'list', all: true, common: { cloud: { name: 'prod', flag: '--cloud' } } });
+    expect(parseCli(['list', '--os-cloud', 'prod'])).toMatchObject({ common: { cloud: { name: 'prod', flag: '--os-cloud' } } });
     expect(parseCli(['compute1', '--fenced', 'pdu', '--os-compute-api-version', '2.11'])).toMatchObject({ common: { microversion: '2.11' } });
   });
 

@@ -12,7 +12,7 @@ function sandbox(extraEnv: Env = {}) {
   const home = tempDir('force-down-home-');
   const cwd = tempDir('force-down-cwd-');
   const env: Env = { HOME: home, ...extraEnv };
-  return { home, cwd, env, load: (requested?: string) => loadCloudFromOpenStackConfig(requested, env, cwd) };
+  return { home, cwd, env, load: (requested?: Parameters<typeof loadCloudFromOpenStackConfig>[0]) => loadCloudFromOpenStackConfig(requested, env, cwd) };
 }
 
 /** Writes `{ clouds }` (or raw text) as YAML at dir/name, creating folders; returns the path. */
@@ -105,6 +105,23 @@ describe('loadCloudFromOpenStackConfig: clouds.yaml', () => {
     expect(load().cloud.auth.application_credential_secret).toBe(SECRETS.appCredSecret);
   });
 
+  it('FORCE_DOWN_DEFAULT_CLOUD picks a cloud when neither --cloud nor OS_CLOUD does', () => {
+    const file = writeYaml(tempDir(), 'clouds.yaml', { clouds: { prod: appCredCloud(), lab: passwordCloud() } });
+    expect(sandbox({ OS_CLIENT_CONFIG_FILE: file, FORCE_DOWN_DEFAULT_CLOUD: 'lab' }).load()).toMatchObject({ name: 'lab', namedBy: 'FORCE_DOWN_DEFAULT_CLOUD' });
+    expect(sandbox({ OS_CLIENT_CONFIG_FILE: file, FORCE_DOWN_DEFAULT_CLOUD: 'lab', OS_CLOUD: 'prod' }).load()).toMatchObject({ name: 'prod', namedBy: 'OS_CLOUD' });
+    expect(sandbox({ OS_CLIENT_CONFIG_FILE: file, FORCE_DOWN_DEFAULT_CLOUD: 'lab', OS_CLOUD: 'lab' }).load({ name: 'prod', flag: '--os-cloud' })).toMatchObject({
+      name: 'prod',
+      namedBy: '--os-cloud',
+    });
+  });
+
+  it('FORCE_DOWN_DEFAULT_CLOUD and no clouds.yaml → error naming the variable and where it looked', () => {
+    const { cwd, load } = sandbox({ FORCE_DOWN_DEFAULT_CLOUD: 'prod' });
+    const err = catchConfigError(() => load());
+    expect(err.message).toMatch(/^FORCE_DOWN_DEFAULT_CLOUD names "prod" but no clouds.yaml was found \(looked in /);
+    expect(err.message).toContain(join(cwd, 'clouds.yaml'));
+  });
+
   it('takes the only cloud when none is named', () => {
     const { cwd, load } = sandbox();
     writeYaml(cwd, 'clouds.yaml', { clouds: { solo: appCredCloud() } });
@@ -129,7 +146,7 @@ describe('loadCloudFromOpenStackConfig: clouds.yaml', () => {
     writeYaml(cwd, 'clouds.yaml', { clouds: { prod: appCredCloud(), lab: passwordCloud() } });
 
     const err = catchConfigError(() => load());
-    expect(err.message).toContain('no cloud named "staging" (it has: prod, lab)');
+    expect(err.message).toContain('no cloud named "staging" (named by OS_CLOUD; it has: prod, lab)');
     expectNoSecrets(err.message);
   });
 

@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/schema.js';
-import { loadSecretFile, parseSecretDocument, selectCloud } from '../../../src/config/secret-document.js';
+import { chooseCloud } from '../../../src/config/cloud-choice.js';
+import { loadSecretFile, parseSecretDocument } from '../../../src/config/secret-document.js';
 import {
   PEM,
   SECRETS,
@@ -261,42 +262,43 @@ describe('loadSecretFile', () => {
   });
 });
 
-describe('selectCloud', () => {
+describe('chooseCloud on the secret document (precedence: test/unit/config/cloud-choice.test.ts)', () => {
   const clouds = parse(secretDoc({ clouds: { prod: appCredCloud(), lab: passwordCloud(), dr: appCredCloud({ region_name: 'RegionTwo' }) } })).clouds;
   const single = parse(secretDoc({ clouds: { only: passwordCloud() } })).clouds;
+  const flag = (name: string) => ({ name, flag: '--cloud' as const });
 
   it('picks the cloud named', () => {
-    const { name, cloud } = selectCloud(clouds, 'dr', 'prod', 'the secret');
+    const { name, cloud } = chooseCloud(clouds, flag('dr'), { FORCE_DOWN_DEFAULT_CLOUD: 'prod' }, 'the secret');
     expect(name).toBe('dr');
     expect(cloud.region_name).toBe('RegionTwo');
   });
 
   it('falls back to the default cloud when none is named', () => {
-    const { name, cloud } = selectCloud(clouds, undefined, 'lab', 'the secret');
+    const { name, cloud } = chooseCloud(clouds, undefined, { FORCE_DOWN_DEFAULT_CLOUD: 'lab' }, 'the secret');
     expect(name).toBe('lab');
     expect(cloud).toBe(clouds.lab);
   });
 
   it('takes the only cloud when there is one and none is named', () => {
-    expect(selectCloud(single, undefined, undefined, 'the secret').name).toBe('only');
+    expect(chooseCloud(single, undefined, {}, 'the secret').name).toBe('only');
   });
 
   it('several clouds and no name → error listing the names and how to choose', () => {
-    const err = catchConfigError(() => selectCloud(clouds, undefined, undefined, 'the secret'));
+    const err = catchConfigError(() => chooseCloud(clouds, undefined, {}, 'the secret'));
     expect(err.message).toContain('the secret has several clouds (prod, lab, dr)');
     expect(err.message).toMatch(/--cloud/);
     expect(err.message).toMatch(/FORCE_DOWN_DEFAULT_CLOUD/);
   });
 
-  it('an unknown name → error naming it and listing the clouds that exist', () => {
-    const err = catchConfigError(() => selectCloud(clouds, 'staging', undefined, 'the secret'));
-    expect(err.message).toBe('the secret has no cloud named "staging" (it has: prod, lab, dr)');
+  it('an unknown name → error naming it, what named it, and the clouds that exist', () => {
+    const err = catchConfigError(() => chooseCloud(clouds, flag('staging'), {}, 'the secret'));
+    expect(err.message).toBe('the secret has no cloud named "staging" (named by --cloud; it has: prod, lab, dr)');
   });
 
   it('an unknown default cloud is an error too, even with a single cloud', () => {
-    const err = catchConfigError(() => selectCloud(single, undefined, 'prod', 'the secret'));
+    const err = catchConfigError(() => chooseCloud(single, undefined, { FORCE_DOWN_DEFAULT_CLOUD: 'prod' }, 'the secret'));
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toContain('no cloud named "prod" (it has: only)');
+    expect(err.message).toContain('no cloud named "prod" (named by FORCE_DOWN_DEFAULT_CLOUD; it has: only)');
   });
 });
 
@@ -317,7 +319,7 @@ describe('regressions found in review', () => {
   it('a cloud named like an Object property is "no cloud named", not a function', () => {
     const { clouds } = parse(secretDoc());
     for (const name of ['toString', 'constructor', '__proto__']) {
-      expect(catchConfigError(() => selectCloud(clouds, name, undefined, 'test secret')).message).toContain(`has no cloud named "${name}"`);
+      expect(catchConfigError(() => chooseCloud(clouds, { name, flag: '--cloud' }, {}, 'test secret')).message).toContain(`has no cloud named "${name}"`);
     }
   });
 });
