@@ -15,6 +15,8 @@ export type CliCommand =
       forcedDown: boolean;
       fenced?: FencingMethod;
       note?: string;
+      /** --ignore-heartbeat: skip the heartbeat watch (forcing down only). */
+      ignoreHeartbeat?: boolean;
       common: Common;
     };
 
@@ -30,8 +32,8 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage:
-  force-down <host> [nova-compute] --fenced <how> [--note TEXT] [--cloud NAME] [--json]
-  force-down --unset <host> [nova-compute] [--cloud NAME] [--json]
+  force-down <host> [nova-compute] --fenced <how> [--note TEXT] [--ignore-heartbeat] [--cloud NAME] [--json]
+  force-down --unset <host> [nova-compute] [--note TEXT] [--cloud NAME] [--json]
   force-down status <host> [--cloud NAME] [--json]
   force-down list [--all] [--cloud NAME] [--json]
 
@@ -43,7 +45,10 @@ unsets it (--unset) once the host is recovered.
 ${Object.entries(FENCING_METHODS)
   .map(([k, v]) => `                     ${k.padEnd(8)} ${v}`)
   .join('\n')}
-  --note TEXT      free text for the audit line (required with --fenced other)
+  --note TEXT      free text for the answer and the Slack audit line (required
+                   with --fenced other)
+  --ignore-heartbeat
+                   force down without the heartbeat watch (below); not with --unset
   --unset          unset forced_down (host recovered, evacuated instances cleaned up)
   --cloud NAME, --os-cloud NAME
                    cloud in FORCE_DOWN_SECRET_FILE or clouds.yaml (default: OS_CLOUD,
@@ -51,14 +56,35 @@ ${Object.entries(FENCING_METHODS)
   --os-compute-api-version 2.N
                    pin the compute microversion (default: discovered; 2.53+ preferred)
   --all            list: every nova-compute service, not only down or forced-down ones
-  --json           print one JSON object instead of a line
+  --json           print one JSON object instead of a line (errors too)
+
+Heartbeat watch: before forcing down, force-down reads the host's nova-compute
+in Nova. If Nova hears from it after the command started, the host is not
+fenced: nothing is changed and force-down exits 3 (HOST_STILL_REPORTING). A
+last heartbeat younger than FORCE_DOWN_HEARTBEAT_WAIT_SECONDS (default 20,
+0-600) is watched until it is that old.
 
 Credentials: FORCE_DOWN_SECRET_FILE (the bot's secret document), else clouds.yaml
-(OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/) with
---cloud or OS_CLOUD, else the OS_* variables.
+(OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/),
+else the OS_* variables of an openrc; with both of the last two, the OS_*
+variables win unless --cloud or OS_CLOUD names a cloud (as with the openstack
+CLI). Every answer names the cloud it used.
 
-Exit codes: 0 done, 2 usage or configuration, 3 Nova or Keystone refused,
-4 Nova or Keystone unreachable.`;
+Audit: when FORCE_DOWN_SECRET_FILE has slack.botToken and FORCE_DOWN_CHANNEL is
+set, each force-down and --unset posts one line to that Slack channel once Nova
+has answered (who ran it as $USER@hostname, host, cloud, fence method, note,
+outcome code); a post that fails or takes over 3 s is a warning on stderr and
+changes nothing else. Otherwise nothing is recorded beyond this command's output.
+
+Exit codes: 0 done, 2 usage or configuration (nothing sent to Nova), 3 refused
+(by Nova or Keystone, or the host still reports to Nova), 4 Nova or Keystone
+unreachable.`;
+
+/** Whether the command line asks for JSON: read before parsing, so that usage errors are JSON too. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
 
 /** Parses the command line. Throws UsageError with a message meant for the operator. */
 export function parseCli(argv: string[]): CliCommand {
@@ -74,6 +100,7 @@ export function parseCli(argv: string[]): CliCommand {
         note: { type: 'string' },
         cloud: { type: 'string' },
         'os-cloud': { type: 'string' },
+        'ignore-heartbeat': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
         'os-compute-api-version': { type: 'string' },
@@ -121,6 +148,7 @@ export function parseCli(argv: string[]): CliCommand {
   const host = validHost(first);
   if (v.unset) {
     if (v.fenced !== undefined) throw new UsageError('--fenced goes with forcing down, not with --unset');
+    if (v['ignore-heartbeat']) throw new UsageError('--ignore-heartbeat goes with forcing down, not with --unset (unsetting has no heartbeat watch)');
     return { kind: 'set', host, binary: validBinary(binary), forcedDown: false, ...(v.note ? { note: v.note } : {}), common };
   }
   if (v.fenced === undefined) {
@@ -140,6 +168,7 @@ export function parseCli(argv: string[]): CliCommand {
     forcedDown: true,
     fenced: v.fenced,
     ...(v.note ? { note: v.note } : {}),
+    ...(v['ignore-heartbeat'] ? { ignoreHeartbeat: true } : {}),
     common,
   };
 }
@@ -154,8 +183,10 @@ function cloudFlag(cloud: string | undefined, osCloud: string | undefined): Clou
   return undefined;
 }
 
-function rejectSetOptions(v: { unset: boolean; fenced?: string | undefined; note?: string | undefined }, cmd: string): void {
-  if (v.unset || v.fenced !== undefined || v.note !== undefined) throw new UsageError(`--unset, --fenced and --note do not go with ${cmd}`);
+function rejectSetOptions(v: { unset: boolean; fenced?: string | undefined; note?: string | undefined; 'ignore-heartbeat': boolean }, cmd: string): void {
+  if (v.unset || v.fenced !== undefined || v.note !== undefined || v['ignore-heartbeat']) {
+    throw new UsageError(`--unset, --fenced, --note and --ignore-heartbeat do not go with ${cmd}`);
+  }
 }
 
 function validHost(host: string): string {

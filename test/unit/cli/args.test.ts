@@ -74,7 +74,7 @@ describe('CLI run (no OpenStack needed)', () => {
   it('prints help on --help and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('Exit codes: 0 done, 2 usage or configuration, 3 Nova or Keystone refused');
+    expect(r.out).toContain('Exit codes: 0 done, 2 usage or configuration (nothing sent to Nova), 3 refused\n(by Nova or Keystone, or the host still reports to Nova), 4 Nova or Keystone\nunreachable.');
   });
 });
 

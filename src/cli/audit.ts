@@ -1,0 +1,134 @@
+// The breakglass CLI's audit line: one Slack message per force-down or --unset,
+// like the bot's audit thread. Plain fetch, no @slack/* (the CLI is bundled small).
+import { hostname, userInfo } from 'node:os';
+import { FENCING_METHODS, type FencingMethod } from '../domain/fencing.js';
+import { escapeAndTruncate, truncate } from '../slack/mrkdwn.js';
+
+type Env = Record<string, string | undefined>;
+
+/** How long the CLI waits for Slack before giving up on the audit line (it never delays Nova). */
+export const AUDIT_TIMEOUT_MS = 3_000;
+
+export interface AuditTarget {
+  token: string;
+  channel: string;
+  /** Slack Web API base URL, ending in `/`. */
+  apiUrl: string;
+}
+
+/**
+ * Where the audit line goes: the secret document's bot token and
+ * FORCE_DOWN_CHANNEL, both needed. With only one of the two, a warning says
+ * why nothing is posted; with neither, nothing is said (clouds.yaml users).
+ */
+export function auditTarget(botToken: string | undefined, env: Env): { target?: AuditTarget; warning?: string } {
+  const channel = env.FORCE_DOWN_CHANNEL?.trim() || undefined;
+  if (botToken && channel) {
+    const base = env.SLACK_API_URL?.trim() || 'https://slack.com/api/';
+    return { target: { token: botToken, channel, apiUrl: base.endsWith('/') ? base : `${base}/` } };
+  }
+  if (botToken) return { warning: 'no Slack audit line: FORCE_DOWN_CHANNEL is not set' };
+  if (channel) return { warning: 'no Slack audit line: FORCE_DOWN_CHANNEL is set, but there is no slack.botToken in FORCE_DOWN_SECRET_FILE' };
+  return {};
+}
+
+/** Who ran the command, as `$USER@hostname` (USER first, then the OS account). */
+export function whoRanIt(env: Env): string {
+  let user = env.USER?.trim();
+  if (!user) {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = undefined; // no passwd entry (some containers)
+    }
+  }
+  let host: string;
+  try {
+    host = hostname();
+  } catch {
+    host = 'unknown-host';
+  }
+  return `${user || 'unknown'}@${host}`;
+}
+
+export interface AuditEvent {
+  /** When the outcome was known (ms). */
+  at: number;
+  who: string;
+  action: 'force-down' | 'unset';
+  host: string;
+  binary: string;
+  cloud: string;
+  fenced?: FencingMethod;
+  note?: string;
+  heartbeatIgnored?: boolean;
+  outcome:
+    | { ok: true; request: string; microversion: string }
+    | { ok: false; code: string; message: string; request?: string; status?: number };
+}
+
+/** Slack's limit for a message's text is far higher; one audit line stays readable. */
+const LINE_MAX = 3_000;
+
+/** One mrkdwn line: when, who (CLI), what, the cloud, the fence method and note, and the outcome code. */
+export function auditText(e: AuditEvent): string {
+  const host = `*${escapeAndTruncate(e.host, 255)}*${e.binary !== 'nova-compute' ? ` (${escapeAndTruncate(e.binary, 40)})` : ''}`;
+  const doing = e.action === 'force-down' ? `force down ${host}` : `unset forced-down on ${host}`;
+  const done = e.action === 'force-down' ? `forced down ${host}` : `unset forced-down on ${host}`;
+  const parts = [
+    `\`${new Date(e.at).toISOString()}\` breakglass CLI: ${escapeAndTruncate(e.who, 200)} ${e.outcome.ok ? done : `failed to ${doing}`} in ${escapeAndTruncate(e.cloud, 200)}`,
+  ];
+  if (e.fenced) parts.push(`fenced: ${FENCING_METHODS[e.fenced]}`);
+  if (e.note?.trim()) parts.push(`note: “${escapeAndTruncate(e.note.trim().replace(/\s+/g, ' '), 500)}”`);
+  if (e.heartbeatIgnored) parts.push('heartbeat watch skipped (--ignore-heartbeat)');
+  const o = e.outcome;
+  const path = o.request ? `Nova: \`${escapeAndTruncate(o.request, 100)}\`${o.ok ? ` @ ${escapeAndTruncate(o.microversion, 20)}` : ''} → ` : '→ ';
+  parts.push(o.ok ? `${path}*OK*` : `${path}*${escapeAndTruncate(o.code, 60)}*${o.status !== undefined ? ` (HTTP ${o.status})` : ''}: ${escapeAndTruncate(o.message, 300)}`);
+  return truncate(parts.join(' · ').replace(/\n/g, ' '), LINE_MAX);
+}
+
+export interface PostOptions {
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/**
+ * Posts the line with chat.postMessage. Never throws: resolves with undefined
+ * when Slack took it, else with why not (in words without the token). Gives
+ * up after `timeoutMs` even if `fetch` ignores its abort signal.
+ */
+export async function postAudit(target: AuditTarget, text: string, opts: PostOptions = {}): Promise<string | undefined> {
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? AUDIT_TIMEOUT_MS;
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<string>((resolve) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      resolve(`Slack did not answer within ${timeoutMs / 1000} s`);
+    }, timeoutMs);
+  });
+  const attempt = (async (): Promise<string | undefined> => {
+    try {
+      const res = await doFetch(`${target.apiUrl}chat.postMessage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify({ channel: target.channel, text, unfurl_links: false, unfurl_media: false }),
+        signal: abort.signal,
+      });
+      const body = (await res.json().catch(() => undefined)) as { ok?: unknown; error?: unknown } | undefined;
+      if (res.status !== 200) return `Slack answered HTTP ${res.status}${typeof body?.error === 'string' ? ` (${body.error.slice(0, 60)})` : ''}`;
+      if (body?.ok !== true) return `Slack answered ${typeof body?.error === 'string' ? body.error.slice(0, 60) : 'without ok'}`;
+      return undefined;
+    } catch (err) {
+      if (abort.signal.aborted) return `Slack did not answer within ${timeoutMs / 1000} s`;
+      const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+      return `Slack could not be reached${typeof cause === 'string' ? ` (${cause})` : ''}`;
+    }
+  })();
+  try {
+    return await Promise.race([attempt, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
