@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cloudSchema, type CloudConfig } from '../../src/config/schema.js';
+import { until } from './wait.js';
 
 /** What test/lab/start.sh writes to $FORCE_DOWN_LAB_DIR/lab.json. */
 export interface Lab {
@@ -7,8 +8,18 @@ export interface Lab {
   keystone: string;
   nova: string;
   clouds: { admin: CloudConfig; member: CloudConfig; appcred: CloudConfig };
-  hosts: { compute: string[]; scheduler: string; evacuated: string; alert: string[]; fault: string[] };
+  hosts: {
+    compute: string[];
+    scheduler: string;
+    evacuated: string;
+    alert: string[];
+    fault: string[];
+    /** hb1..hb4: the heartbeat tests' hosts, silent (`down`, not forced) at lab start (test/integration/heartbeat.ts). */
+    heartbeat: string[];
+  };
   cloudsYaml: string;
+  /** Nova's cell1 SQLite DB (WAL): the services table nova-compute's heartbeats land in. */
+  novaCell1Db: string;
 }
 
 export const LAB_DIR = process.env.FORCE_DOWN_LAB_DIR ?? '/tmp/force-down-lab';
@@ -26,8 +37,10 @@ export function loadLab(): Lab {
       member: cloudSchema.parse(raw.clouds.member),
       appcred: cloudSchema.parse(raw.clouds.appcred),
     },
-    hosts: raw.hosts,
+    hosts: { heartbeat: [], ...raw.hosts },
     cloudsYaml: `${LAB_DIR}/clouds.yaml`,
+    // (A lab started before lab.json listed it: start.sh's path.)
+    novaCell1Db: raw.nova_cell1_db ?? `${LAB_DIR}/nova/nova_cell1.sqlite`,
   };
 }
 
@@ -65,16 +78,29 @@ export function createNovaProbe(lab: Lab) {
     token: async () => (token ??= await auth()),
     request,
     /** Nova's own record of a host's nova-compute service. */
-    async service(host: string): Promise<{ id: string; state: string; forced_down: boolean; status: string }> {
+    async service(host: string): Promise<{ id: string; state: string; forced_down: boolean; status: string; updated_at: string | null }> {
       const res = await request('GET', `/os-services?binary=nova-compute&host=${encodeURIComponent(host)}`);
       const svc = res.body?.services?.[0];
       if (!svc) throw new Error(`probe: no nova-compute on ${host}`);
       return svc;
     },
-    /** Puts a host back to forced_down=false (test clean-up), whatever the code under test did. */
+    /**
+     * `PUT /os-services/{id}` with `forced_down`, for the test's own set-up and clean-up. A 5xx is
+     * tried again (up to 60 s): the lab's nova-api on SQLite now and then answers a write with 500
+     * "database is locked" when another write lands at the same moment (Nova does not retry it).
+     * 4xx answers are returned as they are.
+     */
+    async setForcedDown(host: string, forcedDown: boolean): Promise<{ status: number; body: any }> {
+      const svc = await this.service(host);
+      return until(`Nova to take forced_down=${forcedDown} for ${host}`, async () => {
+        const res = await request('PUT', `/os-services/${svc.id}`, { forced_down: forcedDown });
+        return res.status >= 500 ? undefined : res;
+      }, { everyMs: 200 });
+    },
+    /** Puts a host back to forced_down=false (test clean-up), whatever the code under test did (compute6's 400 is left as it is). */
     async reset(host: string): Promise<void> {
       const svc = await this.service(host);
-      if (svc.forced_down) await request('PUT', `/os-services/${svc.id}`, { forced_down: false });
+      if (svc.forced_down) await this.setForcedDown(host, false);
     },
     /** Revokes a token at Keystone (DELETE /v3/auth/tokens). */
     async revoke(subject: string): Promise<number> {

@@ -31,6 +31,8 @@ COMPUTE_HOSTS = ["compute%d" % i for i in range(1, 6)]
 # Hosts of their own for the alert webhook and reliability suites (setup_nova.py).
 ALERT_HOSTS = ["alert%d" % i for i in range(1, 5)]
 FAULT_HOSTS = ["fault%d" % i for i in range(1, 5)]
+# Silent at start (a 10-minute-old heartbeat); test/integration/heartbeat.ts makes them report.
+HEARTBEAT_HOSTS = ["hb%d" % i for i in range(1, 5)]
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 
@@ -121,6 +123,8 @@ def main():
     p.add_argument("--admin-password", required=True)
     p.add_argument("--nova-password", required=True)
     p.add_argument("--member-password", required=True)
+    p.add_argument("--nova-cell1-db", required=True,
+                   help="path of Nova's cell1 SQLite DB (services table)")
     a = p.parse_args()
 
     ks = Keystone(a.keystone_url)
@@ -170,7 +174,9 @@ def main():
         "clouds": clouds,
         "hosts": {"compute": COMPUTE_HOSTS, "scheduler": SCHEDULER_HOST,
                   "evacuated": EVACUATED_HOST, "alert": ALERT_HOSTS,
-                  "fault": FAULT_HOSTS},
+                  "fault": FAULT_HOSTS, "heartbeat": HEARTBEAT_HOSTS},
+        # Where nova-compute's heartbeats land (the heartbeat tests write them).
+        "nova_cell1_db": os.path.abspath(a.nova_cell1_db),
     }
     lab_dir = os.path.abspath(a.lab_dir)
     write(os.path.join(lab_dir, "lab.json"), json.dumps(lab, indent=2) + "\n")

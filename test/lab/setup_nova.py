@@ -19,6 +19,11 @@ Run with Debian's /usr/bin/python3 before nova-api starts:
    * nova-compute services on compute1..compute6 in cell1, each with a host
      mapping (the legacy ``PUT /os-services/force-down`` path resolves the cell
      through the host mapping and 404s without one);
+   * hb1..hb4 the same way, but with their last heartbeat 10 minutes old
+     (``last_seen_up`` and ``updated_at``): hosts that stopped reporting, so
+     Nova counts them ``down`` (service_down_time 60 s) without being forced
+     down. The heartbeat tests make them report again
+     (test/integration/heartbeat.ts);
    * one nova-scheduler service on controller1 in cell1 (scheduler services
      live in a cell DB like every service; they never get host mappings);
    * a finished evacuation away from compute6: an instance (now on compute5)
@@ -27,9 +32,13 @@ Run with Debian's /usr/bin/python3 before nova-api starts:
      with such records (services.py ``_check_for_evacuations``) until the
      compute service restarts and moves them to 'completed', which never
      happens here, so compute6 can be forced down but not forced back up.
+4. With ``--keep-up-file``, the ids of every seeded service but hb1..hb4, as
+   JSON, for keep_up.py (which keeps those services ``up``; see there).
 """
 
 import argparse
+import datetime
+import json
 import sqlite3
 import sys
 
@@ -43,11 +52,16 @@ from nova import objects
 from nova.objects import fields
 
 # compute1..6: the core, CLI and Slack tests; alert1..4: the alert webhook
-# tests; fault1..4: the reliability suite (one set each, so suites never
-# share a host's forced_down flag).
+# tests; fault1..4: the reliability suite; hb1..hb4: the heartbeat tests (one
+# set each, so suites never share a host's forced_down flag or heartbeat).
+HEARTBEAT_HOSTS = ["hb%d" % i for i in range(1, 5)]
 COMPUTE_HOSTS = (["compute%d" % i for i in range(1, 7)]
                  + ["alert%d" % i for i in range(1, 5)]
-                 + ["fault%d" % i for i in range(1, 5)])
+                 + ["fault%d" % i for i in range(1, 5)]
+                 + HEARTBEAT_HOSTS)
+# How old the heartbeat hosts' last heartbeat is at lab start: far past
+# Nova's service_down_time (60 s), so they start out silent and `down`.
+HEARTBEAT_AGE = datetime.timedelta(minutes=10)
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 EVACUATION_DEST = "compute5"
@@ -65,6 +79,23 @@ def create_service(cctxt, host, binary, topic):
     svc.report_count = 1
     svc.save()
     return svc
+
+
+def silence(db_path, hosts, age):
+    """Sets the hosts' last heartbeat `age` in the past, in the columns and
+    the format Nova's report_state leaves (naive UTC, microseconds), as
+    test/integration/heartbeat.ts's silence() does."""
+    then = (timeutils.utcnow() - age).strftime("%Y-%m-%d %H:%M:%S.%f")
+    db = sqlite3.connect(db_path, timeout=30)
+    with db:
+        marks = ",".join("?" * len(hosts))
+        n = db.execute("UPDATE services SET last_seen_up = ?, updated_at = ? "
+                       "WHERE binary = 'nova-compute' AND deleted = 0 "
+                       "AND host IN (%s)" % marks, [then, then] + hosts).rowcount
+    db.close()
+    if n != len(hosts):
+        sys.exit("setup_nova: silenced %d services, expected %d" % (n, len(hosts)))
+    return then
 
 
 def sqlite_path(url):
@@ -108,6 +139,9 @@ def main():
                         help="sqlite URL of the cell0 DB")
     parser.add_argument("--cell1-db", required=True,
                         help="sqlite URL of the cell1 DB (= [database])")
+    parser.add_argument("--keep-up-file",
+                        help="write the ids of the services keep_up.py keeps "
+                             "up (every seeded one but the heartbeat hosts)")
     args = parser.parse_args()
 
     objects.register_all()
@@ -118,10 +152,19 @@ def main():
         sys.exit("setup_nova: [database] connection must be the cell1 DB")
 
     create_databases(config.CONF, args.cell0_db, args.cell1_db)
-    seed()
+    keep_up = seed()
+    then = silence(sqlite_path(args.cell1_db), HEARTBEAT_HOSTS, HEARTBEAT_AGE)
+    print("heartbeat      %s: last heartbeat %s (silent, down)"
+          % (",".join(HEARTBEAT_HOSTS), then))
+    if args.keep_up_file:
+        with open(args.keep_up_file, "w") as f:
+            json.dump({"db": sqlite_path(args.cell1_db), "services": keep_up}, f)
+            f.write("\n")
 
 
 def seed():
+    """Seeds cell1; returns the ids (DB) of the services kept up."""
+    keep_up = []
     ctxt = nova_context.get_admin_context()
     cells = {c.name: c for c in objects.CellMappingList.get_all(ctxt)}
     if "cell1" not in cells:
@@ -133,10 +176,13 @@ def seed():
             svc = create_service(cctxt, host, "nova-compute", "compute")
             objects.HostMapping(ctxt, host=host, cell_mapping=cell1).create()
             print("nova-compute   %-12s %s" % (host, svc.uuid))
+            if host not in HEARTBEAT_HOSTS:
+                keep_up.append(svc.id)
 
         svc = create_service(cctxt, SCHEDULER_HOST, "nova-scheduler",
                              "scheduler")
         print("nova-scheduler %-12s %s" % (SCHEDULER_HOST, svc.uuid))
+        keep_up.append(svc.id)
 
         # The evacuated instance now lives on the destination host.
         inst = objects.Instance(
@@ -166,6 +212,7 @@ def seed():
         print("evacuation     %s -> %s instance %s migration %s (status %s)"
               % (EVACUATED_HOST, EVACUATION_DEST, inst.uuid, mig.uuid,
                  mig.status))
+    return keep_up
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 
 Gets tokens from Keystone for the admin user and the application
 credential, and lists Nova's services with each: every seeded host must be
-there and `up`. Read-only: it changes nothing in the lab. Exit code 0 = ok.
+there and `up`, but the heartbeat hosts (hb1..hb4), which must be `down`
+without being forced down (silent for 10 minutes). Read-only: it changes
+nothing in the lab. Exit code 0 = ok.
 """
 
 import json
@@ -40,8 +42,9 @@ def main():
     lab = json.load(open(sys.argv[1]))
     http = requests.Session()
     http.trust_env = False
+    silent = set(lab["hosts"]["heartbeat"])
     expected = set(lab["hosts"]["compute"] + [lab["hosts"]["evacuated"]]
-                   + lab["hosts"]["alert"] + lab["hosts"]["fault"])
+                   + lab["hosts"]["alert"] + lab["hosts"]["fault"]) | silent
     for name in ("admin", "appcred"):
         t0 = time.monotonic()
         tok = token(http, lab["keystone"], lab["clouds"][name]["auth"])
@@ -61,13 +64,20 @@ def main():
                             % (sorted(computes), sorted(expected)))
         if [s["host"] for s in sched] != [lab["hosts"]["scheduler"]]:
             problems.append("scheduler services: %s" % sched)
-        down = [s["host"] for s in services if s["state"] != "up"]
+        down = [s["host"] for s in services
+                if s["state"] != "up" and s["host"] not in silent]
         if down:
             problems.append("not up: %s" % down)
+        not_silent = [s["host"] for s in services if s["host"] in silent
+                      and (s["state"] != "down" or s["forced_down"])]
+        if not_silent:
+            problems.append("heartbeat hosts not silent (down, not forced): "
+                            "%s" % not_silent)
         if problems:
             sys.exit("smoke: %s: %s" % (name, "; ".join(problems)))
-        print("smoke: %-7s token + GET /os-services ok: %d services up "
-              "(%.2fs)" % (name, len(services), time.monotonic() - t0))
+        print("smoke: %-7s token + GET /os-services ok: %d services up, "
+              "%d silent (%.2fs)" % (name, len(services) - len(silent),
+                                     len(silent), time.monotonic() - t0))
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@
 #   keystone  : http://127.0.0.1:${LAB_KEYSTONE_PORT:-5000}/v3
 #   nova      : http://127.0.0.1:${LAB_NOVA_PORT:-8774}/v2.1
 #   outputs   : $DIR/lab.json, $DIR/clouds.yaml, $DIR/lab.env
-#   logs      : $DIR/log/*.log      pid files: $DIR/{keystone,nova-api}.pid
+#   logs      : $DIR/log/*.log      pid files: $DIR/{keystone,nova-api,memcached,keep-up}.pid
 #
 # There is no nova-conductor/scheduler/compute: the message bus is
 # `fake://` and the compute/scheduler services are rows seeded straight into
 # the cell DB (setup_nova.py). That is all the os-services API needs.
+# Nova counts a service `up` while its last heartbeat is < 60 s old (its
+# default service_down_time); keep_up.py keeps the seeded services `up`,
+# except hb1..hb4, which start out silent (`down`) for the heartbeat tests.
 #
 # Prerequisite: install.sh (packages). Stop with stop.sh.
 set -euo pipefail
@@ -129,9 +132,11 @@ transport_url = fake://
 # ...and should some code path still try an RPC call, fail fast.
 rpc_response_timeout = 1
 long_rpc_timeout = 1
-# Seeded services never heartbeat. With a ~10 year down time they are "up"
-# until somebody forces them down, so force-down flips are visible.
-service_down_time = 315360000
+# Nova's default: a service is "up" while its last_seen_up is less than 60 s
+# old. keep_up.py keeps the seeded services up (moving last_seen_up only, so
+# the updated_at the API shows stays the lab start's); hb1..hb4 are left to
+# the heartbeat tests (test/integration/heartbeat.ts), silent at start.
+service_down_time = 60
 
 [api]
 auth_strategy = keystone
@@ -209,12 +214,31 @@ setup_keystone() {
   wal "$KS_DB"
 }
 
+KEEP_UP_FILE="$LAB_DIR/nova/keep-up.json"
 setup_nova() {
   # nova-manage api_db sync / cell_v2 map_cell0 / cell_v2 create_cell /
   # db sync in one Python process, WAL, then the seed data (compute1..6,
-  # controller1, host mappings, compute6's evacuation). See setup_nova.py.
+  # alert1..4, fault1..4, hb1..4 (silent), controller1, host mappings,
+  # compute6's evacuation). See setup_nova.py.
   run "$PY" "$HERE/setup_nova.py" --config-file "$NOVA_CONF" \
-    --cell0-db "sqlite:///$NOVA_CELL0_DB" --cell1-db "sqlite:///$NOVA_CELL1_DB"
+    --cell0-db "sqlite:///$NOVA_CELL0_DB" --cell1-db "sqlite:///$NOVA_CELL1_DB" \
+    --keep-up-file "$KEEP_UP_FILE"
+}
+
+# keep_up.py in its own session (a Ctrl-C to whoever ran start.sh must not
+# stop it while the lab runs on), detached from our stdout/stderr (a caller
+# reading them through a pipe would otherwise never see them close). It
+# writes its own pid file; stop.sh stops it.
+start_keep_up() {
+  local i
+  setsid "$PY" "$HERE/keep_up.py" "$KEEP_UP_FILE" "$LAB_DIR/keep-up.pid" \
+    </dev/null >>"$LAB_DIR/log/keep-up.log" 2>&1 &
+  for i in $(seq 1 100); do             # up to 10 s
+    [[ -s "$LAB_DIR/keep-up.pid" ]] && return 0
+    sleep 0.1
+  done
+  cat "$LAB_DIR/log/keep-up.log" >&2
+  die "keep_up.py did not start (log: $LAB_DIR/log/keep-up.log)"
 }
 
 # ---------------------------------------------------------------------------
@@ -295,7 +319,9 @@ setup_nova >"$LAB_DIR/log/nova-setup.log" 2>&1 & nova_setup=$!
 wait "$ks_setup" || { tail -n 30 "$LAB_DIR/log/keystone-setup.log" >&2; die "keystone setup failed (log: $LAB_DIR/log/keystone-setup.log)"; }
 log "keystone db ready, keystone starting on 127.0.0.1:$KEYSTONE_PORT"
 wait "$nova_setup" || { tail -n 30 "$LAB_DIR/log/nova-setup.log" >&2; die "nova setup/seed failed (log: $LAB_DIR/log/nova-setup.log)"; }
-log "nova dbs seeded, nova-api starting on 127.0.0.1:$NOVA_PORT"
+# At once: the seeded heartbeats are only good for 60 s.
+start_keep_up
+log "nova dbs seeded, seeded services kept up (keep_up.py), nova-api starting on 127.0.0.1:$NOVA_PORT"
 # nova-api is eventlet monkey-patched: processes, never threads.
 start_uwsgi nova-api "$NOVA_PORT" /usr/bin/nova-api-wsgi "$NOVA_WORKERS" 1 \
   "OS_NOVA_CONFIG_DIR=$LAB_DIR/etc/nova"
@@ -341,6 +367,7 @@ log "keystone answers"
 if ! "$PY" "$HERE/seed_keystone.py" --lab-dir "$LAB_DIR" --keystone-url "$KEYSTONE_URL" \
       --nova-url "$NOVA_URL" --admin-password "$ADMIN_PASSWORD" \
       --nova-password "$NOVA_SERVICE_PASSWORD" --member-password "$MEMBER_PASSWORD" \
+      --nova-cell1-db "$NOVA_CELL1_DB" \
       >"$LAB_DIR/log/keystone-seed.log" 2>&1; then
   tail -n 30 "$LAB_DIR/log/keystone-seed.log" >&2
   die "keystone seeding failed (log: $LAB_DIR/log/keystone-seed.log)"
@@ -351,7 +378,8 @@ wait_http nova-api "http://127.0.0.1:$NOVA_PORT/"
 log "nova-api answers"
 
 # End-to-end check through keystone auth: the seeded services are visible
-# and up. Catches config mistakes now rather than in the tests.
+# and up (hb1..hb4 down, not forced). Catches config mistakes now rather
+# than in the tests.
 if ! "$PY" "$HERE/smoke.py" "$LAB_DIR/lab.json" >"$LAB_DIR/log/smoke.log" 2>&1; then
   cat "$LAB_DIR/log/smoke.log" >&2
   show_log nova-api 30

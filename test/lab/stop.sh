@@ -48,6 +48,17 @@ stop_one() {
 [[ -d "$LAB_DIR" ]] || exit 0
 stop_one nova-api
 stop_one keystone
+# keep_up.py (keeps the seeded services up), by its pid file, only if it is ours.
+if [[ -f "$LAB_DIR/keep-up.pid" ]]; then
+  pid="$(tr -dc '0-9' <"$LAB_DIR/keep-up.pid")"
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q keep_up.py; then
+    echo "stop.sh: stopping keep_up.py (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+    [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$LAB_DIR/keep-up.pid"
+fi
 # The lab's memcached (nova's token cache), by its pid file, only if it is a memcached.
 if [[ -f "$LAB_DIR/memcached.pid" ]]; then
   pid="$(tr -dc '0-9' <"$LAB_DIR/memcached.pid")"
