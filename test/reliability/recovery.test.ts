@@ -48,6 +48,7 @@ describe('the recovery rule (fakes)', () => {
       enqueue: async () => undefined,
       notifier: {
         render: async (r) => (renders.push(structuredClone(r)), r.messageTs),
+        updateModal: async () => undefined,
         audit: async (_r, e) => void audits.push(e),
         replyStatus: async () => undefined,
         replyList: async () => undefined,
@@ -58,7 +59,9 @@ describe('the recovery rule (fakes)', () => {
       allowedChannels: new Set(),
       defaultCloud: 'lab',
       ttlMs: 30 * 60_000,
+      safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000 },
       now: () => now,
+      sleep: async (ms) => void (now += ms),
       newId: () => `req-${++seq}`,
       log: capture.log,
     };
