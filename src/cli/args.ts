@@ -62,7 +62,7 @@ Heartbeat watch: before forcing down, force-down reads the host's nova-compute
 in Nova. If Nova hears from it after the command started, the host is not
 fenced: nothing is changed and force-down exits 3 (HOST_STILL_REPORTING). A
 last heartbeat younger than FORCE_DOWN_HEARTBEAT_WAIT_SECONDS (default 20,
-0-600) is watched until it is that old.
+0-120, as for the bot) is watched until it is that old.
 
 Credentials: FORCE_DOWN_SECRET_FILE (the bot's secret document), else clouds.yaml
 (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/),

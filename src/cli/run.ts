@@ -38,12 +38,12 @@ export interface CliIo {
   auditTimeoutMs?: number;
 }
 
-/** FORCE_DOWN_HEARTBEAT_WAIT_SECONDS in ms: a whole number of seconds, 0 to 600 (default 20). */
+/** FORCE_DOWN_HEARTBEAT_WAIT_SECONDS in ms: a whole number of seconds, 0 to 120 (default 20), the bot's range. */
 export function heartbeatWaitMs(env: Record<string, string | undefined>): number {
   const raw = env.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS?.trim();
   if (raw === undefined || raw === '') return DEFAULT_HEARTBEAT_WAIT_MS;
-  if (!/^\d{1,3}$/.test(raw) || Number(raw) > 600) {
-    throw new ConfigError(`FORCE_DOWN_HEARTBEAT_WAIT_SECONDS must be a whole number of seconds from 0 to 600 (got "${raw.slice(0, 20)}")`);
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) > 120) {
+    throw new ConfigError(`FORCE_DOWN_HEARTBEAT_WAIT_SECONDS must be a whole number of seconds from 0 to 120 (got "${raw.slice(0, 20)}")`);
   }
   return Number(raw) * 1000;
 }
