@@ -16,7 +16,10 @@ import type { Logger } from '../app/ports.js';
  *   {@link MAX_RATE_LIMIT_RETRIES} times, then rejects with the last error;
  *   the wait pushes the channel's next start back, so tasks queued behind it
  *   wait too;
- * - on any other error rejects that task's promise only; later tasks still run.
+ * - on any other error rejects that task's promise only; later tasks still run;
+ * - `{ priority: true }` puts a task ahead of the channel's waiting tasks
+ *   (behind the running one and earlier priority tasks, FIFO among them):
+ *   it takes the channel's next start, still paced like any other.
  *
  * Never drops a task. Time is injected (`now`, `sleep`) so tests can use a
  * virtual clock.
@@ -36,9 +39,14 @@ export interface ChannelPacerOptions {
   log?: Pick<Logger, 'warn'>;
 }
 
+export interface ScheduleOptions {
+  /** Run ahead of the channel's waiting tasks (a new incident's first card ahead of continuation pages). */
+  priority?: boolean;
+}
+
 export interface ChannelPacer {
   /** Queues `task` on `channel`; settles as the task finally does (after any rate-limit retries). */
-  schedule<T>(channel: string, task: () => Promise<T>): Promise<T>;
+  schedule<T>(channel: string, task: () => Promise<T>, options?: ScheduleOptions): Promise<T>;
   /** Tasks scheduled and not yet settled (waiting or running), on `channel` or on all channels. */
   pending(channel?: string): number;
   /** Resolves once every scheduled task (on every channel) has settled. */
@@ -46,6 +54,7 @@ export interface ChannelPacer {
 }
 
 interface Job {
+  priority: boolean;
   task: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
@@ -142,9 +151,10 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
   }
 
   return {
-    schedule<T>(channel: string, task: () => Promise<T>): Promise<T> {
+    schedule<T>(channel: string, task: () => Promise<T>, options: ScheduleOptions = {}): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const job: Job = {
+          priority: options.priority === true,
           // Also catches a task that throws synchronously.
           task: () => Promise.resolve().then(task),
           resolve: resolve as (value: unknown) => void,
@@ -158,7 +168,12 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
           lane = { queue: [], nextStartAt: -Infinity, starts: [], draining: false };
           lanes.set(channel, lane);
         }
-        lane.queue.push(job);
+        if (job.priority) {
+          // Behind the running task (the queue's head while draining) and earlier priority tasks.
+          let at = lane.draining ? 1 : 0;
+          while (at < lane.queue.length && lane.queue[at]!.priority) at++;
+          lane.queue.splice(at, 0, job);
+        } else lane.queue.push(job);
         if (!lane.draining) {
           lane.draining = true;
           void drain(channel, lane);

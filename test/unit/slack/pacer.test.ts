@@ -275,6 +275,25 @@ describe('createChannelPacer', () => {
     expect(warnings.at(-1)!.message).toMatch(/giving up/);
   });
 
+  it('{ priority: true } runs ahead of the channel’s waiting tasks, behind the running one, FIFO among priority tasks', async () => {
+    const { pacer, task, starts, startsOf } = setup(1000);
+    const all = ['c1', 'c2', 'c3', 'c4'].map((l) => pacer.schedule('C1', task(l)));
+    const other = pacer.schedule('C2', task('other'));
+    all.push(pacer.schedule('C1', task('p1'), { priority: true }));
+    all.push(pacer.schedule('C1', task('p2'), { priority: true }));
+    await Promise.all([...all, other]);
+    // c1 was already running when the priority tasks came; they go next, in their order.
+    expect(startsOf('c').concat(startsOf('p')).sort((a, b) => a.at - b.at).map((s) => s.label)).toEqual(['c1', 'p1', 'p2', 'c2', 'c3', 'c4']);
+    // Still paced, and another channel is not affected.
+    for (const gap of gaps(starts.filter((s) => s.label !== 'other').map((s) => s.at))) expect(gap).toBeGreaterThanOrEqual(1000);
+    expect(startsOf('other')).toHaveLength(1);
+  });
+
+  it('a priority task on an idle channel simply runs', async () => {
+    const { pacer, task } = setup(1000);
+    await expect(pacer.schedule('C1', task('p', 'ok'), { priority: true })).resolves.toBe('ok');
+  });
+
   it('pending() counts waiting and running tasks per channel and overall; idle() waits for all', async () => {
     const { pacer, task } = setup(1000);
     expect(pacer.pending()).toBe(0);
