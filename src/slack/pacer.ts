@@ -8,14 +8,18 @@ import type { Logger } from '../app/ports.js';
  * - runs the tasks of one channel one after another, FIFO, each starting at
  *   least `minIntervalMs` after the previous one on that channel started, or,
  *   with `burst` > 1, at most `burst` starts in any `burst × minIntervalMs`
- *   (a short burst, as Slack allows, at the same average rate);
+ *   (a short burst, as Slack allows, at the same average rate). The spacing
+ *   is measured from the channel's last starts whatever its queue: a channel
+ *   whose queue ran empty is remembered until its last start is more than
+ *   `burst × minIntervalMs` old (and any Retry-After has passed), so callers
+ *   that await each call and do some work before the next are paced too;
  * - lets different channels proceed independently and concurrently;
  * - on a rate-limit error (the WebClient's `slack_webapi_rate_limited_error`,
  *   or an error whose `data.error` is `ratelimited`) waits `retryAfter`
  *   seconds (1 when absent) and retries the same task, at most
  *   {@link MAX_RATE_LIMIT_RETRIES} times, then rejects with the last error;
- *   the wait pushes the channel's next start back, so tasks queued behind it
- *   wait too;
+ *   the wait pushes the channel's next start back, so tasks queued behind it,
+ *   or scheduled later, wait too (also after giving up);
  * - on any other error rejects that task's promise only; later tasks still run;
  * - `{ priority: true }` puts a task ahead of the channel's waiting tasks
  *   (behind the running one and earlier priority tasks, FIFO among them):
@@ -96,6 +100,17 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
   let total = 0;
   let idleWaiters: Array<() => void> = [];
 
+  /**
+   * An idle lane may be forgotten once a fresh one would pace the same: no
+   * Retry-After still to wait out, and its last start out of the burst window
+   * (older starts no longer limit the next one).
+   */
+  function forgettable(lane: Lane, t: number): boolean {
+    if (lane.queue.length > 0 || lane.nextStartAt > t) return false;
+    const last = lane.starts.at(-1);
+    return last === undefined || last + burst * minIntervalMs <= t;
+  }
+
   async function waitUntil(at: number): Promise<void> {
     // Loop: a real timer may fire a little early.
     for (let left = at - now(); left > 0; left = at - now()) await sleep(left);
@@ -117,13 +132,14 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
           job.reject(err);
           return;
         }
+        // Slack's Retry-After holds for the channel, whether this call is retried or given up.
+        lane.nextStartAt = Math.max(lane.nextStartAt, now() + retryAfter * 1000);
         if (retries >= MAX_RATE_LIMIT_RETRIES) {
           log?.warn('slack: still rate limited, giving up on this call', { channel, retries });
           job.reject(err);
           return;
         }
         log?.warn('slack: rate limited, retrying', { channel, retryAfterSeconds: retryAfter, attempt: retries + 1 });
-        lane.nextStartAt = Math.max(lane.nextStartAt, now() + retryAfter * 1000);
       }
     }
   }
@@ -142,7 +158,7 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
     }
     lane.draining = false;
     // Keep the lane while its spacing still matters, so a task scheduled just after still waits.
-    if (lane.nextStartAt <= now()) lanes.delete(channel);
+    if (forgettable(lane, now())) lanes.delete(channel);
     if (total === 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
@@ -161,7 +177,7 @@ export function createChannelPacer(opts: ChannelPacerOptions = {}): ChannelPacer
           reject,
         };
         const t = now();
-        for (const [name, idle] of lanes) if (!idle.draining && idle.nextStartAt <= t) lanes.delete(name);
+        for (const [name, idle] of lanes) if (!idle.draining && forgettable(idle, t)) lanes.delete(name);
         total++;
         let lane = lanes.get(channel);
         if (!lane) {

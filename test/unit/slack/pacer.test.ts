@@ -138,6 +138,53 @@ describe('createChannelPacer', () => {
     expect(starts.at(-1)!.at).toBe(before);
   });
 
+  it('paces a caller that awaits each call and does async work before the next (the queue empties between calls)', async () => {
+    // Issue #11 finding 5: 20 calls with 5 ms of work between them all started within 0.49 s.
+    for (const burst of [1, 5]) {
+      const { pacer, clock, task, starts } = setup(1000, burst);
+      for (let i = 0; i < 20; i++) {
+        await pacer.schedule('C1', task(`t${i}`));
+        await clock.sleep(5);
+      }
+      const at = starts.map((s) => s.at - starts[0]!.at);
+      expect(at).toHaveLength(20);
+      // At most `burst` starts in any burst × 1 s window: 20 calls span at least (20 − burst) s.
+      for (let i = burst; i < at.length; i++) expect(at[i]! - at[i - burst]!).toBeGreaterThanOrEqual(burst * 1000);
+      expect(at.at(-1)).toBeGreaterThanOrEqual((20 - burst) * 1000);
+      // The burst itself is kept: the first `burst` calls do not wait for the spacing.
+      expect(at[burst - 1]).toBeLessThan(1000);
+    }
+  });
+
+  it('remembers a burst after the queue ran empty: the next call waits for the window, then the channel is forgotten', async () => {
+    const { pacer, clock, task, starts } = setup(1000, 3);
+    await Promise.all([1, 2, 3].map((n) => pacer.schedule('C1', task(`t${n}`))));
+    clock.advance(2000);
+    await pacer.schedule('C1', task('t4'));
+    const at = starts.map((s) => s.at - starts[0]!.at);
+    expect(at[3]).toBeGreaterThanOrEqual(3000);
+    // Once the window has passed since the last start, a call runs at once.
+    clock.advance(3000);
+    const before = clock.now();
+    await pacer.schedule('C1', task('t5'));
+    expect(starts.at(-1)!.at).toBe(before);
+  });
+
+  it('remembers a Retry-After after the queue ran empty, also when the call was given up', async () => {
+    const { pacer, clock, starts } = setup(10, 5);
+    await expect(
+      pacer.schedule('C1', async () => {
+        starts.push({ label: 'limited', at: clock.now() });
+        throw rateLimited(20);
+      }),
+    ).rejects.toThrow();
+    // A call scheduled after the give-up still waits out the last Retry-After.
+    await pacer.schedule('C1', async () => void starts.push({ label: 'next', at: clock.now() }));
+    const at = starts.map((s) => s.at);
+    expect(at).toHaveLength(2 + MAX_RATE_LIMIT_RETRIES);
+    expect(at.at(-1)! - at.at(-2)!).toBeGreaterThanOrEqual(20_000);
+  });
+
   it('runs different channels independently and concurrently (they interleave)', async () => {
     const { pacer, task, starts, startsOf } = setup(1000);
     const all = [];
