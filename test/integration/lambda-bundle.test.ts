@@ -6,11 +6,12 @@
 // It proves the bundle cuts (no express, OAuth installer or form-data) break
 // nothing the api and worker functions run.
 import { execFileSync, spawn } from 'node:child_process';
+import { createActiveTable } from '../fakes/dynamo-table.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSlackRequest } from '../../src/slack/signature.js';
@@ -46,7 +47,7 @@ beforeAll(async () => {
   dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((ok) => dynamo.listen(0, '127.0.0.1', () => ok()));
   dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  await new DynamoDBClient(awsClientConfig(dynamoUrl)).send(new CreateTableCommand(tableDefinition(TABLE)));
+  await createActiveTable(new DynamoDBClient(awsClientConfig(dynamoUrl)), tableDefinition(TABLE));
   // Lambda's Invoke API: POST /2015-03-31/functions/{name}/invocations, 202 for InvocationType Event.
   lambdaApi = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -4,9 +4,10 @@
 // client (at a Keystone that refuses the credentials). Counting fetches of the secret proves
 // the caching and the re-reads that rotation relies on.
 import { createServer, type Server } from 'node:http';
+import { createActiveTable } from '../../fakes/dynamo-table.js';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MetricName, Metrics } from '../../../src/app/ports.js';
@@ -45,7 +46,7 @@ beforeAll(async () => {
   await new Promise<void>((ok) => dynamo.listen(0, '127.0.0.1', () => ok()));
   dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   const admin = new DynamoDBClient({ endpoint: dynamoUrl, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' } });
-  await admin.send(new CreateTableCommand(tableDefinition(TABLE)));
+  await createActiveTable(admin, tableDefinition(TABLE));
   admin.destroy();
   keystone = createServer((req, res) => {
     req.resume();

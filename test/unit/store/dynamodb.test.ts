@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { createActiveTable } from '../../fakes/dynamo-table.js';
 import type { Server } from 'node:http';
 import {
-  CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -31,7 +31,7 @@ function newClient(): DynamoDBClient {
 async function newTable(): Promise<{ tableName: string; client: DynamoDBClient; doc: DynamoDBDocumentClient }> {
   const tableName = `requests-${process.pid}-${++tables}`;
   const client = newClient();
-  await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  await createActiveTable(client, tableDefinition(tableName));
   return { tableName, client, doc: DynamoDBDocumentClient.from(client) };
 }
 
