@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A small real Slack Web API on 127.0.0.1, answering as Slack does (HTTP 200
  * with `{ ok: false, error }` for API errors, 429 + `Retry-After` for rate
- * limits), so tests drive the real `@slack/web-api` client (and Bolt's) through
+ * limits, and, opt-in, Slack's per-channel message rate), so tests drive the real `@slack/web-api` client (and Bolt's) through
  * `slackApiUrl: fake.apiUrl`. Also accepts `response_url` posts on
  * `/response/<anything>` (see {@link FakeSlackApi.responseUrl}).
  *
@@ -49,9 +49,27 @@ export interface StoredMessage {
   updates: number;
 }
 
+/**
+ * Slack's per-channel limit on messages (opt-in): "about one message per
+ * second per channel, short bursts allowed". A token bucket per channel: it
+ * holds `burst` messages, refills one every `intervalMs`; a call that finds it
+ * empty is answered HTTP 429 `{ ok: false, error: 'ratelimited' }` with
+ * `Retry-After` (whole seconds, at least 1) and is not applied.
+ */
+export interface FakeSlackRateLimit {
+  /** Refill: one message per this many ms. Default 1000. */
+  intervalMs?: number;
+  /** Messages allowed back to back on an idle channel. Default 1. */
+  burst?: number;
+  /** Methods limited, by the body's `channel`. Default chat.postMessage and chat.update. */
+  methods?: string[];
+}
+
 export interface FakeSlackApiOptions {
   /** Tokens answered with `invalid_auth` (revoked, wrong workspace). */
   invalidTokens?: string[];
+  /** Enforce Slack's per-channel message rate (default: no limit; faults only by {@link FakeSlackApi.failNext}). */
+  rateLimit?: FakeSlackRateLimit;
   teamId?: string;
   botUserId?: string;
   botId?: string;
@@ -71,6 +89,8 @@ export interface FakeSlackApi {
   calls(method?: string): RecordedSlackCall[];
   /** Resolves with the first call (already made or coming) of `method` matching `predicate`; rejects after `timeoutMs`. */
   waitFor(method: string, predicate?: (call: RecordedSlackCall) => boolean, timeoutMs?: number): Promise<RecordedSlackCall>;
+  /** Turns the per-channel rate limit on (or, with undefined, off) from now on; buckets start full. */
+  setRateLimit(limit: FakeSlackRateLimit | undefined): void;
   /** Makes the next call of `method` fail with `fault`. Queued: call twice to fail the next two. */
   failNext(method: string, fault: SlackFault): void;
   /** From now on, answers `token` with `invalid_auth`. */
@@ -132,6 +152,28 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
   /** Views opened by views.open: views.update may replace them. */
   const openViews = new Set<string>();
   const nextTs = () => `${tsBase}.${String(++seq).padStart(6, '0')}`;
+  let rateLimit = options.rateLimit;
+  /** Per channel: tokens left at `at` (ms). */
+  const buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Takes a token for a limited call; returns the Retry-After seconds when there is none. */
+  function rateLimited(method: string, body: Record<string, unknown>, at: number): number | undefined {
+    if (!rateLimit) return undefined;
+    const methods = rateLimit.methods ?? ['chat.postMessage', 'chat.update'];
+    const channel = str(body.channel);
+    if (!channel || !methods.includes(method)) return undefined;
+    const interval = Math.max(1, rateLimit.intervalMs ?? 1000);
+    const burst = Math.max(1, rateLimit.burst ?? 1);
+    const bucket = buckets.get(channel) ?? { tokens: burst, at };
+    bucket.tokens = Math.min(burst, bucket.tokens + (at - bucket.at) / interval);
+    bucket.at = at;
+    buckets.set(channel, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return undefined;
+    }
+    return Math.max(1, Math.ceil(((1 - bucket.tokens) * interval) / 1000));
+  }
 
   function record(call: RecordedSlackCall): void {
     recorded.push(call);
@@ -286,6 +328,13 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       return;
     }
 
+    const retryAfter = isResponseUrl || !token ? undefined : rateLimited(method, body, call.at);
+    if (retryAfter !== undefined) {
+      record({ ...call, status: 429, error: 'ratelimited' });
+      send(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfter) });
+      return;
+    }
+
     if (isResponseUrl) {
       // Slack answers a response_url post with a plain "ok" (no token needed: the URL is the credential).
       record(call);
@@ -339,6 +388,10 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
         waiters.add(waiter);
       });
     },
+    setRateLimit(limit) {
+      rateLimit = limit;
+      buckets.clear();
+    },
     failNext(method, fault) {
       const queue = faults.get(method) ?? [];
       queue.push(fault);
@@ -351,6 +404,7 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       recorded.length = 0;
       faults.clear();
       messages.clear();
+      buckets.clear();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
