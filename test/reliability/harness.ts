@@ -120,6 +120,11 @@ export function createAppHarness(opts: AppHarnessOptions) {
     FORCE_DOWN_CHANNEL: CHANNEL,
     FORCE_DOWN_TWO_PERSON: opts.twoPerson ? 'true' : 'false',
     SLACK_API_URL: opts.slack.apiUrl,
+    // The lab's fault1..4 are reset between tests (PUT forced_down=false), which moves the
+    // updated_at the heartbeat watch reads: with the default wait (20 s) every force-down would
+    // first wait that reset out. The watch has tests of its own (trust-e2e, cli); pass
+    // FORCE_DOWN_HEARTBEAT_WAIT_SECONDS in `env` to use it here.
+    FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
     ...opts.env,
   });
   const secret = secretDocumentSchema.parse({

@@ -231,6 +231,10 @@ describe('kill -9 of the local bot between `executing` and Nova\'s answer (real 
         SLACK_API_URL: slack.apiUrl,
         FORCE_DOWN_APPROVERS: APPROVER.id,
         FORCE_DOWN_CHANNEL: CHANNEL.id,
+        // fault1..4 are reset between tests (PUT forced_down=false), which moves the updated_at the
+        // heartbeat watch reads: with the default wait (20 s) it would wait that reset out before each
+        // force-down. The watch is not what this suite is about (test/integration/trust-e2e.test.ts).
+        FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
       },
     };
   }
@@ -271,6 +275,9 @@ describe('kill -9 of the local bot between `executing` and Nova\'s answer (real 
     // committed it yet when the bot dies.
     await os.nova.waitFor('PUT', PUT_BY_ID, EVENT_DEADLINE_MS);
     if (fault === 'forward-then-hang') await until(`Nova to show ${host} forced_down=true`, async () => (await probe.service(host)).forced_down);
+    // The "⏳ forcing down…" card update goes out alongside the Nova call, not before it: wait for it
+    // too (the worker stays inside the hung call for 3 × 10 s before it would give up).
+    await until('the card to say "⏳ forcing down…"', () => textOf(card(cardTs)?.blocks).includes('⏳ forcing down…'));
     await first.bot.kill9();
 
     // What the crash left: a request in `executing`, its card saying "⏳ forcing down…".

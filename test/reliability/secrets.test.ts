@@ -101,6 +101,9 @@ describe('no secret from the secret document reaches a log line, a Slack message
       SLACK_API_URL: slack.apiUrl,
       FORCE_DOWN_APPROVERS: APPROVER.id,
       FORCE_DOWN_CHANNEL: FLOW_CHANNEL.id,
+      // fault1..4 are reset between tests, which moves the updated_at the heartbeat watch reads;
+      // with its default 20 s wait each force-down here would wait that out (see harness.ts).
+      FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
       FORCE_DOWN_DEFAULT_CLOUD: 'lab',
     });
     const b = bot;
