@@ -25,6 +25,8 @@ export interface Common {
   cloud?: CloudFlag;
   json: boolean;
   microversion?: string;
+  /** --debug: list the configuration files read on stderr (paths only). */
+  debug?: boolean;
 }
 
 export class UsageError extends Error {
@@ -57,6 +59,8 @@ ${Object.entries(FENCING_METHODS)
                    pin the compute microversion (default: discovered; 2.53+ preferred)
   --all            list: every nova-compute service, not only down or forced-down ones
   --json           print one JSON object instead of a line (errors too)
+  --debug          list on stderr the configuration files read (paths only, never
+                   their contents) and the cloud chosen; the answer is unchanged
 
 Heartbeat watch: before forcing down, force-down reads the host's nova-compute
 in Nova. If Nova hears from it after the command started, the host is not
@@ -68,7 +72,10 @@ Credentials: FORCE_DOWN_SECRET_FILE (the bot's secret document), else clouds.yam
 (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/),
 else the OS_* variables of an openrc; with both of the last two, the OS_*
 variables win unless --cloud or OS_CLOUD names a cloud (as with the openstack
-CLI). Every answer names the cloud it used.
+CLI). Every answer names the cloud it used. secure.yaml is read from
+OS_CLIENT_SECURE_FILE, else only beside the clouds.yaml used (never from
+another folder), and may hold only credentials: an auth_url, endpoint or any
+other setting in it is refused (exit 2) and nothing is sent.
 
 Audit: when FORCE_DOWN_SECRET_FILE has slack.botToken and FORCE_DOWN_CHANNEL is
 set, each force-down and --unset posts one line to that Slack channel once Nova
@@ -102,6 +109,7 @@ export function parseCli(argv: string[]): CliCommand {
         'os-cloud': { type: 'string' },
         'ignore-heartbeat': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        debug: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
         'os-compute-api-version': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -122,6 +130,7 @@ export function parseCli(argv: string[]): CliCommand {
   const cloud = cloudFlag(v.cloud, v['os-cloud']);
   const common: Common = {
     json: v.json,
+    ...(v.debug ? { debug: true } : {}),
     ...(cloud !== undefined ? { cloud } : {}),
     ...(microversion !== undefined ? { microversion } : {}),
   };

@@ -1,6 +1,7 @@
 import { watchHeartbeat } from '../app/heartbeat.js';
 import { chooseCloud, cloudContextOf } from '../config/cloud-choice.js';
-import { loadCloudFromOpenStackConfig } from '../config/clouds-yaml.js';
+import { resolve } from 'node:path';
+import { loadCloudFromOpenStackConfig, type ConfigTrace } from '../config/clouds-yaml.js';
 import { loadSecretFile } from '../config/secret-document.js';
 import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
@@ -231,13 +232,22 @@ async function runSet(
 }
 
 function resolveCloud(common: Common, io: CliIo): Resolved {
+  // --debug: paths and names only, on stderr; never a file's contents.
+  const debug = common.debug ? (line: string) => io.err(`force-down: debug: ${line}`) : undefined;
   const secretFile = io.env.FORCE_DOWN_SECRET_FILE;
   if (secretFile) {
+    debug?.(`read secret document ${resolve(secretFile)} (FORCE_DOWN_SECRET_FILE; clouds.yaml, secure.yaml and the OS_* variables are not consulted)`);
     const doc = loadSecretFile(secretFile);
-    const { name, cloud } = chooseCloud(doc.clouds, common.cloud, io.env, `secret file ${secretFile}`);
+    const { name, cloud, namedBy } = chooseCloud(doc.clouds, common.cloud, io.env, `secret file ${secretFile}`);
+    debug?.(`cloud ${name} (${namedBy}) from the secret document`);
     return { name, cloud, ...(doc.slack?.botToken ? { botToken: doc.slack.botToken } : {}) };
   }
-  const { name, cloud } = loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd);
+  const trace: ConfigTrace | undefined = debug && {
+    read: (what, path) => debug(`read ${what} ${resolve(path)}`),
+    notRead: (path, why) => debug(`not read: ${resolve(path)} (${why})`),
+  };
+  const { name, cloud, source, namedBy } = loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd, trace);
+  debug?.(source === 'OS_* variables' ? `cloud ${name} from the OS_* variables (no configuration file)` : `cloud ${name} (${namedBy}) from ${resolve(source)}`);
   return { name, cloud };
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { resolveCacert } from './cacert.js';
 import { aboutCloud, chooseCloud, namedCloud, type CloudFlag, type CloudNamedBy } from './cloud-choice.js';
@@ -8,12 +8,110 @@ import { ConfigError, cloudSchema, parseConfig, type CloudConfig } from './schem
 
 type Env = Record<string, string | undefined>;
 
-/** Where openstacksdk looks for clouds.yaml / secure.yaml, in its order. */
+/** Where openstacksdk looks for clouds.yaml, in its order: OS_CLIENT_CONFIG_FILE alone when set. */
 export function candidateFiles(file: 'clouds.yaml' | 'secure.yaml', env: Env, cwd = process.cwd()): string[] {
   const explicit = file === 'clouds.yaml' ? env.OS_CLIENT_CONFIG_FILE : env.OS_CLIENT_SECURE_FILE;
   if (explicit) return [explicit];
   const home = env.HOME ?? homedir();
   return [join(cwd, file), join(home, '.config', 'openstack', file), join('/etc/openstack', file)];
+}
+
+/**
+ * The secure.yaml force-down reads for `cloudsFile`: OS_CLIENT_SECURE_FILE
+ * when set (it must exist), else the secure.yaml beside the clouds.yaml used,
+ * if there is one. Never another folder's: openstacksdk also takes
+ * ./secure.yaml from the working directory (and ~/.config/openstack/,
+ * /etc/openstack/) whatever clouds.yaml it uses, so a file planted in
+ * whatever directory the operator happens to be in would be merged into the
+ * cloud that holds the real credentials.
+ */
+export function secureFileFor(cloudsFile: string, env: Env): string | undefined {
+  if (env.OS_CLIENT_SECURE_FILE) {
+    if (!existsSync(env.OS_CLIENT_SECURE_FILE)) throw new ConfigError(`OS_CLIENT_SECURE_FILE names ${env.OS_CLIENT_SECURE_FILE}, which does not exist`);
+    return env.OS_CLIENT_SECURE_FILE;
+  }
+  const beside = join(dirname(cloudsFile), 'secure.yaml');
+  return existsSync(beside) ? beside : undefined;
+}
+
+/**
+ * What secure.yaml may hold under `clouds.<name>.auth`: the secrets, and the
+ * names and ids of whose secrets they are. Everything else is refused (a
+ * ConfigError naming the file): in particular whatever says where the
+ * credentials are sent or how the server is trusted (auth_url, endpoint,
+ * endpoint_override, *_endpoint, *_endpoint_override, any *url*, region_name,
+ * interface, cacert, verify, insecure, cert, key, auth_type), any other key of
+ * a cloud, any top-level key but `clouds`, and a cloud clouds.yaml does not have.
+ */
+export const SECURE_AUTH_KEYS: ReadonlySet<string> = new Set([
+  'password',
+  'application_credential_secret',
+  'token',
+  'application_credential_id',
+  'application_credential_name',
+  'username',
+  'user_id',
+  'user_domain_name',
+  'user_domain_id',
+  'project_name',
+  'project_id',
+  'project_domain_name',
+  'project_domain_id',
+  'domain_name',
+  'domain_id',
+]);
+
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A key as it may appear in a message: printable, short (a key is not a value, but it is the file's text). */
+const keyText = (k: string): string => {
+  const clean = k.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 60 ? `${clean.slice(0, 60)}…` : clean;
+};
+
+function whyRefused(key: string): string {
+  if (/url|endpoint|host|port/i.test(key)) return 'says where the credentials are sent';
+  if (/^(region_name|interface)$/i.test(key)) return "chooses the endpoints Keystone's token is sent to";
+  if (/^(cacert|verify|insecure|cert|key)$/i.test(key)) return 'says which servers are trusted';
+  return 'is not a credential';
+}
+
+/** The problems of a secure.yaml document (key paths and why; never a value). Empty when it holds only credentials. */
+export function secureProblems(doc: Record<string, unknown>, clouds: ReadonlySet<string>, cloudsFile: string): string[] {
+  const problems: string[] = [];
+  for (const [top, value] of Object.entries(doc)) {
+    if (top !== 'clouds') {
+      problems.push(`${keyText(top)}: ${whyRefused(top)}`);
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    if (!isMapping(value)) {
+      problems.push('clouds: not a mapping');
+      continue;
+    }
+    for (const [name, cloud] of Object.entries(value)) {
+      const at = `clouds.${keyText(name)}`;
+      if (!clouds.has(name)) problems.push(`${at}: ${cloudsFile} has no such cloud`);
+      if (cloud === null || cloud === undefined) continue;
+      if (!isMapping(cloud)) {
+        problems.push(`${at}: not a mapping`);
+        continue;
+      }
+      for (const [key, auth] of Object.entries(cloud)) {
+        if (key !== 'auth') {
+          problems.push(`${at}.${keyText(key)}: ${whyRefused(key)}`);
+          continue;
+        }
+        if (auth === null || auth === undefined) continue;
+        if (!isMapping(auth)) {
+          problems.push(`${at}.auth: not a mapping`);
+          continue;
+        }
+        for (const k of Object.keys(auth)) if (!SECURE_AUTH_KEYS.has(k)) problems.push(`${at}.auth.${keyText(k)}: ${whyRefused(k)}`);
+      }
+    }
+  }
+  return problems;
 }
 
 /** The cloud named by the standard OS_* variables, in clouds.yaml shape (openstacksdk calls it "envvars"). */
@@ -96,9 +194,10 @@ const ENV_NAMES: Record<string, string> = {
   compute_api_version: 'OS_COMPUTE_API_VERSION',
 };
 
-function envCloud(fromEnv: Record<string, unknown>, cwd: string): ResolvedCloud {
+function envCloud(fromEnv: Record<string, unknown>, cwd: string, trace: ConfigTrace | undefined): ResolvedCloud {
   return withCloud('envvars', [], () => {
     const cloud = parseConfig(cloudSchema, fromEnv, 'the set of OS_* variables', (path) => ENV_NAMES[path.join('.')] ?? `OS_* (${path.join('.')})`);
+    traceCacert(trace, cloud.cacert, cwd);
     const pem = resolveCacert(cloud.cacert, cwd, 'OS_CACERT');
     if (pem !== undefined) cloud.cacert = pem;
     return { name: 'envvars', cloud, source: 'OS_* variables', namedBy: 'OS_* variables' };
@@ -112,6 +211,21 @@ function withCloud<T>(cloud: string, clouds: string[], load: () => T): T {
   } catch (err) {
     throw err instanceof ConfigError ? aboutCloud(err, { cloud, clouds }) : err;
   }
+}
+
+/**
+ * Told of each configuration file as it is read (`force-down --debug` lists
+ * them): what it is and its path, never its contents; and of a secure.yaml
+ * at one of openstacksdk's standard places that force-down does not read.
+ */
+export interface ConfigTrace {
+  read(what: 'clouds.yaml' | 'secure.yaml' | 'CA bundle', path: string): void;
+  notRead?(path: string, why: string): void;
+}
+
+/** Reports the CA bundle file a `cacert` names (PEM text inline is no file). */
+function traceCacert(trace: ConfigTrace | undefined, cacert: string | undefined, baseDir: string): void {
+  if (trace && cacert !== undefined && !cacert.includes('-----BEGIN CERTIFICATE-----')) trace.read('CA bundle', isAbsolute(cacert) ? cacert : resolve(baseDir, cacert));
 }
 
 export interface ResolvedCloud {
@@ -131,7 +245,12 @@ export interface ResolvedCloud {
  * "envvars" cloud, which wins unless `--cloud` or OS_CLOUD names a cloud (as
  * with the openstack CLI): FORCE_DOWN_DEFAULT_CLOUD is only a default.
  */
-export function loadCloudFromOpenStackConfig(requested: CloudFlag | string | undefined, env: Env, cwd = process.cwd()): ResolvedCloud {
+export function loadCloudFromOpenStackConfig(
+  requested: CloudFlag | string | undefined,
+  env: Env,
+  cwd = process.cwd(),
+  trace?: ConfigTrace,
+): ResolvedCloud {
   const flag: CloudFlag | undefined = typeof requested === 'string' ? { name: requested, flag: '--cloud' } : requested;
   const named = namedCloud(flag, env);
   const cloudsFile = candidateFiles('clouds.yaml', env, cwd).find((p) => existsSync(p));
@@ -140,7 +259,10 @@ export function loadCloudFromOpenStackConfig(requested: CloudFlag | string | und
   }
 
   const fromEnv = cloudFromEnv(env);
-  if (fromEnv && (named === undefined || named.namedBy === 'FORCE_DOWN_DEFAULT_CLOUD')) return envCloud(fromEnv, cwd);
+  if (fromEnv && (named === undefined || named.namedBy === 'FORCE_DOWN_DEFAULT_CLOUD')) {
+    if (cloudsFile) trace?.notRead?.(cloudsFile, 'the OS_* variables win unless --cloud or OS_CLOUD names a cloud');
+    return envCloud(fromEnv, cwd, trace);
+  }
   if (!cloudsFile) {
     if (named === undefined) {
       throw new ConfigError(
@@ -152,15 +274,35 @@ export function loadCloudFromOpenStackConfig(requested: CloudFlag | string | und
     );
   }
 
+  trace?.read('clouds.yaml', cloudsFile);
   let doc = readYaml(cloudsFile);
-  const secureFile = candidateFiles('secure.yaml', env, cwd).find((p) => existsSync(p));
-  if (secureFile) doc = deepMerge(doc, readYaml(secureFile)) as Record<string, unknown>;
+  const secureFile = secureFileFor(cloudsFile, env);
+  if (trace?.notRead) {
+    for (const p of candidateFiles('secure.yaml', { ...env, OS_CLIENT_SECURE_FILE: undefined }, cwd)) {
+      if ((secureFile === undefined || resolve(p) !== resolve(secureFile)) && existsSync(p)) trace.notRead(p, `force-down reads secure.yaml only from OS_CLIENT_SECURE_FILE or beside the clouds.yaml used (${cloudsFile})`);
+    }
+  }
+  if (secureFile) {
+    trace?.read('secure.yaml', secureFile);
+    const secure = readYaml(secureFile);
+    const names = isMapping(doc.clouds) ? new Set(Object.keys(doc.clouds)) : new Set<string>();
+    const problems = secureProblems(secure, names, cloudsFile);
+    if (problems.length > 0) {
+      throw new ConfigError(
+        `${secureFile}: a secure.yaml may hold only credentials (clouds.<name>.auth: password, application_credential_secret, token, ` +
+          `and the user, project and domain names and ids they belong to); force-down refuses this one and sent nothing. Move these to ${cloudsFile} or remove them`,
+        problems,
+      );
+    }
+    doc = deepMerge(doc, secure) as Record<string, unknown>;
+  }
   const clouds = (doc.clouds ?? {}) as Record<string, unknown>;
   if (typeof clouds !== 'object' || Object.keys(clouds).length === 0) throw new ConfigError(`${cloudsFile} has no clouds`);
 
   const { name, namedBy, cloud: raw } = chooseCloud(clouds, flag, env, cloudsFile);
   return withCloud(name, Object.keys(clouds), () => {
     const cloud = parseConfig(cloudSchema, raw, cloudsFile, ['clouds', name]);
+    traceCacert(trace, cloud.cacert, dirname(cloudsFile));
     const pem = resolveCacert(cloud.cacert, dirname(cloudsFile), `clouds.${name}.cacert`);
     if (pem !== undefined) cloud.cacert = pem;
     return { name, cloud, source: cloudsFile, namedBy };

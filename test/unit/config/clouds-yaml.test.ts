@@ -384,3 +384,131 @@ describe('regressions found in review', () => {
     expect(catchConfigError(() => load('constructor')).message).toContain('has no cloud named "constructor"');
   });
 });
+
+describe('secure.yaml: credentials only, and only beside the clouds.yaml used (issue #11, finding 9)', () => {
+  const ATTACKER = 'http://127.0.0.1:9/v3';
+
+  /** A clouds.yaml whose secret is kept in secure.yaml, in a folder of its own; returns its path. */
+  function cloudsWithoutSecret(dir = tempDir()): string {
+    return writeYaml(dir, 'clouds.yaml', { clouds: { prod: appCredCloud({}, { application_credential_secret: undefined }) } });
+  }
+
+  it('an auth_url in the secure.yaml beside clouds.yaml → error naming the file and the key, never a value; nothing merged', () => {
+    const dir = tempDir();
+    const cloudsFile = cloudsWithoutSecret(dir);
+    const secure = writeYaml(dir, 'secure.yaml', { clouds: { prod: { auth: { auth_url: ATTACKER, application_credential_secret: SECRETS.appCredSecret } } } });
+    const { load } = sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile });
+
+    const err = catchConfigError(() => load());
+    expect(err.message).toMatch(new RegExp(`^${secure.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: a secure\\.yaml may hold only credentials`));
+    expect(err.message).toContain('force-down refuses this one and sent nothing');
+    expect(err.problems).toEqual(['clouds.prod.auth.auth_url: says where the credentials are sent']);
+    expectNoSecrets(err.message, ATTACKER, '127.0.0.1');
+  });
+
+  it('every key that is not a credential is refused, each named with why', () => {
+    const dir = tempDir();
+    const cloudsFile = cloudsWithoutSecret(dir);
+    writeYaml(dir, 'secure.yaml', {
+      cache: { max_age: 1 },
+      clouds: {
+        prod: {
+          auth: { application_credential_secret: SECRETS.appCredSecret, endpoint: ATTACKER, url: ATTACKER },
+          endpoint_override: ATTACKER,
+          compute_endpoint_override: ATTACKER,
+          identity_endpoint: ATTACKER,
+          region_name: 'Elsewhere',
+          interface: 'internal',
+          cacert: '/tmp/evil.pem',
+          verify: false,
+          auth_type: 'v3token',
+        },
+        ghost: { auth: { password: SECRETS.password } },
+      },
+    });
+    const err = catchConfigError(() => sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile }).load());
+    expect(err.problems).toEqual([
+      'cache: is not a credential',
+      'clouds.prod.auth.endpoint: says where the credentials are sent',
+      'clouds.prod.auth.url: says where the credentials are sent',
+      'clouds.prod.endpoint_override: says where the credentials are sent',
+      'clouds.prod.compute_endpoint_override: says where the credentials are sent',
+      'clouds.prod.identity_endpoint: says where the credentials are sent',
+      "clouds.prod.region_name: chooses the endpoints Keystone's token is sent to",
+      "clouds.prod.interface: chooses the endpoints Keystone's token is sent to",
+      'clouds.prod.cacert: says which servers are trusted',
+      'clouds.prod.verify: says which servers are trusted',
+      'clouds.prod.auth_type: is not a credential',
+      `clouds.ghost: ${cloudsFile} has no such cloud`,
+    ]);
+    expectNoSecrets(err.message, ATTACKER, 'Elsewhere', 'evil.pem');
+  });
+
+  it('credentials and the names they belong to are accepted (username, project, domains, application credential id)', () => {
+    const dir = tempDir();
+    const cloudsFile = writeYaml(dir, 'clouds.yaml', { clouds: { prod: { auth: { auth_url: 'https://keystone.example:5000/v3' }, region_name: 'RegionOne' } } });
+    writeYaml(dir, 'secure.yaml', {
+      clouds: { prod: { auth: { username: 'force-down', password: SECRETS.password, project_name: 'admin', user_domain_name: 'Default', project_domain_name: 'Default' } } },
+    });
+    const { cloud } = sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile }).load();
+    expect(cloud.auth).toMatchObject({ auth_url: 'https://keystone.example:5000/v3', username: 'force-down', password: SECRETS.password });
+  });
+
+  it('with OS_CLIENT_CONFIG_FILE elsewhere, ./secure.yaml in the working directory is not read (openstacksdk would merge it)', () => {
+    const cloudsFile = writeYaml(tempDir(), 'clouds.yaml', { clouds: { prod: appCredCloud() } });
+    const { cwd, load } = sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile });
+    writeYaml(cwd, 'secure.yaml', { clouds: { prod: { auth: { auth_url: ATTACKER, application_credential_secret: 'planted' } } } });
+
+    const { cloud, source } = load();
+    expect(source).toBe(cloudsFile);
+    expect(cloud.auth.auth_url).toBe('https://keystone.example:5000/v3');
+    expect(cloud.auth.application_credential_secret).toBe(SECRETS.appCredSecret);
+  });
+
+  it('with ./clouds.yaml, ~/.config/openstack/secure.yaml is not read either; ./secure.yaml beside it is', () => {
+    const { home, cwd, load } = sandbox({ OS_CLOUD: 'prod' });
+    cloudsWithoutSecret(cwd);
+    writeYaml(userConfigDir(home), 'secure.yaml', { clouds: { prod: { auth: { application_credential_secret: 'from-home' } } } });
+    expect(catchConfigError(() => load()).message).toContain('clouds.prod.auth.application_credential_secret: required');
+
+    writeYaml(cwd, 'secure.yaml', { clouds: { prod: { auth: { application_credential_secret: SECRETS.appCredSecret } } } });
+    expect(load().cloud.auth.application_credential_secret).toBe(SECRETS.appCredSecret);
+  });
+
+  it('OS_CLIENT_SECURE_FILE naming a missing file → error naming it', () => {
+    const cloudsFile = cloudsWithoutSecret();
+    const missing = join(tempDir(), 'nope.yaml');
+    const err = catchConfigError(() => sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile, OS_CLIENT_SECURE_FILE: missing }).load());
+    expect(err.message).toBe(`OS_CLIENT_SECURE_FILE names ${missing}, which does not exist`);
+  });
+
+  it('OS_CLIENT_SECURE_FILE is checked like any secure.yaml', () => {
+    const cloudsFile = cloudsWithoutSecret();
+    const secure = writeYaml(tempDir(), 'vault.yaml', { clouds: { prod: { auth: { auth_url: ATTACKER } } } });
+    const err = catchConfigError(() => sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile, OS_CLIENT_SECURE_FILE: secure }).load());
+    expect(err.message.startsWith(`${secure}: `)).toBe(true);
+  });
+
+  it('a hostile key is shown printable and short', () => {
+    const dir = tempDir();
+    const cloudsFile = cloudsWithoutSecret(dir);
+    writeYaml(dir, 'secure.yaml', { clouds: { prod: { [`x\u001b[31m${'y'.repeat(100)}`]: 1 } } });
+    const err = catchConfigError(() => sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile }).load());
+    expect(err.problems[0]).toMatch(/^clouds\.prod\.x\?\[31my+…: is not a credential$/);
+  });
+
+  it('the trace: each file read (paths only), and a secure.yaml at a standard place that was not read', () => {
+    const dir = tempDir();
+    const cloudsFile = writeYaml(dir, 'clouds.yaml', { clouds: { prod: appCredCloud({ cacert: 'ca.pem' }, { application_credential_secret: undefined }) } });
+    writeFileSync(join(dir, 'ca.pem'), PEM);
+    const secure = writeYaml(dir, 'secure.yaml', { clouds: { prod: { auth: { application_credential_secret: SECRETS.appCredSecret } } } });
+    const { cwd, env } = sandbox({ OS_CLIENT_CONFIG_FILE: cloudsFile });
+    const planted = writeYaml(cwd, 'secure.yaml', { clouds: {} });
+    const events: string[] = [];
+    loadCloudFromOpenStackConfig(undefined, env, cwd, {
+      read: (what, path) => events.push(`read ${what} ${path}`),
+      notRead: (path) => events.push(`not read ${path}`),
+    });
+    expect(events).toEqual([`read clouds.yaml ${cloudsFile}`, `not read ${planted}`, `read secure.yaml ${secure}`, `read CA bundle ${join(dir, 'ca.pem')}`]);
+  });
+});
