@@ -42,6 +42,7 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
     }
     return s;
   };
+  const silentSince = new Date(Date.now() - 10 * 60_000).toISOString().replace('Z', '');
   const view = (s: { id: string; host: string; forced_down: boolean }) => ({
     id: s.id,
     binary: 'nova-compute',
@@ -49,7 +50,9 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
     zone: 'nova',
     status: 'enabled',
     state: s.forced_down ? 'down' : 'up',
-    updated_at: new Date().toISOString().replace('Z', ''),
+    // A host that stopped reporting ten minutes before the fake started (what a host to force down looks
+    // like): a fresh updated_at would be a live nova-compute, which the heartbeat watch refuses.
+    updated_at: silentSince,
     disabled_reason: null,
     forced_down: s.forced_down,
   });

@@ -172,10 +172,18 @@ describe('request lifecycle (use cases over the memory store)', () => {
       order.push(`render ${request.state}`);
       return render(request, view);
     };
+    let novaCalled!: () => void;
+    const called = new Promise<void>((r) => (novaCalled = r));
+    const put = t.nova.gateway.setForcedDown.bind(t.nova.gateway);
+    t.nova.gateway.setForcedDown = async (...args) => {
+      novaCalled();
+      return put(...args);
+    };
     await confirmRequest(t.deps, { id, userId: APPROVER, userGroups: new Set(), method: 'bmc' });
     const running = t.drain();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(t.nova.calls).toEqual([{ host: 'compute1', forcedDown: true }]); // Nova called while Slack still hangs
+    await called; // Nova is called while Slack still hangs (the "⏳" render has not finished)
+    expect(order).toEqual([]);
+    expect(t.nova.calls).toEqual([{ host: 'compute1', forcedDown: true }]);
     release();
     await running;
     expect(order).toEqual(['render executing', 'render succeeded']);

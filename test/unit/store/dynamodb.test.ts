@@ -269,13 +269,21 @@ describe('dynamodb store', () => {
     it('a second caller waits while the claim is young, then gets the first request', async () => {
       const { tableName, client } = await newTable();
       const writeHeld = gate();
-      const slow = createDynamoStore({ tableName, client: clientWith((i) => (isRequestPut(i) ? writeHeld.pass() : undefined)) });
-      const fast = createDynamoStore({ tableName, client });
+      // A grace far longer than the test: the claim stays young however busy the machine is.
+      const slow = createDynamoStore({ tableName, client: clientWith((i) => (isRequestPut(i) ? writeHeld.pass() : undefined)), lockGraceMs: 60_000 });
+      // The second caller's reads of the lock: released once it has looked twice (it is waiting, not taking over).
+      let lockReads = 0;
+      const fast = createDynamoStore({
+        tableName,
+        client: clientWith((i) => {
+          if (i.Key?.pk?.S?.startsWith('LOCK#') === true && i.UpdateExpression === undefined && ++lockReads === 2) writeHeld.release();
+        }),
+        lockGraceMs: 60_000,
+      });
       const first = aRequest();
       const second = aRequest();
       const slowCreate = slow.create(first);
       await writeHeld.reached; // the lock is claimed, the request not written
-      setTimeout(writeHeld.release, 250);
       expect(await fast.create(second)).toEqual({ created: false, existing: first });
       expect(await slowCreate).toEqual({ created: true, request: first });
       expect(await fast.get(second.id)).toBeUndefined();
