@@ -146,7 +146,7 @@ async function startAlertmanager(webhookUrl: string, opts: { repeatInterval?: st
   for (let i = 0; ; i++) {
     const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
     if (ready) break;
-    if (i > 100 || child.exitCode !== null) throw new Error(`alertmanager did not start:\n${stderr}`);
+    if (i > 600 || child.exitCode !== null) throw new Error(`alertmanager did not start within 60 s:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -167,7 +167,7 @@ async function startAlertmanager(webhookUrl: string, opts: { repeatInterval?: st
   };
 }
 
-async function until<T>(what: string, probeFn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, probeFn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probeFn();
