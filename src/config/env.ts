@@ -33,6 +33,8 @@ export const botEnvSchema = z
     FORCE_DOWN_GROUP_WINDOW_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(3600).default(30),
     FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(3600).default(600),
     FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(120).default(20),
+    // The local server only (API Gateway stands in front of Lambda); checked against the descriptor limit at start (src/local/limits.ts).
+    FORCE_DOWN_MAX_CONNECTIONS: z.coerce.number({ error: 'must be a number of connections' }).int().min(16).max(1_000_000).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
   });
 
@@ -52,6 +54,8 @@ export interface BotSettings {
   confirmationMaxAgeMs: number;
   /** Nova must not have heard from a host for this long before it is forced down. */
   heartbeatWaitMs: number;
+  /** The local server's cap on inbound connections (default: from the descriptor limit, src/local/limits.ts). */
+  maxConnections?: number;
   slackApiUrl: string;
 }
 
@@ -81,6 +85,7 @@ export function loadBotSettings(env: Env): BotSettings {
     groupWindowMs: e.FORCE_DOWN_GROUP_WINDOW_SECONDS * 1000,
     confirmationMaxAgeMs: e.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS * 1000,
     heartbeatWaitMs: e.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS * 1000,
+    ...(e.FORCE_DOWN_MAX_CONNECTIONS !== undefined ? { maxConnections: e.FORCE_DOWN_MAX_CONNECTIONS } : {}),
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };
 }

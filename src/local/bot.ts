@@ -9,6 +9,7 @@ import { composeRuntime } from '../runtime/compose.js';
 import { createJsonLogger } from '../runtime/logger.js';
 import { createRouter } from '../runtime/router.js';
 import { createSqliteStore } from '../store/sqlite.js';
+import { connectionCap, openFileLimit } from './limits.js';
 import { createInProcessQueue } from './queue.js';
 import { startHttpServer } from './server.js';
 
@@ -26,6 +27,8 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   const secret = loadSecretFile(settings.secretFile);
   const port = env.PORT === undefined ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT must be a TCP port number');
+  // Inbound sockets are file descriptors, like every call to Nova, Keystone and Slack: cap them well below the limit.
+  const maxConnections = connectionCap(settings.maxConnections, openFileLimit());
   const startedAt = (opts.now ?? Date.now)();
   const store = createSqliteStore({ path: env.FORCE_DOWN_DB ?? join(opts.cwd ?? process.cwd(), '.data', 'force-down.sqlite') });
 
@@ -37,6 +40,9 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
     host: '127.0.0.1',
     port,
     handle: router,
+    preflight: router.preflight,
+    limits: { maxConnections },
+    log,
     onError: (err) => log.error('request failed', { error: (err as Error)?.name }),
   });
   // Expired cards must stop offering buttons even if nobody clicks them: sweep every minute.
@@ -50,6 +56,8 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   })().catch((err: unknown) => log.error('recovery failed', { error: (err as Error)?.name }));
   return {
     url: server.url,
+    /** The inbound connection cap in force (FORCE_DOWN_MAX_CONNECTIONS, or its default). */
+    maxConnections,
     deps: rt.deps,
     queue,
     async close() {

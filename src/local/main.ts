@@ -16,6 +16,7 @@ try {
       `  OPNFV Doctor inspector:  PUT  ${bot.url}/events`,
       `  Anything else (JSON):    POST ${bot.url}/alerts/generic`,
       `Health: ${bot.url}/healthz`,
+      `Inbound connections: at most ${bot.maxConnections} at once (FORCE_DOWN_MAX_CONNECTIONS)`,
       '',
     ].join('\n'),
   );

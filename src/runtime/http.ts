@@ -27,3 +27,15 @@ export function normalizeHeaders(headers: Record<string, string | string[] | und
   for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }
+
+/** A request before its body is read: what routing and the header-level checks see. */
+export type RequestHead = Omit<HttpRequest, 'body'>;
+
+/** The router's decision from the head alone: answer now (the body is never read), or read at most `maxBodyBytes`. */
+export type Preflight = { read: false; answer: HttpResponse } | { read: true; maxBodyBytes: number };
+
+/** 413: the body is (or would be) over the route's limit. */
+export const tooLarge = (limit: number): HttpResponse => json(413, { error: `request body too large: at most ${limit} bytes here` });
+
+/** 503: the server holds as much request data as it will (across all connections); the client may retry shortly. */
+export const tooBusy = (): HttpResponse => ({ ...json(503, { error: 'too many request bodies in flight; retry shortly' }), headers: { 'content-type': 'application/json', 'retry-after': '1' } });
