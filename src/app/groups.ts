@@ -67,6 +67,8 @@ export interface RenderGroupOptions {
   joined?: readonly string[];
   /** A member whose state changed: update its row's page and the first page (the counts), instead of `pages`. */
   row?: string;
+  /** Members whose state changed together (the sweep's expiry): each page holding one of their rows, and the first, once. */
+  rows?: readonly string[];
 }
 
 /**
@@ -88,7 +90,8 @@ export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOpt
     const members = (await Promise.all(group.members.map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
     if (members.length === 0) return true;
     const views = await readHosts(deps, members);
-    const pages = opts.row !== undefined ? [0, pageOf(group, opts.row)] : opts.pages ? [...new Set(opts.pages)] : undefined;
+    const rows = opts.row !== undefined ? [opts.row] : opts.rows;
+    const pages = rows ? [...new Set([0, ...rows.map((id) => pageOf(group, id))])] : opts.pages ? [...new Set(opts.pages)] : undefined;
     const ts = await deps.notifier.renderGroup(group, members, views, pages);
     if (ts.length !== group.messages.length || ts.some((t, i) => t !== group.messages[i])) await deps.store.setGroupMessages(groupId, ts);
     const first = ts[0];

@@ -27,6 +27,12 @@ export type Job =
   | { kind: 'show-card'; id: string }
   | { kind: 'execute'; id: string }
   | { kind: 'refresh-card'; id: string }
+  /**
+   * Members `ids` of group `id` changed state with no Nova call (the sweep's
+   * expiry): the group is rendered once for them all (their pages and the
+   * first), with one line in its thread.
+   */
+  | { kind: 'refresh-group'; id: string; ids: string[] }
   /** `/force-down status <host>`: Nova's view, answered on the command's response_url. */
   | { kind: 'status'; cloud: string; host: string; responseUrl: string }
   /** `/force-down list`: down and forced-down compute services. */
@@ -77,6 +83,8 @@ export interface Notifier {
   renderGroup(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, pages?: readonly number[]): Promise<string[]>;
   /** One line in the group's thread for requests that joined it (their opening, in one line). */
   auditJoined(group: RequestGroup, joined: readonly ForceDownRequest[]): Promise<void>;
+  /** One line in the group's thread for members that took the same step (`entry`, e.g. expired by the sweep), naming every host. */
+  auditGroup(group: RequestGroup, requests: readonly ForceDownRequest[], entry: HistoryEntry): Promise<void>;
 }
 
 export interface Logger {

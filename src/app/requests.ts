@@ -148,24 +148,46 @@ export async function cancelRequest(deps: AppDeps, input: { id: string; userId: 
  * its card refreshed. Returns the expired request when it is (now) expired.
  */
 export async function expireIfDue(deps: AppDeps, request: ForceDownRequest): Promise<ForceDownRequest | undefined> {
+  const res = await expire(deps, request);
+  if (res?.byUs) await deps.enqueue({ kind: 'refresh-card', id: request.id });
+  return res?.request;
+}
+
+/** Records the expiry when due; `byUs` when this call made the transition (its card is then to be refreshed). */
+async function expire(deps: AppDeps, request: ForceDownRequest): Promise<{ request: ForceDownRequest; byUs: boolean } | undefined> {
   // Already expired (by a click, or the sweep): say so, rather than "already handled".
-  if (request.state === 'expired') return request;
+  if (request.state === 'expired') return { request, byUs: false };
   if (!isExpired(request, deps.now())) return undefined;
   if (!fromStates('expired').includes(request.state)) return undefined;
   const res = await deps.store.transition(request.id, fromStates('expired'), 'expired', iso(deps.now()));
   const current = res.ok ? res.request : res.current;
-  if (res.ok) await deps.enqueue({ kind: 'refresh-card', id: request.id });
-  return current?.state === 'expired' ? current : undefined;
+  return current?.state === 'expired' ? { request: current, byUs: res.ok } : undefined;
 }
 
-/** Worker: the expiry sweep (scheduled). Returns how many requests expired. */
+/**
+ * Worker: the expiry sweep (scheduled). Returns how many requests expired.
+ * A request on a card of its own has that card refreshed; the members of a
+ * grouped card that expire in one sweep are shown once for the group (one
+ * Nova list, one update per page, one thread line: `refresh-group`), not
+ * host by host (600 hosts cost ~600 lists, ~1,150 updates and 600 thread posts).
+ */
 export async function expireRequests(deps: AppDeps): Promise<number> {
   let n = 0;
+  const groups = new Map<string, string[]>();
   for (const state of fromStates('expired')) {
     for (const request of await deps.store.listByState(state)) {
-      if (await expireIfDue(deps, request)) n++;
+      const res = await expire(deps, request);
+      if (!res) continue;
+      n++;
+      if (!res.byUs) continue;
+      if (request.group) {
+        const ids = groups.get(request.group) ?? [];
+        ids.push(request.id);
+        groups.set(request.group, ids);
+      } else await deps.enqueue({ kind: 'refresh-card', id: request.id });
     }
   }
+  for (const [id, ids] of groups) await deps.enqueue({ kind: 'refresh-group', id, ids });
   return n;
 }
 
@@ -190,6 +212,32 @@ export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
   await renderCard(deps, request);
   const last = request.history.at(-1);
   if (last && (last.state === 'cancelled' || last.state === 'expired')) await deps.notifier.audit(request, last);
+}
+
+/**
+ * Worker: shows members `ids` of group `groupId` after a change that needed no
+ * Nova call (the sweep's expiry): the group rendered once for them all (one
+ * Nova list, one update of each page holding one of their rows and of the
+ * first), then one thread line per step they took, naming every host. Members
+ * whose group was never recorded are shown on cards of their own.
+ */
+export async function refreshGroup(deps: AppDeps, groupId: string, ids: readonly string[]): Promise<void> {
+  const requests = (await Promise.all([...new Set(ids)].map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r?.group === groupId);
+  if (requests.length === 0) return;
+  if (!(await renderGroup(deps, groupId, { rows: requests.map((r) => r.id) }))) {
+    for (const r of requests) await refreshCard(deps, r.id);
+    return;
+  }
+  const group = await deps.store.getGroup(groupId);
+  if (!group) return;
+  const byStep = new Map<string, ForceDownRequest[]>();
+  for (const r of requests) {
+    const last = r.history.at(-1);
+    if (!last || (last.state !== 'cancelled' && last.state !== 'expired')) continue;
+    const key = `${last.state}/${last.by ?? ''}`;
+    byStep.set(key, [...(byStep.get(key) ?? []), r]);
+  }
+  for (const same of byStep.values()) await deps.notifier.auditGroup(group, same, same[0]!.history.at(-1)!);
 }
 
 export async function readHost(deps: AppDeps, request: ForceDownRequest): Promise<HostView | undefined> {

@@ -2,7 +2,7 @@ import type { AppDeps, Job } from './ports.js';
 import { recoverStaleExecuting, recoverStuckApproved } from './recovery.js';
 import { offerRecovery } from './alerts.js';
 import { renderGroup } from './groups.js';
-import { executeRequest, expireRequests, readHost, refreshCard, showCard } from './requests.js';
+import { executeRequest, expireRequests, readHost, refreshCard, refreshGroup, showCard } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
 export async function runJob(deps: AppDeps, job: Job): Promise<void> {
@@ -14,6 +14,8 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
       return;
     case 'refresh-card':
       return refreshCard(deps, job.id);
+    case 'refresh-group':
+      return refreshGroup(deps, job.id, job.ids);
     case 'show-group':
       if (!(await renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) })) && job.orphan) {
         await showCard(deps, job.orphan);

@@ -164,6 +164,7 @@ export function createApiHandler(opts: { route: (req: HttpRequest) => Promise<Ht
 /** The jobs the worker accepts (from api's async invoke, or the schedule's `{"kind":"sweep"}`). */
 export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['show-card', 'execute', 'refresh-card']), id: z.string().min(1) }),
+  z.object({ kind: z.literal('refresh-group'), id: z.string().min(1), ids: z.array(z.string().min(1)).min(1) }),
   z.object({ kind: z.literal('status'), cloud: z.string(), host: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('sweep') }),

@@ -133,6 +133,17 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         failed('chat.postMessage (audit)', first, err, true);
       }
     },
+    async auditGroup(group: RequestGroup, requests: readonly ForceDownRequest[], entry: HistoryEntry) {
+      const thread = group.messages[0];
+      const first = requests[0];
+      if (!thread || !first) return;
+      const text = requests.length === 1 ? auditLine(first, entry) : manyHostsLine(auditLine(first, entry), first, requests);
+      try {
+        await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, thread_ts: thread, text, unfurl_links: false }));
+      } catch (err) {
+        failed('chat.postMessage (audit)', first, err, true);
+      }
+    },
     async updateModal(viewId: string, request: ForceDownRequest, view: HostView) {
       try {
         await client.views.update({ view_id: viewId, view: fenceModal(request, { ...view, now: opts.now() }) });
@@ -160,6 +171,29 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       await opts.postToResponseUrl(responseUrl, { response_type: 'ephemeral', text: text.slice(0, 3000) });
     },
   };
+}
+
+/** Slack's limit on a message's text that we keep to (characters). */
+const THREAD_LINE_MAX = 3000;
+
+/**
+ * `line` (the first request's audit line) said of every request: its host
+ * becomes "N hosts", followed by as many host names as fit in one message and
+ * how many more there are.
+ */
+function manyHostsLine(line: string, first: ForceDownRequest, requests: readonly ForceDownRequest[]): string {
+  const said = line.replace(`*${escapeMrkdwn(first.host)}*`, `${requests.length} hosts`).replace('the request to ', 'the requests to ');
+  const room = THREAD_LINE_MAX - said.length - ' · hosts: '.length - ' and 99999 more'.length;
+  const names: string[] = [];
+  let used = 0;
+  for (const r of requests) {
+    const name = `*${escapeMrkdwn(r.host)}*`;
+    if (used + name.length + 2 > room) break;
+    names.push(name);
+    used += name.length + 2;
+  }
+  const more = requests.length - names.length;
+  return `${said} · hosts: ${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 function describe(s: ComputeService, now: number): string {

@@ -54,6 +54,7 @@ describe('the recovery rule (fakes)', () => {
         replyList: async () => undefined,
         renderGroup: async (g) => (groupRenders.push(g.id), [...g.messages]),
         auditJoined: async () => undefined,
+        auditGroup: async () => undefined,
       },
       policy: { approverUsers: new Set(['UAPPROVER']), approverGroups: new Set(), twoPerson: false },
       allowedChannels: new Set(),

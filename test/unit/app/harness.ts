@@ -71,6 +71,7 @@ export function setup(over: Partial<AppDeps> = {}) {
         throw new Error('slash-command requests are never grouped');
       },
       async auditJoined() {},
+      async auditGroup() {},
       async updateModal(viewId, request, view) {
         modals.push({ viewId, id: request.id, view });
       },
