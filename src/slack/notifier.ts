@@ -20,6 +20,26 @@ export interface SlackNotifierOptions {
    * per channel, short bursts aside); queues, never drops. Default: none.
    */
   pacer?: ChannelPacer;
+  /** Waits between the retries of an outcome's card update. Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Waits before each retry of an outcome's card update. Default {@link OUTCOME_RETRY_DELAYS_MS}. */
+  outcomeRetryDelaysMs?: readonly number[];
+}
+
+/**
+ * An outcome (✅/❌) that Slack failed to show is shown again after these
+ * waits (30 s in all, on top of the WebClient's own retries of each call):
+ * the store already holds the outcome, only the card is missing it.
+ */
+export const OUTCOME_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 15_000];
+
+/** Slack's platform errors worth another try; any other (invalid_auth, message_not_found…) will not change. */
+const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+/** A failure that may pass: the network, an HTTP error or rate limit, or one of Slack's transient platform errors. */
+export function isTransientSlackError(err: unknown): boolean {
+  const platform = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
+  return typeof platform !== 'string' || TRANSIENT_SLACK_ERRORS.has(platform);
 }
 
 /**
@@ -38,6 +58,8 @@ export function slackErrorCode(err: unknown): string {
 
 /** Progress states: their card is a courtesy, and must never stop the Nova call that follows it. */
 const PROGRESS = new Set<ForceDownRequest['state']>(['approved', 'executing']);
+/** Outcome states: their card update is retried until it is shown (bounded). */
+const OUTCOME = new Set<ForceDownRequest['state']>(['succeeded', 'failed']);
 
 /**
  * The worker's Slack side: the request card (posted once, then updated in
@@ -55,6 +77,20 @@ const PROGRESS = new Set<ForceDownRequest['state']>(['approved', 'executing']);
 export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const { client } = opts;
   const paced = <T>(channel: string, call: () => Promise<T>): Promise<T> => (opts.pacer ? opts.pacer.schedule(channel, call) : call());
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  /** Runs `call`, and again after each of the outcome retry delays while it fails transiently. */
+  const untilShown = async <T>(request: ForceDownRequest, call: () => Promise<T>): Promise<T> => {
+    const delays = opts.outcomeRetryDelaysMs ?? OUTCOME_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (attempt >= delays.length || !isTransientSlackError(err)) throw err;
+        opts.log.warn('outcome card update failed; retrying', { requestId: request.id, state: request.state, outcome: request.outcome?.code, slackError: slackErrorCode(err), attempt: attempt + 1 });
+        await sleep(delays[attempt]!);
+      }
+    }
+  };
   const failed = (call: string, request: ForceDownRequest, err: unknown, swallowed: boolean) => {
     const data = {
       call,
@@ -76,7 +112,8 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       try {
         if (request.messageTs) {
           const ts = request.messageTs;
-          await paced(request.channel, () => client.chat.update({ channel: request.channel, ts, text: card.text, blocks: card.blocks }));
+          const update = () => paced(request.channel, () => client.chat.update({ channel: request.channel, ts, text: card.text, blocks: card.blocks }));
+          await (OUTCOME.has(request.state) ? untilShown(request, update) : update());
           return request.messageTs;
         }
         const res = await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, text: card.text, blocks: card.blocks, unfurl_links: false }));
