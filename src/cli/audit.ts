@@ -2,7 +2,7 @@
 // like the bot's audit thread. Plain fetch, no @slack/* (the CLI is bundled small).
 import { hostname, userInfo } from 'node:os';
 import { FENCING_METHODS, type FencingMethod } from '../domain/fencing.js';
-import { escapeAndTruncate, truncate } from '../slack/mrkdwn.js';
+import { escapeAndTruncate, inert, quoted, truncate } from '../slack/mrkdwn.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -70,20 +70,25 @@ export interface AuditEvent {
 /** Slack's limit for a message's text is far higher; one audit line stays readable. */
 const LINE_MAX = 3_000;
 
-/** One mrkdwn line: when, who (CLI), what, the cloud, the fence method and note, and the outcome code. */
+/**
+ * One mrkdwn line: when, who (CLI), what, the cloud, the fence method and note, and the outcome code.
+ * What a person wrote or chose (the note, \$USER, the binary, the message) is inert (mrkdwn.ts `inert`):
+ * one line, no formatting, mention or link; the note in curly quotes, last but for the outcome.
+ */
 export function auditText(e: AuditEvent): string {
-  const host = `*${escapeAndTruncate(e.host, 255)}*${e.binary !== 'nova-compute' ? ` (${escapeAndTruncate(e.binary, 40)})` : ''}`;
+  const host = `*${escapeAndTruncate(e.host, 255)}*${e.binary !== 'nova-compute' ? ` (${inert(e.binary, 40)})` : ''}`;
   const doing = e.action === 'force-down' ? `force down ${host}` : `unset forced-down on ${host}`;
   const done = e.action === 'force-down' ? `forced down ${host}` : `unset forced-down on ${host}`;
   const parts = [
-    `\`${new Date(e.at).toISOString()}\` breakglass CLI: ${escapeAndTruncate(e.who, 200)} ${e.outcome.ok ? done : `failed to ${doing}`} in ${escapeAndTruncate(e.cloud, 200)}`,
+    `\`${new Date(e.at).toISOString()}\` breakglass CLI: ${inert(e.who, 200)} ${e.outcome.ok ? done : `failed to ${doing}`} in ${escapeAndTruncate(e.cloud, 200)}`,
   ];
   if (e.fenced) parts.push(`fenced: ${FENCING_METHODS[e.fenced]}`);
-  if (e.note?.trim()) parts.push(`note: “${escapeAndTruncate(e.note.trim().replace(/\s+/g, ' '), 500)}”`);
+  const note = quoted(e.note, 500);
+  if (note) parts.push(`note: ${note}`);
   if (e.heartbeatIgnored) parts.push('heartbeat watch skipped (--ignore-heartbeat)');
   const o = e.outcome;
   const path = o.request ? `Nova: \`${escapeAndTruncate(o.request, 100)}\`${o.ok ? ` @ ${escapeAndTruncate(o.microversion, 20)}` : ''} → ` : '→ ';
-  parts.push(o.ok ? `${path}*OK*` : `${path}*${escapeAndTruncate(o.code, 60)}*${o.status !== undefined ? ` (HTTP ${o.status})` : ''}: ${escapeAndTruncate(o.message, 300)}`);
+  parts.push(o.ok ? `${path}*OK*` : `${path}*${escapeAndTruncate(o.code, 60)}*${o.status !== undefined ? ` (HTTP ${o.status})` : ''}: ${inert(o.message, 300)}`);
   return truncate(parts.join(' · ').replace(/\n/g, ' '), LINE_MAX);
 }
 

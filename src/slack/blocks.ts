@@ -13,10 +13,12 @@ import {
   escapeMrkdwn,
   formatAge,
   formatUtc,
+  inert,
   isoUtc,
+  linkShowingHost,
   mentionOrName,
   parseUtc,
-  safeLink,
+  quoted,
   truncate,
 } from './mrkdwn.js';
 
@@ -24,7 +26,14 @@ import {
  * Pure Block Kit builders: request card, confirmation modal, audit line, help.
  * They return plain JSON (typed with Bolt's block types) so tests can snapshot
  * them, and they keep within Slack's limits whatever the request holds.
- * Everything that came from a person or an alert is escaped (mrkdwn.ts).
+ *
+ * What an alert or a person wrote (alert name, summary, link, reason,
+ * confirmation note, fingerprint) appears only in the card's quoted block
+ * ({@link QUOTED_BLOCK_ID}), one labelled line each, inert and in curly
+ * quotes (mrkdwn.ts `inert`, `quoted`); the header, the fields, Nova's view,
+ * the state line and the notification text hold only our own words, the host
+ * name (letters, digits, `-`, `_`, `.`: domain/host.ts), the configured cloud
+ * and ids, so the same request says the same there whatever was written.
  */
 
 export type KnownBlock = types.KnownBlock;
@@ -47,6 +56,38 @@ export const LIMITS = {
 
 /** How much of a reason or alert summary the card shows. */
 export const REASON_MAX = 1500;
+
+/**
+ * `block_id` of the card's quoted block: a context block holding everything an
+ * alert or a person wrote, and nothing else (single card, grouped card, audit
+ * line). Every other block is force-down's own words.
+ */
+export const QUOTED_BLOCK_ID = 'quoted';
+
+/** Characters of untrusted text the quoted block shows per item (inside the quotes, as escaped). */
+export const QUOTE_MAX = { alertName: 200, summary: REASON_MAX * 0.6, reason: REASON_MAX * 0.6, note: 600, fingerprint: 100, link: 300 } as const;
+
+/**
+ * The quoted block: one mrkdwn element of `lines` ("Alert summary: “…”", one
+ * line each; `verbatim`, so Slack links no bare URL, channel or name in it)
+ * and, when given, one element with the link. Undefined when there is nothing
+ * to quote.
+ */
+export function quotedBlock(lines: readonly string[], link?: string): KnownBlock | undefined {
+  const elements: types.MrkdwnElement[] = [];
+  if (lines.length) elements.push({ type: 'mrkdwn', text: truncate(lines.join('\n'), LIMITS.sectionText), verbatim: true });
+  if (link) elements.push({ type: 'mrkdwn', text: truncate(link, LIMITS.sectionText), verbatim: true });
+  return elements.length ? { type: 'context', block_id: QUOTED_BLOCK_ID, elements } : undefined;
+}
+
+/** The alert's link for the quoted block: `Link: <…|open in the alerting tool (host)>`, or the text, unlinked, when it is not http(s). */
+function alertLink(link: string | undefined): string | undefined {
+  if (!link?.trim()) return undefined;
+  const linked = linkShowingHost(link, 'open in the alerting tool');
+  if (linked) return `Link: ${linked}`;
+  const text = quoted(link, QUOTE_MAX.link);
+  return text ? `Link (not http or https, so not linked): ${text}` : undefined;
+}
 
 export interface CardMessage {
   /** Fallback and notification text (`text` of chat.postMessage / chat.update). */
@@ -91,16 +132,13 @@ function originFields(origin: Origin, request: ForceDownRequest, now: number): t
       fields.push(field('Asked by', mentionOrName(origin.userId)));
       break;
     case 'cli':
-      fields.push(field('Asked by', `${escapeAndTruncate(origin.user, 200)} (CLI)`));
+      fields.push(field('Asked by', `${inert(origin.user, 200)} (CLI)`));
       break;
     case 'alert': {
-      const name = origin.alertName ? ` · ${escapeAndTruncate(origin.alertName, 200)}` : '';
-      fields.push(field('Alert', `${escapeMrkdwn(origin.source)}${name}`));
+      // Its name, summary and link are the alert's words: the quoted block shows them.
+      fields.push(field('Alert', `from ${escapeMrkdwn(origin.source)}`));
       const since = parseUtc(origin.startsAt);
-      if (origin.startsAt) {
-        fields.push(field('Since', since === undefined ? escapeAndTruncate(origin.startsAt, 64) : `${formatUtc(origin.startsAt)} (${formatAge(since, now)})`));
-      }
-      if (origin.link) fields.push(field('Link', safeLink(origin.link, 'open in the alerting tool')));
+      if (origin.startsAt) fields.push(field('Since', since === undefined ? formatUtc(origin.startsAt) : `${formatUtc(origin.startsAt)} (${formatAge(since, now)})`));
       break;
     }
     default: {
@@ -126,32 +164,44 @@ function alertLines(request: ForceDownRequest): string | undefined {
   return lines.length ? lines.join('\n') : undefined;
 }
 
-function reasonText(request: ForceDownRequest): string | undefined {
-  const parts: string[] = [];
-  if (request.reason?.trim()) parts.push(`*Reason*\n${escapeAndTruncate(request.reason.trim(), REASON_MAX)}`);
-  const summary = request.origin.kind === 'alert' ? request.origin.summary?.trim() : undefined;
-  if (summary && summary !== request.reason?.trim()) parts.push(`*Summary*\n${escapeAndTruncate(summary, REASON_MAX / 2)}`);
-  return parts.length ? parts.join('\n') : undefined;
+/**
+ * The card's quoted block: the alert's name, summary and link, the requester's
+ * reason, the approver's note — each on its own labelled line, inert, quoted.
+ */
+function requestQuotes(request: ForceDownRequest): KnownBlock | undefined {
+  const lines: string[] = [];
+  const push = (label: string, text: string | undefined, max: number) => {
+    const q = quoted(text, max);
+    if (q) lines.push(`${label}: ${q}`);
+  };
+  const origin = request.origin;
+  const summary = origin.kind === 'alert' ? origin.summary?.trim() : undefined;
+  if (origin.kind === 'alert') {
+    push('Alert', origin.alertName, QUOTE_MAX.alertName);
+    push('Alert summary', summary, QUOTE_MAX.summary);
+  }
+  if (request.reason?.trim() !== summary) push('Reason', request.reason, QUOTE_MAX.reason);
+  push('Confirmation note', request.confirmation?.note, QUOTE_MAX.note);
+  return quotedBlock(lines, origin.kind === 'alert' ? alertLink(origin.link) : undefined);
 }
 
 function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
   const { service, lookupFailure } = view;
   if (service) {
     const heartbeat = parseUtc(service.updatedAt);
+    // Nova's words (state, status, the disabled reason an operator typed): inert, never formatting.
+    const disabled = quoted(service.disabledReason ?? undefined, 200);
     const fields = [
-      field('State', service.state ? `\`${escapeAndTruncate(service.state, 40)}\`` : 'unknown'),
-      field(
-        'Status',
-        `${service.status ? `\`${escapeAndTruncate(service.status, 40)}\`` : 'unknown'}${service.disabledReason ? ` (${escapeAndTruncate(service.disabledReason, 200)})` : ''}`,
-      ),
+      field('State', service.state ? codeSpan(service.state, 40) : 'unknown'),
+      field('Status', `${service.status ? codeSpan(service.status, 40) : 'unknown'}${disabled ? ` (${disabled})` : ''}`),
       field('Forced down', service.forcedDown ? '*yes*' : 'no'),
       field(
         'Last heartbeat',
-        heartbeat === undefined ? (service.updatedAt ? escapeAndTruncate(service.updatedAt, 64) : 'never') : `${formatUtc(service.updatedAt)} (${formatAge(heartbeat, view.now)})`,
+        heartbeat === undefined ? (service.updatedAt ? formatUtc(service.updatedAt) : 'never') : `${formatUtc(service.updatedAt)} (${formatAge(heartbeat, view.now)})`,
       ),
     ];
     if (view.instanceCount !== undefined) fields.push(field('Instances', String(view.instanceCount)));
-    if (service.zone) fields.push(field('Zone', escapeAndTruncate(service.zone, 200)));
+    if (service.zone) fields.push(field('Zone', inert(service.zone, 200)));
     const blocks: KnownBlock[] = [{ type: 'section', text: mrkdwn(`*Nova's view* of \`${escapeMrkdwn(service.binary || request.binary)}\``), fields }];
     // Before the Nova call only: afterwards the host's row moved because of our own change.
     const before = request.state === 'pending' || request.state === 'approved' || request.state === 'failed' || view.heartbeatWaitUntil !== undefined;
@@ -183,15 +233,12 @@ function methodLabel(method: FencingMethod | undefined): string {
   return method ? FENCING_METHODS[method] : 'method not recorded';
 }
 
-function noteSuffix(note: string | undefined): string {
-  return note?.trim() ? ` — “${escapeAndTruncate(note.trim().replace(/\s+/g, ' '), 200)}”` : '';
-}
-
+/** `(by @approver, fenced: BMC …)`. The approver's note is theirs: the quoted block shows it, never the state line. */
 function confirmedBy(request: ForceDownRequest): string {
   const c = request.confirmation;
   if (!c) return '';
   const fenced = request.action === 'force-down' ? `, fenced: ${escapeMrkdwn(methodLabel(c.method))}` : '';
-  return ` (by ${mentionOrName(c.by)}${fenced})${noteSuffix(c.note)}`;
+  return ` (by ${mentionOrName(c.by)}${fenced})`;
 }
 
 function button(text: string, actionId: string, value: string, style?: 'danger' | 'primary'): types.Button {
@@ -274,8 +321,8 @@ function stateLine(request: ForceDownRequest, view: CardView): { line: string; s
 export function requestCard(request: ForceDownRequest, view: CardView): CardMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: plain(headerText(request), LIMITS.headerText) }];
   blocks.push({ type: 'section', fields: originFields(request.origin, request, view.now).slice(0, LIMITS.sectionFields) });
-  const reason = reasonText(request);
-  if (reason) blocks.push({ type: 'section', text: mrkdwn(reason) });
+  const quotes = requestQuotes(request);
+  if (quotes) blocks.push(quotes);
   const alert = alertLines(request);
   if (alert) blocks.push({ type: 'context', elements: [mrkdwn(alert)] });
   blocks.push(...novaBlocks(request, view));
@@ -325,7 +372,7 @@ function modalHeartbeatText(request: ForceDownRequest, check: ModalCheck | undef
     if (warning) return `${warning}. Check the fence before you confirm: force-down refuses while Nova still hears from it.`;
     const beat = parseUtc(check.service.updatedAt);
     const when = beat === undefined ? 'never' : formatAge(beat, check.now);
-    return `Nova last heard from ${host} ${when} (service \`${escapeAndTruncate(check.service.state ?? 'unknown', 40)}\`${check.service.forcedDown ? ', forced down' : ''}).`;
+    return `Nova last heard from ${host} ${when} (service ${codeSpan(check.service.state ?? 'unknown', 40)}${check.service.forcedDown ? ', forced down' : ''}).`;
   }
   if (check.lookupFailure) {
     const t = failureText({ code: check.lookupFailure.code }, { host: request.host, action: request.action, cloud: request.cloud });
@@ -460,12 +507,43 @@ function novaPart(request: ForceDownRequest): string {
   return `Nova: \`${path}\`${mv} → *${o.code}*${status}${detail}`;
 }
 
+/** A thread message: `text` (the notification and fallback), and blocks when it quotes someone. */
+export interface AuditMessage {
+  text: string;
+  /** Our line in a section, what it quotes in the quoted block; absent when it quotes nobody (`text` says it all). */
+  blocks?: KnownBlock[];
+}
+
 /**
  * One mrkdwn line for the card's thread: when (ISO UTC), who, what, the
- * fencing method and note, and for outcomes Nova's path, microversion and
- * outcome code. Nova's own words appear only here, as a ≤300-character code span.
+ * fencing method, and for outcomes Nova's path, microversion and outcome
+ * code; then what it quotes ("alert: “…”", "note: “…”", inert). Nova's own
+ * words appear only here, as a ≤300-character code span.
  */
 export function auditLine(request: ForceDownRequest, event: HistoryEntry): string {
+  return auditMessage(request, event).text;
+}
+
+/**
+ * The thread message for `event`: {@link auditLine} as `text`; when the line
+ * quotes an alert or a person (the alert's name and fingerprint, the
+ * approver's note), blocks that keep our line (a section) apart from what it
+ * quotes (the quoted block, one labelled line each).
+ */
+export function auditMessage(request: ForceDownRequest, event: HistoryEntry): AuditMessage {
+  const { line, quotes } = auditParts(request, event);
+  if (quotes.length === 0) return { text: line };
+  const text = truncate(`${line} · ${quotes.map(([label, q]) => `${label}: ${q}`).join(' · ')}`, LIMITS.sectionText);
+  const block = quotedBlock(quotes.map(([label, q]) => `${label[0]!.toUpperCase()}${label.slice(1)}: ${q}`))!;
+  return { text, blocks: [{ type: 'section', text: mrkdwn(line) }, block] };
+}
+
+function auditParts(request: ForceDownRequest, event: HistoryEntry): { line: string; quotes: [string, string][] } {
+  const quotes: [string, string][] = [];
+  const quote = (label: string, text: string | undefined, max: number) => {
+    const q = quoted(text, max);
+    if (q) quotes.push([label, q]);
+  };
   const host = `*${escapeMrkdwn(request.host)}*`;
   const forceDown = request.action === 'force-down';
   const doing = forceDown ? `force down ${host}` : `unset forced-down on ${host}`;
@@ -477,18 +555,19 @@ export function auditLine(request: ForceDownRequest, event: HistoryEntry): strin
   switch (event.state) {
     case 'pending': {
       const o = request.origin;
-      const asker =
-        o.kind === 'alert'
-          ? `${escapeMrkdwn(o.source)} alert${o.alertName ? ` ${escapeAndTruncate(o.alertName, 200)}` : ''} (fingerprint ${codeSpan(o.fingerprint, 100)})`
-          : by(request.requestedBy);
+      if (o.kind === 'alert') {
+        quote('alert', o.alertName, QUOTE_MAX.alertName);
+        quote('fingerprint', o.fingerprint, QUOTE_MAX.fingerprint);
+      }
+      const asker = o.kind === 'alert' ? `${escapeMrkdwn(o.source)} alert` : by(request.requestedBy);
       what = `${asker} asked to ${doing} in ${escapeAndTruncate(request.cloud, 200)}`;
       break;
     }
     case 'approved': {
       const c = request.confirmation;
       const method = forceDown ? ` · fenced: ${escapeMrkdwn(methodLabel(c?.method))}` : '';
-      const note = c?.note?.trim() ? ` · note: “${escapeAndTruncate(c.note.trim().replace(/\s+/g, ' '), NOTE_MAX_LENGTH)}”` : '';
-      what = `${by(c?.by)} confirmed ${host} ${forceDown ? 'is fenced' : 'has recovered'}${method}${note}`;
+      quote('note', c?.note, NOTE_MAX_LENGTH);
+      what = `${by(c?.by)} confirmed ${host} ${forceDown ? 'is fenced' : 'has recovered'}${method}`;
       break;
     }
     case 'executing':
@@ -511,7 +590,7 @@ export function auditLine(request: ForceDownRequest, event: HistoryEntry): strin
       what = escapeMrkdwn(String(unknown));
     }
   }
-  return truncate(`\`${isoUtc(event.at)}\` ${what}`.replace(/\n/g, ' '), LIMITS.sectionText);
+  return { line: truncate(`\`${isoUtc(event.at)}\` ${what}`.replace(/\n/g, ' '), LIMITS.sectionText), quotes };
 }
 
 /** `/force-down help`. */

@@ -1,10 +1,10 @@
 import type { types } from '@slack/bolt';
 import { FENCING_METHODS } from '../domain/fencing.js';
 import type { ForceDownRequest, HistoryEntry, RequestState } from '../domain/request.js';
-import { LIMITS, REASON_MAX, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
+import { LIMITS, QUOTE_MAX, quotedBlock, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
 import { ACTION_IDS } from './ids.js';
 import { cancelledText, expiredText, failureText } from './messages.js';
-import { escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, mentionOrName, parseUtc, truncate } from './mrkdwn.js';
+import { codeSpan, escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, mentionOrName, parseUtc, quoted, truncate } from './mrkdwn.js';
 
 /**
  * The grouped card: many hosts that went down together (one webhook, or
@@ -17,7 +17,8 @@ import { escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, mentionOrName, p
  * Block budget (Slack: at most 50 blocks per message): ONE section block per
  * host, with the host's button as the section's single accessory. Hence
  * {@link HOSTS_PER_MESSAGE} = 45 hosts per message; the first message adds a
- * header, a context (counts), an optional summary section and a divider
+ * header, a context (counts), an optional quoted block (the alert's name and
+ * summary) and a divider
  * (≤ 4 + 45 = 49 blocks), continuations add one context line (46 blocks).
  *
  * The cost of one block per host: a section has one accessory, so a row has
@@ -103,15 +104,16 @@ function firstAlert(requests: readonly ForceDownRequest[]): Extract<ForceDownReq
   return undefined;
 }
 
-function titleOf(requests: readonly ForceDownRequest[], opts: GroupCardOptions): string {
-  if (opts.title?.trim()) return opts.title.trim().replace(/\s+/g, ' ');
+/** What the group is called: `opts.title` (the group's, from the alert), else the alert's name or source. Untrusted: quoted only. */
+function titleOf(requests: readonly ForceDownRequest[], opts: GroupCardOptions): string | undefined {
+  if (opts.title?.trim()) return opts.title;
   const alert = firstAlert(requests);
-  if (alert) return (alert.alertName?.trim() || alert.source).replace(/\s+/g, ' ');
-  return 'force-down';
+  return alert ? alert.alertName?.trim() || alert.source : undefined;
 }
 
-function headerText(n: number, title: string, recovery: boolean): string {
-  return recovery ? `🟢 ${n} ${n === 1 ? 'host' : 'hosts'} recovered — ${title}` : `🔴 ${n} ${n === 1 ? 'host' : 'hosts'} down — ${title}`;
+/** Our words only: the title (an alert's words) is in the quoted block below the header, never in it. */
+function headerText(n: number, recovery: boolean): string {
+  return recovery ? `🟢 ${n} ${n === 1 ? 'host' : 'hosts'} recovered` : `🔴 ${n} ${n === 1 ? 'host' : 'hosts'} down`;
 }
 
 /** What the alert said since: repeats, and a resolution while the request is still open. */
@@ -143,10 +145,10 @@ function confirmedBy(request: ForceDownRequest): string {
 function novaLine(request: ForceDownRequest, view: GroupHostView | undefined, now: number): string {
   const service = view?.service;
   if (service) {
-    const state = service.state ? `\`${escapeAndTruncate(service.state, 40)}\`` : 'unknown';
-    const status = service.status ? `, \`${escapeAndTruncate(service.status, 40)}\`` : '';
+    const state = service.state ? codeSpan(service.state, 40) : 'unknown';
+    const status = service.status ? `, ${codeSpan(service.status, 40)}` : '';
     const heartbeat = parseUtc(service.updatedAt);
-    const age = heartbeat === undefined ? (service.updatedAt ? escapeAndTruncate(service.updatedAt, 64) : 'never') : formatAge(heartbeat, now);
+    const age = heartbeat === undefined ? (service.updatedAt ? formatUtc(service.updatedAt) : 'never') : formatAge(heartbeat, now);
     return `Nova: ${state}${status} · forced_down ${service.forcedDown ? '*yes*' : 'no'} · heartbeat ${age}`;
   }
   if (view?.lookupFailure) {
@@ -241,7 +243,7 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
   const sorted = opts.order === 'given' ? [...requests] : sortRequests(requests, now);
   const total = sorted.length;
   const title = titleOf(sorted, opts);
-  const header = headerText(total, title, sorted.every((r) => r.action === 'unset'));
+  const header = headerText(total, sorted.every((r) => r.action === 'unset'));
   const clouds = cloudsOf(sorted);
   const messages: CardMessage[] = [];
 
@@ -257,8 +259,13 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
         type: 'context',
         elements: [mrkdwn(`${countsText(sorted, now)} · cloud ${clouds}${source} · each host is its own request: fence it, then confirm it`)],
       });
-      const summary = alert?.summary?.trim();
-      if (summary) blocks.push({ type: 'section', text: mrkdwn(`*Summary*\n${escapeAndTruncate(summary, REASON_MAX / 2)}`) });
+      // The alert's words (its name, its summary): quoted, above the divider, apart from every row.
+      const lines = [
+        ['Alert', quoted(title, QUOTE_MAX.alertName)],
+        ['Alert summary', quoted(alert?.summary, QUOTE_MAX.summary)],
+      ].flatMap(([label, q]) => (q ? [`${label}: ${q}`] : []));
+      const quotes = quotedBlock(lines);
+      if (quotes) blocks.push(quotes);
       blocks.push({ type: 'divider' });
       prefix = `${escapeMrkdwn(header)} (${clouds})`;
     } else {

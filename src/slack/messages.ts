@@ -2,7 +2,7 @@ import type { Failure, FailureCode } from '../domain/failure.js';
 import type { Refusal } from '../domain/policy.js';
 import type { Action } from '../domain/request.js';
 import { nextStep } from '../domain/runbook.js';
-import { codeSpan, escapeMrkdwn, formatUtc, mentionOrName, safeLink } from './mrkdwn.js';
+import { codeSpan, escapeMrkdwn, formatUtc, mentionOrName, quoted, safeLink } from './mrkdwn.js';
 
 /**
  * Slack's words for every expected outcome (DESIGN.md: one exhaustive switch
@@ -185,7 +185,8 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     case 'CHANNEL_NOT_ALLOWED':
       return `force-down posts requests only in the on-call channel it is configured for: run the command there.`;
     case 'UNKNOWN_CLOUD':
-      return `force-down has no cloud named *${escapeMrkdwn(ctx.cloud ?? '(none)')}*: check \`--cloud\` against the clouds in force-down's secret.`;
+      // The name as typed: the person's words, so quoted and inert.
+      return `force-down has no cloud named ${quoted(ctx.cloud, 100) ?? '(none)'}: check \`--cloud\` against the clouds in force-down's secret.`;
     default: {
       const unknown: never = refusal;
       return `Refused (${escapeMrkdwn(String(unknown))}).`;

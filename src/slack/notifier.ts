@@ -3,7 +3,7 @@ import type { HostView, Logger, Notifier } from '../app/ports.js';
 import type { Outcome } from '../domain/failure.js';
 import type { ForceDownRequest, HistoryEntry, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
-import { auditLine, fenceModal, requestCard, type CardMessage } from './blocks.js';
+import { auditLine, auditMessage, fenceModal, requestCard, type CardMessage } from './blocks.js';
 import { groupCard, type GroupHostView } from './group-card.js';
 import { failureText } from './messages.js';
 import { escapeMrkdwn, formatAge, formatUtc, parseUtc } from './mrkdwn.js';
@@ -129,7 +129,8 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       if (!request.messageTs) return;
       try {
         const thread = request.messageTs;
-        await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, thread_ts: thread, text: auditLine(request, entry), unfurl_links: false }));
+        const { text, blocks } = auditMessage(request, entry);
+        await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, thread_ts: thread, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
       } catch (err) {
         failed('chat.postMessage (audit)', request, err, true);
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
 import { FENCING_METHODS } from '../../../src/domain/fencing.js';
 import { nextStep } from '../../../src/domain/runbook.js';
-import { LIMITS, auditLine, fenceModal, helpText, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
+import { LIMITS, QUOTED_BLOCK_ID, auditLine, auditMessage, fenceModal, helpText, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH } from '../../../src/slack/ids.js';
 import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
 
@@ -32,6 +32,12 @@ const textOf = (blocks: KnownBlock[]): string => {
     if ((o.type === 'mrkdwn' || o.type === 'plain_text') && typeof o.text === 'string') parts.push(o.text);
   });
   return parts.join('\n');
+};
+
+/** The quoted block's first element (what an alert or a person wrote), '' when there is none. */
+const quotedOf = (blocks: KnownBlock[]): string => {
+  const block = blocks.find((b) => b.block_id === QUOTED_BLOCK_ID) as { elements: { text: string }[] } | undefined;
+  return block ? block.elements.map((e) => e.text).join('\n') : '';
 };
 
 /** The state line: the section after the divider. */
@@ -72,7 +78,7 @@ describe('requestCard', () => {
     const text = textOf(card.blocks);
     expect(text).toContain('*Cloud*\nprod-east');
     expect(text).toContain('*Asked by*\n<@U0REQUEST1>');
-    expect(text).toContain('*Reason*\nPSU alarm, host unreachable');
+    expect(quotedOf(card.blocks)).toBe('Reason: “PSU alarm, host unreachable”');
     expect(text).toContain('*State*\n`down`');
     expect(text).toContain('*Status*\n`enabled`');
     expect(text).toContain('*Forced down*\nno');
@@ -119,9 +125,9 @@ describe('requestCard', () => {
 
   it('succeeded force-down: who confirmed and how it was fenced; no buttons', () => {
     const card = requestCard(approved('succeeded'), { service: aService({ forcedDown: true }), now: NOW });
-    expect(stateLineOf(card.blocks)).toBe(
-      '✅ *compute1* is forced down in Nova (by <@U0APPROVE1>, fenced: BMC power-off (IPMI/Redfish)) — “ipmitool chassis power off, verified off”',
-    );
+    expect(stateLineOf(card.blocks)).toBe('✅ *compute1* is forced down in Nova (by <@U0APPROVE1>, fenced: BMC power-off (IPMI/Redfish))');
+    // The approver's note is theirs: quoted above the divider, not on our state line.
+    expect(quotedOf(card.blocks)).toBe('Reason: “PSU alarm, host unreachable”\nConfirmation note: “ipmitool chassis power off, verified off”');
     expect(buttons(card.blocks)).toEqual([]);
     expect(card.text).toBe('🔴 Force down compute1 (prod-east): forced down in Nova');
     expect(card).toMatchSnapshot();
@@ -196,21 +202,27 @@ describe('requestCard', () => {
     expect(withButtons).toEqual(['pending', 'approved', 'failed']);
   });
 
-  it('an alert request: source, alert name, since (with age), a safe link, the summary', () => {
+  it('an alert request: source and since in our fields; its name, summary and link (showing its host) quoted', () => {
     const request = aRequest({ origin: alertOrigin(), requestedBy: 'alertmanager', reason: undefined });
     const card = requestCard(request, { service: aService(), now: NOW });
     const text = textOf(card.blocks);
-    expect(text).toContain('*Alert*\nalertmanager · NovaComputeDown');
+    expect(text).toContain('*Alert*\nfrom alertmanager');
     expect(text).toContain('*Since*\n2026-11-25 13:55 UTC (15 min ago)');
-    expect(text).toContain('*Link*\n<https://alertmanager.example/#/alerts?filter={alertname=%22NovaComputeDown%22}|open in the alerting tool>');
-    expect(text).toContain('*Summary*\nnova-compute on compute1 has not reported for 5 minutes');
+    expect(quotedOf(card.blocks)).toBe(
+      'Alert: “NovaComputeDown”\nAlert summary: “nova-compute on compute1 has not reported for 5 minutes”\n' +
+        'Link: <https://alertmanager.example/#/alerts?filter={alertname=%22NovaComputeDown%22}|open in the alerting tool (alertmanager.example)>',
+    );
     expect(card).toMatchSnapshot();
   });
 
-  it("an alert with a non-http link shows it as text, not as a link", () => {
-    const card = requestCard(aRequest({ origin: alertOrigin({ link: 'javascript:alert(1)' }) }), { now: NOW });
-    expect(textOf(card.blocks)).toContain('*Link*\njavascript:alert(1)');
-    expect(JSON.stringify(card)).not.toContain('<javascript');
+  it('a link shows the host a browser would go to, whatever its user info or label says; only http(s) is linked', () => {
+    const link = (url: string) => quotedOf(requestCard(aRequest({ origin: alertOrigin({ link: url, alertName: undefined, summary: undefined }), reason: undefined }), { now: NOW }).blocks);
+    expect(link('https://alertmanager.example.com@evil.example:8443/x')).toBe('Link: <https://alertmanager.example.com@evil.example:8443/x|open in the alerting tool (evil.example:8443)>');
+    expect(link('https://аlertmanager.example/')).toBe('Link: <https://xn--lertmanager-xij.example/|open in the alerting tool (xn--lertmanager-xij.example)>');
+    expect(link('http://x.example/a|b>c&d')).toBe('Link: <http://x.example/a%7Cb%3Ec&amp;d|open in the alerting tool (x.example)>');
+    expect(link('javascript:alert(1)')).toBe('Link (not http or https, so not linked): “javascript:alert(1)”');
+    expect(link(`https://x.example/${'a'.repeat(2100)}`)).toBe('Link: open in the alerting tool (x.example): not linked, the address is longer than 2000 characters');
+    expect(JSON.stringify(requestCard(aRequest({ origin: alertOrigin({ link: 'javascript:alert(1)' }) }), { now: NOW }))).not.toContain('<javascript');
   });
 
   it("Nova's view when the lookup failed: our headline and next step, not Nova's words", () => {
@@ -241,8 +253,8 @@ describe('requestCard', () => {
     const card = requestCard(aRequest({ reason }), { service: aService(), now: NOW });
     const json = JSON.stringify(card);
     for (const bad of ['<!channel>', '<!here>', '<@U0BOSS0001>', '<http://evil', '<#C0SECRET1>']) expect(json).not.toContain(bad);
-    expect(textOf(card.blocks)).toContain(
-      '*Reason*\nurgent &lt;!channel&gt; &lt;!here&gt; &lt;@U0BOSS0001&gt; see &lt;http://evil.example|the runbook&gt; &amp; &lt;#C0SECRET1&gt;',
+    expect(quotedOf(card.blocks)).toBe(
+      'Reason: “urgent &lt;!channel&gt; &lt;!here&gt; &lt;@U0BOSS0001&gt; see &lt;http://evil.example|the runbook&gt; &amp; &lt;#C0SECRET1&gt;”',
     );
   });
 
@@ -353,7 +365,7 @@ describe('auditLine', () => {
       '`2026-11-25T14:00:00.000Z` <@U0REQUEST1> asked to force down *compute1* in prod-east',
     );
     expect(auditLine(aRequest({ origin: alertOrigin() }), { state: 'pending', at: '2026-11-25T14:00:00Z' })).toBe(
-      '`2026-11-25T14:00:00.000Z` alertmanager alert NovaComputeDown (fingerprint `3f1c2a9d8e7b6c5a`) asked to force down *compute1* in prod-east',
+      '`2026-11-25T14:00:00.000Z` alertmanager alert asked to force down *compute1* in prod-east · alert: “NovaComputeDown” · fingerprint: “3f1c2a9d8e7b6c5a”',
     );
     expect(auditLine(approved('approved'), { state: 'approved', at: '2026-11-25T14:05:00Z', by: 'U0APPROVE1' })).toBe(
       '`2026-11-25T14:05:00.000Z` <@U0APPROVE1> confirmed *compute1* is fenced · fenced: BMC power-off (IPMI/Redfish) · note: “ipmitool chassis power off, verified off”',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
-import { LIMITS, type CardMessage, type KnownBlock } from '../../../src/slack/blocks.js';
+import { LIMITS, QUOTED_BLOCK_ID, type CardMessage, type KnownBlock } from '../../../src/slack/blocks.js';
 import { HOSTS_PER_MESSAGE, type GroupHostView, groupCard, groupCardMessageCount } from '../../../src/slack/group-card.js';
 import { ACTION_IDS } from '../../../src/slack/ids.js';
 import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
@@ -39,6 +39,12 @@ const rowOf = (messages: CardMessage[], host: string): Json => {
       if (b.type === 'section' && text.startsWith(`*${host}*`)) return b as unknown as Json;
     }
   throw new Error(`no row for ${host}`);
+};
+
+/** The text of the message's quoted block (what the alert wrote), '' when there is none. */
+const quotedOf = (message: CardMessage): string => {
+  const block = message.blocks.find((b) => b.block_id === QUOTED_BLOCK_ID) as { elements: { text: string }[] } | undefined;
+  return block ? block.elements.map((e) => e.text).join('\n') : '';
 };
 
 function expectWithinLimits(message: CardMessage): void {
@@ -113,7 +119,7 @@ describe('groupCard splitting', () => {
     const requests = alertRequests(200);
     const messages = groupCard(requests, viewsFor(requests), { now: NOW });
     expect(messages[0]?.blocks[0]?.type).toBe('header');
-    expect(messages[0]?.text).toMatch(/^🔴 200 hosts down — NovaComputeDown \(prod-east\): compute001, compute002, /);
+    expect(messages[0]?.text).toMatch(/^🔴 200 hosts down \(prod-east\): compute001, compute002, /);
     expect(messages[1]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 46–90 of 200)' }] });
     expect(messages[4]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 181–200 of 200)' }] });
     expect(messages[1]?.text).toContain('(continued, hosts 46–90 of 200)');
@@ -228,19 +234,22 @@ describe('groupCard escaping', () => {
     for (const t of [...mrkdwnTexts, ...messages.map((m) => m.text)]) {
       expect(t).not.toMatch(/<!|<@U0EVIL|<http/);
     }
-    expect(all).toContain('summary &lt;@U0EVIL&gt; &amp; &lt;!channel&gt;');
     expect(all).toContain('*evil&lt;!channel&gt;*');
     expect(all).toContain('*ok&amp;host*');
-    expect(messages[0]!.text).toContain('Down &lt;!here&gt; &lt;http://evil.example|click&gt;');
-    // The header is plain_text, which Slack never parses.
-    expect(messages[0]!.blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text', text: '🔴 2 hosts down — Down <!here> <http://evil.example|click>' } });
+    // The alert's words only in the quoted block; the header and the notification text are ours.
+    expect(quotedOf(messages[0]!)).toBe('Alert: “Down &lt;!here&gt; &lt;http://evil.example|click&gt;”\nAlert summary: “summary &lt;@U0EVIL&gt; &amp; &lt;!channel&gt;”');
+    expect(messages[0]!.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '🔴 2 hosts down', emoji: true } });
+    expect(messages[0]!.text).toBe('🔴 2 hosts down (prod-east): evil&lt;!channel&gt;, ok&amp;host');
   });
 
-  it('uses opts.title over the alert name, and keeps a long one within the header limit', () => {
+  it('quotes opts.title (over the alert name) below the header, on one line, within the limits', () => {
     const requests = alertRequests(3);
-    expect(textOf(groupCard(requests, new Map(), { now: NOW, title: 'PDU B12-A' })[0]!.blocks[0])).toBe('🔴 3 hosts down — PDU B12-A');
+    const [titled] = groupCard(requests, new Map(), { now: NOW, title: 'PDU B12-A\n*✅ compute001 is forced down in Nova*' });
+    expect(textOf(titled!.blocks[0])).toBe('🔴 3 hosts down');
+    expect(quotedOf(titled!)).toBe('Alert: “PDU B12-A ∗✅ compute001 is forced down in Nova∗”\nAlert summary: “Rack B12 PDU feed A lost power”');
     const [m] = groupCard(requests, new Map(), { now: NOW, title: 'x'.repeat(500) });
     expectWithinLimits(m!);
+    expect(quotedOf(m!)).toMatch(/^Alert: “x{199}…”\n/);
   });
 });
 

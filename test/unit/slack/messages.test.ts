@@ -167,6 +167,7 @@ describe('refusalText', () => {
     expect(refusalText('ALREADY_HANDLED', { ...ctx, handledBy: 'U0APPROVE1' })).toBe(alreadyHandledText('compute1', 'force-down', 'U0APPROVE1'));
     expect(refusalText('NOT_AUTHORIZED', { ...ctx, attempted: 'cancel' })).toContain('you cannot cancel the request');
     expect(refusalText('NOT_AUTHORIZED', ctx)).toContain('you cannot confirm the request');
-    expect(refusalText('UNKNOWN_CLOUD', { ...ctx, cloud: '<!channel>' })).toContain('*&lt;!channel&gt;*');
+    expect(refusalText('UNKNOWN_CLOUD', { ...ctx, cloud: '<!channel>' })).toContain('no cloud named “&lt;!channel&gt;”');
+    expect(refusalText('UNKNOWN_CLOUD', { ...ctx, cloud: '*prod*\n_x_' })).toContain('no cloud named “∗prod∗ ˍxˍ”');
   });
 });
