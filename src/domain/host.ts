@@ -34,3 +34,31 @@ export function describeHostNameProblem(problem: HostNameProblem): string {
 
 /** The service binary force-down acts on. Nova refuses force-down for any other binary. */
 export const COMPUTE_BINARY = 'nova-compute';
+
+/**
+ * A host name as DNS compares it: letters folded to lower case (host names
+ * are ASCII: {@link checkHostName}). Requests are locked by it, so RT1, Rt1
+ * and rt1 are one host with one open request, whatever Nova's database
+ * collation (MySQL's default matches host names case-insensitively,
+ * PostgreSQL and SQLite exactly).
+ */
+export function foldHost(host: string): string {
+  return host.toLowerCase();
+}
+
+/**
+ * How Nova spells `host` among `services` of `binary`: `exact` when Nova has
+ * the name as given, and `variants` (sorted, each once), the names Nova has
+ * that differ from it in case only.
+ */
+export function novaSpellings(host: string, binary: string, services: readonly { host: string; binary: string }[]): { exact: boolean; variants: string[] } {
+  const folded = foldHost(host);
+  let exact = false;
+  const variants = new Set<string>();
+  for (const s of services) {
+    if (s.binary !== binary) continue;
+    if (s.host === host) exact = true;
+    else if (foldHost(s.host) === folded) variants.add(s.host);
+  }
+  return { exact, variants: [...variants].sort() };
+}

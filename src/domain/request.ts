@@ -1,4 +1,5 @@
 import type { FailureCode } from './failure.js';
+import { foldHost } from './host.js';
 import type { FencingMethod } from './fencing.js';
 import type { Action } from './runbook.js';
 
@@ -136,7 +137,13 @@ export interface HistoryEntry {
 export interface ForceDownRequest {
   id: string;
   cloud: string;
+  /**
+   * The host, as asked for until Nova's lookup for the card finds it, then as
+   * Nova spells it (`RequestStore.setNovaHost`): the name shown and sent to Nova.
+   */
   host: string;
+  /** The host as it was asked for, when Nova spells it differently (in case only); set with `host` by `setNovaHost`. */
+  requestedHost?: string;
   binary: string;
   action: Action;
   state: RequestState;
@@ -194,7 +201,13 @@ export interface RequestGroup {
   messages: string[];
 }
 
-/** The lock key: one open request per (cloud, host, action). */
+/**
+ * The lock key: one open request per (cloud, host, action), the host
+ * case-folded ({@link foldHost}): RT1, Rt1 and rt1 share one lock, so a second
+ * `/force-down Rt1` finds the open `rt1` request. (A lock written before the
+ * fold by a request still open for a mixed-case host is not found by the new
+ * key: at worst one more request for that host until the old one closes.)
+ */
 export function lockKey(r: Pick<ForceDownRequest, 'cloud' | 'host' | 'action'>): string {
-  return `${r.cloud}#${r.host}#${r.action}`;
+  return `${r.cloud}#${foldHost(r.host)}#${r.action}`;
 }

@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { canonicalInstant, definedPatch, groupCreatedMs, historyEntry, isLockHolder, jsonCopy, sinceMs, uniqueIds } from './transition.js';
+import { applyNovaHost, canonicalInstant, definedPatch, groupCreatedMs, historyEntry, isLockHolder, jsonCopy, sinceMs, uniqueIds } from './transition.js';
 
 /** The GSI that `listByState` queries: partition key `state`, sort key `createdAt`. Lock items have no `state`, so it holds requests only. */
 export const STATE_INDEX = 'byState';
@@ -349,6 +349,32 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       return isLockHolder(holder, key) ? holder : undefined;
     },
 
+    async setNovaHost(id: string, host: string): Promise<ForceDownRequest | undefined> {
+      const current = await getRequest(id);
+      if (current === undefined) return undefined;
+      if (applyNovaHost(current, host) === undefined) return current;
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: requestPk(id) },
+            // A compare-and-set on what was read: still pending, still spelled so. The item's lockKey
+            // stays as it is (the lock is keyed on the case-folded host).
+            ConditionExpression: '#state = :pending AND #host = :from',
+            UpdateExpression: 'SET #host = :host, requestedHost = if_not_exists(requestedHost, :from)',
+            ExpressionAttributeNames: { '#state': 'state', '#host': 'host' },
+            ExpressionAttributeValues: { ':pending': 'pending', ':from': current.host, ':host': host },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `request ${id}: update returned no attributes`);
+        return fromItem(Attributes);
+      } catch (err) {
+        if (isConditionFailed(err)) return getRequest(id);
+        throw err;
+      }
+    },
+
     async markAlertResolved(id: string, rawAt: string): Promise<ForceDownRequest | undefined> {
       const at = canonicalInstant(rawAt, 'markAlertResolved: at');
       try {
@@ -523,6 +549,7 @@ function toItem(r: ForceDownRequest): Record<string, unknown> {
     id: r.id,
     cloud: r.cloud,
     host: r.host,
+    requestedHost: r.requestedHost,
     binary: r.binary,
     action: r.action,
     state: r.state,
@@ -574,6 +601,7 @@ function fromItem(item: Record<string, unknown>): ForceDownRequest {
     history: i.history ?? [],
   };
   if (i.reason !== undefined) r.reason = i.reason;
+  if (i.requestedHost !== undefined) r.requestedHost = i.requestedHost;
   if (i.messageTs !== undefined) r.messageTs = i.messageTs;
   if (i.confirmation !== undefined) r.confirmation = i.confirmation;
   if (item.outcome !== undefined) r.outcome = outcomeFromItem(item.outcome as Record<string, unknown>, r.id);

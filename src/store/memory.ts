@@ -4,6 +4,7 @@ import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } fr
 import {
   appendMembers,
   applyAlertResolved,
+  applyNovaHost,
   applySeen,
   applyTransition,
   canonicalInstant,
@@ -98,6 +99,14 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       const holderId = locks.get(key);
       const holder = holderId === undefined ? undefined : requests.get(holderId);
       return isLockHolder(holder, key) ? jsonCopy(holder) : undefined;
+    },
+
+    async setNovaHost(id: string, host: string): Promise<ForceDownRequest | undefined> {
+      const current = requests.get(id);
+      if (current === undefined) return undefined;
+      const next = applyNovaHost(current, host);
+      if (next !== undefined) requests.set(id, jsonCopy(next));
+      return read(id);
     },
 
     async listByState(wanted: RequestState): Promise<ForceDownRequest[]> {

@@ -50,6 +50,18 @@ export interface RequestStore {
   /** The open request holding the lock for (cloud, host, action), if any. */
   findOpen(cloud: string, host: string, action: ForceDownRequest['action']): Promise<ForceDownRequest | undefined>;
 
+  /**
+   * Records Nova's own spelling of request `id`'s host, once Nova's lookup for
+   * its card found it: `host` becomes `host`, and the spelling it replaces is
+   * kept in `requestedHost` (the first one, if called again). Only while the
+   * request is `pending` (what an approver has confirmed is not renamed under
+   * them) and only for the same name case-folded (the lock, keyed on the
+   * folded name, stays as it is; a RangeError for another name). Changes
+   * nothing else. Returns the request as it now is, changed or not, or
+   * undefined for an unknown id.
+   */
+  setNovaHost(id: string, host: string): Promise<ForceDownRequest | undefined>;
+
   /** Every request in `state` (expiry sweeps, stuck `executing`); the caller filters by time. */
   listByState(state: RequestState): Promise<ForceDownRequest[]>;
 

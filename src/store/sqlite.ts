@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { appendMembers, applyAlertResolved, applySeen, applyTransition, canonicalInstant, groupCreatedMs, isLockHolder, sinceMs } from './transition.js';
+import { appendMembers, applyAlertResolved, applyNovaHost, applySeen, applyTransition, canonicalInstant, groupCreatedMs, isLockHolder, sinceMs } from './transition.js';
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. `:memory:` works too (one connection only). */
@@ -141,6 +141,17 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     return isLockHolder(holder, key) ? holder : undefined;
   });
 
+  const setNovaHostTx = db.transaction((id: string, host: string): ForceDownRequest | undefined => {
+    const current = read(id);
+    if (current === undefined) return undefined;
+    const next = applyNovaHost(current, host);
+    if (next === undefined) return current;
+    // The lock_key column is unchanged: the lock is keyed on the case-folded host.
+    const json = JSON.stringify(next);
+    updateJson.run(json, id);
+    return parse(json, id);
+  });
+
   const markAlertResolvedTx = db.transaction((id: string, at: string): ForceDownRequest | undefined => {
     const current = read(id);
     if (current === undefined) return undefined;
@@ -195,6 +206,10 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
 
     async findOpen(cloud, host, action) {
       return findOpenTx(lockKey({ cloud, host, action }));
+    },
+
+    async setNovaHost(id, host) {
+      return setNovaHostTx.immediate(id, host);
     },
 
     async listByState(state) {

@@ -1,3 +1,4 @@
+import { foldHost } from '../domain/host.js';
 import { holdsLock, lockKey, type ForceDownRequest, type HistoryEntry, type RequestGroup, type RequestState } from '../domain/request.js';
 import type { TransitionPatch } from './port.js';
 
@@ -88,4 +89,18 @@ export function sinceMs(since: string): number {
   const ms = Date.parse(since);
   if (!Number.isFinite(ms)) throw new RangeError(`findRecentGroup: since is not a timestamp: ${JSON.stringify(since)}`);
   return ms;
+}
+
+/**
+ * The request with its host spelled as Nova spells it (see
+ * `RequestStore.setNovaHost`), or undefined when it is to stay as it is (not
+ * pending, or already spelled so). A RangeError when `host` is not the same
+ * name case-folded.
+ */
+export function applyNovaHost(request: ForceDownRequest, host: string): ForceDownRequest | undefined {
+  if (foldHost(host) !== foldHost(request.host)) {
+    throw new RangeError(`setNovaHost: ${JSON.stringify(host)} is not ${JSON.stringify(request.host)} spelled otherwise`);
+  }
+  if (request.state !== 'pending' || request.host === host) return undefined;
+  return { ...request, host, requestedHost: request.requestedHost ?? request.host };
 }

@@ -446,6 +446,95 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
       });
     });
 
+    describe("host case: one lock per host case-folded, and Nova's spelling (setNovaHost)", () => {
+      it('RT1, Rt1 and rt1 share one lock: the later creates return the first, and findOpen finds it by any spelling', async () => {
+        const first = aRequest({ host: 'RT1' });
+        expect(await store.create(first)).toEqual({ created: true, request: first });
+        for (const host of ['Rt1', 'rt1']) {
+          const res = await store.create(aRequest({ host }));
+          expect(res).toEqual({ created: false, existing: first });
+        }
+        for (const host of ['RT1', 'rT1', 'rt1']) expect(await store.findOpen('prod-east', host, 'force-down')).toEqual(first);
+        expect(await store.listByState('pending')).toEqual([first]);
+      });
+
+      it(`${RACERS} concurrent creates for case variants of one host: exactly one created, all others see it`, async () => {
+        const spellings = ['RT1', 'Rt1', 'rt1', 'rT1'];
+        const results = await Promise.all(Array.from({ length: RACERS }, (_, i) => store.create(aRequest({ host: spellings[i % spellings.length]! }))));
+        const created = results.filter((r) => r.created);
+        expect(created).toHaveLength(1);
+        const winner = created[0]!.created ? created[0]!.request : undefined;
+        for (const r of results) if (!r.created) expect(r.existing).toEqual(winner);
+        expect(await store.listByState('pending')).toHaveLength(1);
+      });
+
+      it("records Nova's spelling while pending, keeping the asked-for one; nothing else changes and the lock stays with it", async () => {
+        const request = aRequest({ host: 'RT1' });
+        await store.create(request);
+        const spelled = await store.setNovaHost(request.id, 'rt1');
+        expect(spelled).toEqual({ ...request, host: 'rt1', requestedHost: 'RT1' });
+        expect(await store.get(request.id)).toEqual(spelled);
+        expect(await store.findOpen('prod-east', 'RT1', 'force-down')).toEqual(spelled);
+        expect(await store.create(aRequest({ host: 'Rt1' }))).toEqual({ created: false, existing: spelled });
+        // Closing it releases the lock for every spelling.
+        await walk(request.id, PATHS.cancelled);
+        expect(await store.findOpen('prod-east', 'rt1', 'force-down')).toBeUndefined();
+        expect((await store.create(aRequest({ host: 'RT1' }))).created).toBe(true);
+      });
+
+      it('keeps the first asked-for spelling when called again; the same spelling changes nothing', async () => {
+        const request = aRequest({ host: 'RT1' });
+        await store.create(request);
+        await store.setNovaHost(request.id, 'Rt1');
+        expect(await store.setNovaHost(request.id, 'rt1')).toEqual({ ...request, host: 'rt1', requestedHost: 'RT1' });
+        const same = aRequest({ host: 'compute1' });
+        await store.create(same);
+        expect(await store.setNovaHost(same.id, 'compute1')).toEqual(same);
+        expect(await store.get(same.id)).toEqual(same);
+      });
+
+      it.each(['approved', 'failed', 'cancelled'] as const)('changes nothing once the request is %s (what was confirmed is not renamed)', async (state) => {
+        const request = aRequest({ host: 'RT1' });
+        await store.create(request);
+        const walked = await walk(request.id, state === 'approved' ? ['approved'] : PATHS[state]);
+        expect(await store.setNovaHost(request.id, 'rt1')).toEqual(walked);
+        expect(await store.get(request.id)).toEqual(walked);
+      });
+
+      it('refuses another name with a RangeError, changing nothing; an unknown id is undefined and nothing is created', async () => {
+        const request = aRequest({ host: 'RT1' });
+        await store.create(request);
+        await expect(store.setNovaHost(request.id, 'rt2')).rejects.toThrow(RangeError);
+        expect(await store.get(request.id)).toEqual(request);
+        expect(await store.setNovaHost('req-nope', 'rt1')).toBeUndefined();
+        expect(await store.get('req-nope')).toBeUndefined();
+      });
+
+      it('requestedHost round-trips through create, transitions and listByState', async () => {
+        const request = aRequest({ host: 'rt1', requestedHost: 'RT1' });
+        await store.create(request);
+        expect(await store.get(request.id)).toEqual(request);
+        const approved = await walk(request.id, ['approved']);
+        expect(approved).toMatchObject({ host: 'rt1', requestedHost: 'RT1' });
+        expect(await store.listByState('approved')).toEqual([approved]);
+      });
+
+      it("a confirmation racing Nova's spelling: one consistent request either way", async () => {
+        const request = aRequest({ host: 'RT1' });
+        await store.create(request);
+        const [, confirmed] = await Promise.all([
+          store.setNovaHost(request.id, 'rt1'),
+          store.transition(request.id, ['pending'], 'approved', at(1), { confirmation: { by: 'U0APPROVER', at: at(1), method: 'bmc' } }, 'U0APPROVER'),
+        ]);
+        expect(confirmed.ok).toBe(true);
+        const got = await store.get(request.id);
+        expect(got?.state).toBe('approved');
+        expect(got?.confirmation?.by).toBe('U0APPROVER');
+        if (got?.host === 'rt1') expect(got.requestedHost).toBe('RT1');
+        else expect(got).not.toHaveProperty('requestedHost');
+      });
+    });
+
     describe('group and alertResolvedAt', () => {
       it('are kept through transitions, recordSeen, listByState and findOpen', async () => {
         const request = aRequest({ group: 'grp-1', alertResolvedAt: at(1) });
