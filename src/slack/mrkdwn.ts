@@ -78,6 +78,8 @@ export function mentionOrName(who: string): string {
  */
 const INVISIBLE = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\uffa0\ufeff\ufff9-\ufffb]/g;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /** Look-alikes for mrkdwn's formatting characters: they read the same and format nothing. */
 export const INERT_LOOKALIKES: Readonly<Record<string, string>> = { '*': '∗', _: 'ˍ', '~': '∼', '`': 'ˋ', '“': '"', '”': '"' };
 
@@ -87,7 +89,8 @@ const ALNUM = /^[A-Za-z0-9]$/;
  * Untrusted text made inert for mrkdwn, on one line, at most `max` characters
  * (UTF-16 code units, as Slack counts; ends in `…` when cut):
  *
- * 1. invisible and bidi control characters removed ({@link INVISIBLE});
+ * 1. invisible and bidi control characters removed ({@link INVISIBLE}), a lone
+ *    UTF-16 surrogate (not text: Slack could refuse the whole message) → `�`;
  * 2. every run of whitespace (newlines, tabs, U+2028…) folded into one space,
  *    ends trimmed: it stays one line, so it cannot start a line of its own;
  * 3. `` ` `` → `ˋ` always (no code span can open), and `*` → `∗`, `_` → `ˍ`,
@@ -95,8 +98,8 @@ const ALNUM = /^[A-Za-z0-9]$/;
  *    `2*3`), where Slack never reads them as formatting (it needs a word
  *    boundary on the outer side of a marker): no bold, italics, strike or code;
  * 4. `“` and `”` → `"`: the text cannot close the quote it is shown in;
- * 5. `@channel`, `@here`, `@everyone` → `＠…`, in case a client or option
- *    parses plain mentions;
+ * 5. `@` before `channel`, `here`, `everyone` → `＠`, in case a client or
+ *    option parses plain mentions;
  * 6. `&`, `<`, `>` escaped (Slack's rule): no link, mention (`<!channel>`,
  *    `<@U…>`), date or entity, and `>` is never a quote (the text never starts
  *    a line: a label of ours comes first).
@@ -106,17 +109,12 @@ const ALNUM = /^[A-Za-z0-9]$/;
  * bot's ✅ is where it is shown (see above).
  */
 export function inert(text: string, max: number): string {
-  const flat = text.replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
-  let out = '';
-  for (let i = 0; i < flat.length; i++) {
-    const c = flat[i]!;
-    const look = INERT_LOOKALIKES[c];
-    if (look === undefined) out += c;
-    else if ((c === '*' || c === '_' || c === '~') && ALNUM.test(flat[i - 1] ?? '') && ALNUM.test(flat[i + 1] ?? '')) out += c;
-    else out += look;
-  }
-  out = out.replace(/@(?=(?:channel|here|everyone)\b)/gi, '＠');
-  return escapeAndTruncate(out, max);
+  const flat = text.replace(INVISIBLE, '').replace(LONE_SURROGATE, '\ufffd').replace(/\s+/g, ' ').trim();
+  const plain = flat.replace(/[`“”]/g, (c) => INERT_LOOKALIKES[c] ?? c);
+  // Markers are judged on the final text (after the cut's `…`); a look-alike has the same length.
+  return escapeAndTruncate(plain, max)
+    .replace(/[*_~]/g, (c, i: number, s: string) => (ALNUM.test(s[i - 1] ?? '') && ALNUM.test(s[i + 1] ?? '') ? c : (INERT_LOOKALIKES[c] ?? c)))
+    .replace(/@(?=channel|here|everyone)/gi, '＠');
 }
 
 /** `“inert text”` ({@link inert}, at most `max` characters inside the quotes), or undefined when nothing is left to show. */
