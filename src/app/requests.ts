@@ -1,4 +1,4 @@
-import { COMPUTE_BINARY } from '../domain/host.js';
+import { COMPUTE_BINARY, foldHost, novaSpellings } from '../domain/host.js';
 import { checkApprover, checkCanceller, isExpired, type Refusal } from '../domain/policy.js';
 import { fromStates, type Action, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
 import type { FencingMethod } from '../domain/fencing.js';
@@ -197,11 +197,64 @@ export async function showCard(deps: AppDeps, id: string): Promise<void> {
   if (!request) return;
   // A grouped request shows on its group's card; on one of its own if the group was never recorded.
   if (request.group && (await renderGroup(deps, request.group, { post: true }))) return;
-  const view = await readHost(deps, request);
-  const ts = await deps.notifier.render(request, view);
-  if (ts && ts !== request.messageTs) {
+  const found = await lookupHost(deps, request);
+  // Nova spells the host otherwise (in case only): the card, the modal, the audit and the Nova calls use Nova's spelling.
+  const shown = found.novaHost !== undefined ? ((await recordNovaHost(deps, request, found.novaHost)) ?? request) : request;
+  const ts = await deps.notifier.render(shown, found.view);
+  if (ts && ts !== shown.messageTs) {
     await deps.store.setMessage(id, ts);
-    await deps.notifier.audit({ ...request, messageTs: ts }, request.history[0]!);
+    await deps.notifier.audit({ ...shown, messageTs: ts }, shown.history[0]!);
+  }
+}
+
+/**
+ * Nova's view of a request's host for its card, and `novaHost`, Nova's own
+ * spelling of the host when it differs from the request's in case only.
+ * Nova's lookup is exact (src/openstack/nova.ts); when it finds no such host,
+ * one service list tells whether Nova has it spelled otherwise: exactly one
+ * such host is this one (host names are case-insensitive in DNS, and the
+ * request's lock is too); several are named on the card, none is chosen.
+ */
+export async function lookupHost(deps: AppDeps, request: ForceDownRequest): Promise<{ view?: HostView; novaHost?: string }> {
+  const nova = deps.nova(request.cloud);
+  if (!nova) return {};
+  const read = await nova.getService(request.host, request.binary);
+  if (read.ok) {
+    const named = read.value.host;
+    const other = named !== request.host && named !== '' && foldHost(named) === foldHost(request.host);
+    return { view: viewOf(read), ...(other ? { novaHost: named } : {}) };
+  }
+  if (read.failure.code !== 'HOST_NOT_FOUND') return { view: viewOf(read) };
+  const list = await nova.listComputeServices();
+  if (!list.ok) return { view: viewOf(read) };
+  const { variants } = novaSpellings(request.host, request.binary, list.value);
+  if (variants.length === 1) {
+    const service = list.value.find((s) => s.host === variants[0] && s.binary === request.binary)!;
+    return { view: { service }, novaHost: service.host };
+  }
+  if (variants.length > 1) {
+    const names = variants.slice(0, 5).join(', ');
+    return {
+      view: {
+        lookupFailure: {
+          code: 'HOST_NOT_FOUND',
+          message: `Nova has no ${request.binary} service on a host named ${request.host}, but has ${names}: Nova's host names are case-sensitive here, so ask for the one you mean`,
+        },
+      },
+    };
+  }
+  return { view: viewOf(read) };
+}
+
+/** Records Nova's spelling on the request (pending only; see `RequestStore.setNovaHost`); the request as it now is. */
+async function recordNovaHost(deps: AppDeps, request: ForceDownRequest, novaHost: string): Promise<ForceDownRequest | undefined> {
+  try {
+    const updated = await deps.store.setNovaHost(request.id, novaHost);
+    if (updated?.host === novaHost) deps.log.info('host spelled as Nova spells it', { requestId: request.id, host: novaHost, asked: request.host });
+    return updated;
+  } catch (err) {
+    deps.log.warn("Nova's spelling of the host not recorded", { requestId: request.id, error: errorName(err) });
+    return undefined;
   }
 }
 

@@ -6,6 +6,7 @@ import { loadSecretFile } from '../config/secret-document.js';
 import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
 import { FENCING_METHODS } from '../domain/fencing.js';
+import { novaSpellings } from '../domain/host.js';
 import { DEFAULT_HEARTBEAT_WAIT_MS } from '../domain/heartbeat.js';
 import { nextStep } from '../domain/runbook.js';
 import { formatAge, parseUtc } from '../domain/time.js';
@@ -100,7 +101,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     switch (cmd.kind) {
       case 'status': {
         const res = await client.nova.getService(cmd.host, cmd.binary);
-        if (!res.ok) return failed(res.failure, { host: cmd.host, action: 'force-down' }, cmd.common, io, resolved.name);
+        if (!res.ok) {
+          const didYouMean = await spellings(client, res.failure, cmd.host, cmd.binary);
+          return failed(res.failure, { host: cmd.host, action: 'force-down', didYouMean }, cmd.common, io, resolved.name);
+        }
         report(cmd.common, io, { ok: true, cloud: resolved.name, service: res.value }, describeService(res.value, now(), resolved.name));
         return EXIT.done;
       }
@@ -164,7 +168,8 @@ async function runSet(
 
   let code: number;
   if (!outcome.ok) {
-    code = failed(outcome.failure, { host: cmd.host, action, ...(ignored ? { heartbeatIgnored: true } : {}) }, cmd.common, io, cloudName);
+    const didYouMean = await spellings(client, outcome.failure, cmd.host, cmd.binary);
+    code = failed(outcome.failure, { host: cmd.host, action, didYouMean, ...(ignored ? { heartbeatIgnored: true } : {}) }, cmd.common, io, cloudName);
   } else {
     const r = outcome.value;
     const how = cmd.fenced ? `; fenced: ${FENCING_METHODS[cmd.fenced]}` : '';
@@ -259,9 +264,20 @@ function cliNextStep(f: Failure, host: string, action: 'force-down' | 'unset'): 
   return nextStep(f.code, host, action);
 }
 
+/**
+ * For HOST_NOT_FOUND, the hosts Nova spells like `host` but for case (one
+ * service list, on this failure only). Nova's lookup is exact on every
+ * database, and the CLI acts on no name Nova does not spell so: it suggests.
+ */
+async function spellings(client: CliCloud, f: Failure, host: string, binary: string): Promise<string[]> {
+  if (f.code !== 'HOST_NOT_FOUND') return [];
+  const list = await client.nova.listComputeServices();
+  return list.ok ? novaSpellings(host, binary, list.value).variants.slice(0, 5) : [];
+}
+
 function failed(
   f: Failure,
-  what: { host?: string; action: 'force-down' | 'unset'; heartbeatIgnored?: boolean },
+  what: { host?: string; action: 'force-down' | 'unset'; heartbeatIgnored?: boolean; didYouMean?: string[] },
   common: Common,
   io: CliIo,
   cloud: string,
@@ -271,6 +287,7 @@ function failed(
   const nova = f.detail ? ` (OpenStack said: ${f.detail})` : '';
   const subject = what.host ? `${what.host} on ${cloud}` : `cloud ${cloud}`;
   const skipped = what.heartbeatIgnored ? ' [heartbeat watch skipped: --ignore-heartbeat]' : '';
+  const hint = what.didYouMean?.length ? ` — did you mean ${what.didYouMean.join(' or ')}? (Nova's host names are case-sensitive)` : '';
   report(
     common,
     io,
@@ -285,9 +302,10 @@ function failed(
       nextStep: step,
       cloud,
       host: what.host,
+      ...(what.didYouMean?.length ? { didYouMean: what.didYouMean } : {}),
       ...(what.heartbeatIgnored ? { heartbeatIgnored: true } : {}),
     },
-    `force-down: ${subject}: ${f.code}: ${f.message}${nova}${skipped}\nNext: ${step}`,
+    `force-down: ${subject}: ${f.code}: ${f.message}${hint}${nova}${skipped}\nNext: ${step}`,
     true,
   );
   return code;

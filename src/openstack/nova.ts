@@ -139,6 +139,14 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
   let choice: Promise<ApiChoice> | undefined;
   /** `${binary}@${host}` → service UUID; saves the lookup GET on the hot path. */
   const serviceIds = new Map<string, string>();
+  /**
+   * `${binary}@${host}` that a lookup found under exactly that name: the only
+   * names the legacy PUT sends. A MySQL Nova matches the legacy body's host
+   * case-insensitively (its default collation), so `RT1` would force down
+   * `rt1`, under a name Nova does not use; PostgreSQL and SQLite refuse it.
+   * The lookup filters exactly, so every Nova gets the same answer.
+   */
+  const exactHosts = new Set<string>();
 
   async function call(
     method: 'GET' | 'PUT',
@@ -221,6 +229,7 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
     const found = (body.services ?? []).filter((s) => s.host === host && s.binary === binary).map(toService);
     if (found.length > 0) {
       const service = found[0]!;
+      exactHosts.add(`${binary}@${host}`);
       if (service.id && compareMicroversions(microversion, MODERN_MIN) >= 0) serviceIds.set(`${binary}@${host}`, service.id);
       return service;
     }
@@ -280,6 +289,8 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
   }
 
   async function putLegacy(host: string, binary: string, forcedDown: boolean, a: ApiChoice): Promise<ForceDownResult> {
+    // Once per host and client: the name must be Nova's own spelling (HOST_NOT_FOUND otherwise, nothing sent).
+    if (!exactHosts.has(`${binary}@${host}`)) await lookup(host, binary, a.microversion);
     const request = 'PUT /os-services/force-down';
     const res = await call('PUT', '/os-services/force-down', a.microversion, { binary, host, forced_down: forcedDown });
     if (res.status === 404) {

@@ -107,7 +107,7 @@ describe('Nova client', () => {
   });
 
   it('at 2.52 uses the seed path with binary, host and forced_down', async () => {
-    const { nova, novaRequests } = novaWith('2.52', (req) =>
+    const { nova, novaRequests } = novaWith('2.52', listRoute([svc({ host: 'compute2' })]), (req) =>
       req.method === 'PUT' ? { status: 200, body: { service: { host: 'compute2', binary: 'nova-compute', forced_down: true } } } : undefined,
     );
     const res = await nova.setForcedDown('compute2', true);
@@ -124,10 +124,38 @@ describe('Nova client', () => {
         req.method === 'GET' && req.headers?.['openstack-api-version'] === 'compute 2.53'
           ? { status: 406, body: { computeFault: { code: 406, message: 'Version 2.53 is not supported by the API.' } } }
           : undefined,
+      listRoute([svc({ host: 'compute2' })]),
       (req) => (req.method === 'PUT' ? { status: 200, body: { service: { host: 'compute2', binary: 'nova-compute', forced_down: true } } } : undefined),
     );
     expect(await nova.setForcedDown('compute2', true)).toMatchObject({ ok: true, value: { request: 'PUT /os-services/force-down' } });
     expect(novaRequests().map(path).at(-1)).toBe('PUT /os-services/force-down');
+  });
+
+  it('at 2.52 sends only a name Nova lists exactly: a MySQL Nova listing rt1 for host=RT1 gets no PUT (HOST_NOT_FOUND); the check is once per host', async () => {
+    // MySQL's default collation: the host filter matches whatever the case.
+    const { nova, novaRequests } = novaWith(
+      '2.52',
+      (req) =>
+        req.method === 'GET' && req.url.includes('/os-services?') && new URL(req.url).searchParams.get('host')?.toLowerCase() === 'rt1'
+          ? { status: 200, body: { services: [svc({ host: 'rt1' })] } }
+          : undefined,
+      (req) => (req.method === 'PUT' ? { status: 200, body: { service: { host: 'rt1', binary: 'nova-compute', forced_down: true } } } : undefined),
+    );
+    expect(await nova.setForcedDown('RT1', true)).toMatchObject({ ok: false, failure: { code: 'HOST_NOT_FOUND', message: 'Nova has no nova-compute service on a host named RT1' } });
+    expect(novaRequests().filter((r) => r.method === 'PUT')).toEqual([]);
+
+    expect(await nova.setForcedDown('rt1', true)).toMatchObject({ ok: true, value: { request: 'PUT /os-services/force-down' } });
+    expect(await nova.setForcedDown('rt1', false)).toMatchObject({ ok: true });
+    const calls = novaRequests().map(path).filter((p) => p.includes('host=rt1') || p.startsWith('PUT'));
+    expect(calls).toEqual(['GET /os-services?binary=nova-compute&host=rt1', 'PUT /os-services/force-down', 'PUT /os-services/force-down']);
+    expect(novaRequests().filter((r) => r.method === 'PUT').map((r) => (r.json as { host: string }).host)).toEqual(['rt1', 'rt1']);
+  });
+
+  it('at 2.93 a mis-cased host is HOST_NOT_FOUND too (the lookup filters exactly), and no PUT is sent', async () => {
+    const { nova, novaRequests } = novaWith('2.93', listRoute([svc({ host: 'rt1' })]));
+    expect(await nova.setForcedDown('RT1', true)).toMatchObject({ ok: false, failure: { code: 'HOST_NOT_FOUND' } });
+    expect(await nova.getService('Rt1')).toMatchObject({ ok: false, failure: { code: 'HOST_NOT_FOUND' } });
+    expect(novaRequests().filter((r) => r.method === 'PUT')).toEqual([]);
   });
 
   it('tells an unknown host from a host without nova-compute', async () => {
