@@ -187,9 +187,15 @@ export async function expireRequests(deps: AppDeps): Promise<number> {
       } else await deps.enqueue({ kind: 'refresh-card', id: request.id });
     }
   }
-  for (const [id, ids] of groups) await deps.enqueue({ kind: 'refresh-group', id, ids });
+  for (const [id, ids] of groups) {
+    // A job is a Lambda async invoke (at most 256 KB): a group's ids go in jobs of at most REFRESH_GROUP_MAX_IDS.
+    for (let i = 0; i < ids.length; i += REFRESH_GROUP_MAX_IDS) await deps.enqueue({ kind: 'refresh-group', id, ids: ids.slice(i, i + REFRESH_GROUP_MAX_IDS) });
+  }
   return n;
 }
+
+/** Members named by one refresh-group job (~40 bytes each: well within a Lambda async invoke's 256 KB). */
+export const REFRESH_GROUP_MAX_IDS = 2_000;
 
 /** Worker: reads Nova's view of the host and posts or refreshes the card. */
 export async function showCard(deps: AppDeps, id: string): Promise<void> {

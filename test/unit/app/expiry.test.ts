@@ -4,7 +4,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppDeps, Job, NovaGateway } from '../../../src/app/ports.js';
-import { expireRequests, openRequest } from '../../../src/app/requests.js';
+import { REFRESH_GROUP_MAX_IDS, expireRequests, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
 import { succeed } from '../../../src/domain/failure.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
@@ -167,6 +167,18 @@ describe('the expiry sweep over a grouped card', () => {
     const named = text.match(/\*a-rather-long-compute-host-name-in-rack-\d+\*/g)!.length;
     expect(text).toContain(` and ${1000 - named} more`);
     expect(after.updates()).toHaveLength((await t.deps.store.getGroup(id))!.messages.length);
+  });
+
+  it(`a group larger than ${REFRESH_GROUP_MAX_IDS} members is handed over in jobs of at most ${REFRESH_GROUP_MAX_IDS} ids (a Lambda job stays small)`, async () => {
+    const t = setup();
+    const { id, members } = await t.group(REFRESH_GROUP_MAX_IDS + 5, 'big', false);
+    t.advance(TTL_MS + 60_000);
+    await expireRequests(t.deps);
+    expect(t.jobs.map((j) => (j.kind === 'refresh-group' ? [j.id, j.ids.length] : j.kind))).toEqual([
+      [id, REFRESH_GROUP_MAX_IDS],
+      [id, 5],
+    ]);
+    expect(t.jobs.flatMap((j) => (j.kind === 'refresh-group' ? j.ids : []))).toEqual(members.map((m) => m.id));
   });
 
   it('a request on a card of its own still gets its own refresh and thread line; two groups get one job each', async () => {
