@@ -22,10 +22,11 @@ export type RequestState = 'pending' | 'approved' | 'executing' | 'succeeded' | 
 
 /**
  * Who moves a request along an edge: a `person` (a click, a modal, a slash
- * command), the `worker` running the request's job, or the `sweep` (the
- * scheduled job, and the local bot's start-up).
+ * command), an `alert` (a webhook carrying fencing evidence, in auto mode),
+ * the `worker` running the request's job, or the `sweep` (the scheduled job,
+ * and the local bot's start-up).
  */
-export type Actor = 'person' | 'worker' | 'sweep';
+export type Actor = 'person' | 'alert' | 'worker' | 'sweep';
 
 export interface Edge {
   to: RequestState;
@@ -37,7 +38,7 @@ export interface Edge {
 /** Every edge of the lifecycle. Every store transition names its from-states from here. */
 export const LIFECYCLE: Readonly<Record<RequestState, readonly Edge[]>> = {
   pending: [
-    { to: 'approved', by: ['person', 'worker'], when: 'an approver confirms in the modal (the worker, in auto mode)' },
+    { to: 'approved', by: ['person', 'alert'], when: 'an approver confirms in the modal (an alert with fencing evidence, in auto mode)' },
     { to: 'cancelled', by: ['person'], when: 'the requester or an approver cancels' },
     { to: 'expired', by: ['sweep', 'person'], when: 'its TTL passed (the sweep, or a click after it)' },
   ],
@@ -182,6 +183,16 @@ export interface ForceDownRequest {
    * Set by `RequestStore.markAlertResolved` only.
    */
   alertResolvedAt?: string;
+  /**
+   * The confirmation forms (modals) open for this request: the single-use
+   * nonce each carries in its `private_metadata`. Recorded when an approver
+   * opens one, only while the request can be confirmed; the confirmation that
+   * answers one consumes it, and any state change drops them all, so a form
+   * confirms only the request as it was when the form was opened (a replayed
+   * submission, or a modal opened before a failure, is refused). Set only by
+   * `RequestStore.recordForm`.
+   */
+  openForms?: string[];
 }
 
 /**
@@ -199,6 +210,16 @@ export interface RequestGroup {
   members: string[];
   /** The ts of each page message, in page order, once posted. */
   messages: string[];
+  /**
+   * What new requests join this group by: alerts of one source and alert
+   * name (and action), so a flood under one name never takes in another
+   * alert's hosts. Absent on groups found by channel only.
+   */
+  key?: string;
+  /** Rows taken (members, and members being added); at most the group cap. Absent: `members.length`. */
+  reserved?: number;
+  /** Hosts that came for this group and got no row (beyond the cap, or over the source's rate limit): not recorded, counted. */
+  overflow?: number;
 }
 
 /**
