@@ -26,12 +26,18 @@ export interface FakeOpenStack {
   close(): Promise<void>;
 }
 
-export async function startFakeOpenStack(): Promise<FakeOpenStack> {
+/**
+ * `hosts`: only these nova-compute services exist, and the host filter
+ * matches exactly (as on PostgreSQL or SQLite): a name asked about that is
+ * not one of them is not created, and Nova does not know it.
+ */
+export async function startFakeOpenStack(opts: { hosts?: readonly string[] } = {}): Promise<FakeOpenStack> {
   const log: { method: string; path: string; query: string; at: number; host?: string }[] = [];
   const services = new Map<string, { id: string; host: string; forced_down: boolean }>();
   const byId = new Map<string, string>();
   const tokens = new Set<string>();
   let base = '';
+  const fixed = opts.hosts !== undefined;
 
   const serviceOf = (host: string) => {
     let s = services.get(host);
@@ -42,6 +48,7 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
     }
     return s;
   };
+  for (const host of opts.hosts ?? []) serviceOf(host);
   const silentSince = new Date(Date.now() - 10 * 60_000).toISOString().replace('Z', '');
   const view = (s: { id: string; host: string; forced_down: boolean }) => ({
     id: s.id,
@@ -95,7 +102,7 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
 
     if (method === 'GET' && url.pathname === '/v2.1/os-services') {
       const host = url.searchParams.get('host');
-      const list = host === null ? [...services.values()] : [serviceOf(host)];
+      const list = host === null ? [...services.values()] : fixed ? [services.get(host)].filter((s) => s !== undefined) : [serviceOf(host)];
       return send(res, 200, { services: list.map(view) });
     }
     const put = /^\/v2\.1\/os-services\/([^/]+)$/.exec(url.pathname);
@@ -109,7 +116,7 @@ export async function startFakeOpenStack(): Promise<FakeOpenStack> {
       if (typeof body.forced_down !== 'boolean') return send(res, 400, { badRequest: { code: 400, message: 'Invalid input' } });
       const id = decodeURIComponent(put[1]!);
       const host = id === 'force-down' ? (typeof body.host === 'string' ? body.host : undefined) : byId.get(id);
-      if (!host) return send(res, 404, { itemNotFound: { code: 404, message: `Service ${id} not found.` } });
+      if (!host || (fixed && !services.has(host))) return send(res, 404, { itemNotFound: { code: 404, message: `Service ${id} not found.` } });
       const s = serviceOf(host);
       s.forced_down = body.forced_down;
       entry.host = host;
