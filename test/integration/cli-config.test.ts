@@ -116,3 +116,24 @@ describe('secure.yaml carries credentials only (issue #11, finding 9)', () => {
     expect(received.requests).toBe(before.requests);
   });
 });
+
+describe('a host name in another case (issue #11, finding 10): the lab Nova (SQLite) matches exactly', () => {
+  it('status and force-down of an upper-cased lab host → exit 3 HOST_NOT_FOUND with "did you mean", refused at the lookup on both API paths', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'fd-cwd-'));
+    const env = { OS_CLIENT_CONFIG_FILE: lab.cloudsYaml, FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0' };
+    const shouted = host.toUpperCase();
+    expect(shouted).not.toBe(host);
+
+    const status = await cli(['status', shouted, '--cloud', 'lab-admin'], env, cwd);
+    expect(status.code).toBe(3);
+    expect(status.err).toContain(`force-down: ${shouted} on lab-admin: HOST_NOT_FOUND: `);
+    expect(status.err).toContain(`did you mean ${host}? (Nova's host names are case-sensitive)`);
+
+    for (const pin of [[], ['--os-compute-api-version', '2.11']]) {
+      const res = await cli([shouted, '--fenced', 'bmc', '--cloud', 'lab-admin', '--json', ...pin], env, cwd);
+      expect(res.code).toBe(3);
+      // Refused by the lookup (a GET), before any PUT: on the legacy path too, which sends a host name in its body.
+      expect(JSON.parse(res.out)).toMatchObject({ ok: false, code: 'HOST_NOT_FOUND', host: shouted, didYouMean: [host], request: 'GET /os-services' });
+    }
+  });
+});
