@@ -28,7 +28,7 @@ afterAll(async () => {
   await slack?.close();
 });
 
-const service = (host: string): ComputeService => ({ id: `uuid-${host}`, host, binary: 'nova-compute', state: 'up', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T14:00:00.000000' });
+const service = (host: string): ComputeService => ({ id: `uuid-${host}`, host, binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T13:50:00.000000' });
 
 /** Nova that forces hosts down, except those listed in `forbidden` (403 on the policy). */
 function scriptedNova(forbidden: Set<string>): NovaGateway {
@@ -99,5 +99,5 @@ describe('metrics of the use cases, as EMF lines', () => {
     ]);
     // The cards went to Slack through the real notifier.
     expect(slack.calls('chat.postMessage').length).toBeGreaterThanOrEqual(2);
-  });
+  }, 60_000); // the card updates go through the per-channel pacer (about one a second after a burst of five), as in production
 });
