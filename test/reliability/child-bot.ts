@@ -30,8 +30,17 @@ export interface ChildBot {
  * Starts the local bot (startLocalBot: SQLite, in-process worker) as a real
  * child process with `env` as its whole configuration, like `npm start`.
  */
-export async function startChildBot(env: Record<string, string>, opts: { /** Until it is listening (default 60 s: tsx compiles the bot first). */ timeoutMs?: number } = {}): Promise<ChildBot> {
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT], {
+export async function startChildBot(
+  env: Record<string, string>,
+  opts: {
+    /** Until it is listening (default 60 s: tsx compiles the bot first). */ timeoutMs?: number;
+    /** The process's open-file limit (soft and hard, as `ulimit -n`); default: this process's. */ openFiles?: number;
+  } = {},
+): Promise<ChildBot> {
+  const node = [process.execPath, '--expose-gc', '--import', 'tsx', SCRIPT];
+  // The shell lowers the limit and becomes node (exec: same pid, same IPC channel).
+  const [command, ...args] = opts.openFiles === undefined ? node : ['/bin/sh', '-c', `ulimit -n ${Math.floor(opts.openFiles)} && exec "$0" "$@"`, ...node];
+  const child: ChildProcess = spawn(command!, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
