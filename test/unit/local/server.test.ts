@@ -51,7 +51,8 @@ const head = (method: string, path: string, headers: Record<string, string | num
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('')}\r\n`;
 
-describe('the local server before and while reading a body', () => {
+// Real sockets on a busy machine: a deadline for the waits on events (until()), not an expected duration.
+describe('the local server before and while reading a body', { timeout: 60_000 }, () => {
   let srv: LocalHttpServer | undefined;
   const peers: Peer[] = [];
   afterEach(async () => {
