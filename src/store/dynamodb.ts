@@ -3,7 +3,21 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCom
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { applyNovaHost, canonicalInstant, definedPatch, groupCreatedMs, historyEntry, isLockHolder, jsonCopy, sinceMs, uniqueIds } from './transition.js';
+import {
+  applyNovaHost,
+  applyReservation,
+  canonicalInstant,
+  definedPatch,
+  groupCreatedMs,
+  historyEntry,
+  isLockHolder,
+  jsonCopy,
+  quotaExpiryMs,
+  quotaGranted,
+  sinceMs,
+  slotsGranted,
+  uniqueIds,
+} from './transition.js';
 
 /** The GSI that `listByState` queries: partition key `state`, sort key `createdAt`. Lock items have no `state`, so it holds requests only. */
 export const STATE_INDEX = 'byState';
@@ -72,7 +86,8 @@ export interface DynamoStoreOptions {
 const requestPk = (id: string) => `REQ#${id}`;
 const lockPk = (key: string) => `LOCK#${key}`;
 const groupPk = (id: string) => `GROUP#${id}`;
-const latestGroupPk = (channel: string) => `GROUPLATEST#${channel}`;
+const latestGroupPk = (channel: string, key?: string) => (key === undefined ? `GROUPLATEST#${channel}` : `GROUPLATEST#${channel}#${key}`);
+const quotaPk = (key: string) => `QUOTA#${key}`;
 
 /**
  * A lock is `claimed` by a creator that has not yet written its request, and
@@ -100,8 +115,10 @@ interface LockItem {
  * `pk = LOCK#<cloud>#<host>#<action>` with `requestId`, `phase`, `lockedAt`;
  * a group `pk = GROUP#<id>` with the group's fields as attributes, plus `ttl`;
  * and per channel a pointer to its latest group, `pk = GROUPLATEST#<channel>`
- * with `groupId`, `createdAt`, `createdMs` (epoch ms) and `ttl`. Only requests
- * have a `state`, so only they are in the `byState` index.
+ * with `groupId`, `createdAt`, `createdMs` (epoch ms) and `ttl` (and one per
+ * channel and group `key`, `pk = GROUPLATEST#<channel>#<key>`); a `takeQuota`
+ * counter `pk = QUOTA#<key>` with `used` and `ttl`. Only requests have a
+ * `state`, so only they are in the `byState` index.
  *
  * `create` is three conditional writes: claim the lock (`attribute_not_exists`),
  * put the request, confirm the lock (`phase = held` if it still names us). The
@@ -408,16 +425,19 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       // Point the channel at this group unless it already points at a newer one (of two created
       // at the same instant, the later written wins). A crash before this write leaves the pointer
       // on an older group: findRecentGroup then misses this one, and a caller opens another group.
-      await conditional(
-        doc.send(
-          new PutCommand({
-            TableName,
-            Item: { pk: latestGroupPk(group.channel), groupId: group.id, createdAt: group.createdAt, createdMs, [TTL_ATTRIBUTE]: ttl },
-            ConditionExpression: 'attribute_not_exists(pk) OR createdMs <= :ms',
-            ExpressionAttributeValues: { ':ms': createdMs },
-          }),
-        ),
-      );
+      const pointTo = (pk: string) =>
+        conditional(
+          doc.send(
+            new PutCommand({
+              TableName,
+              Item: { pk, groupId: group.id, createdAt: group.createdAt, createdMs, [TTL_ATTRIBUTE]: ttl },
+              ConditionExpression: 'attribute_not_exists(pk) OR createdMs <= :ms',
+              ExpressionAttributeValues: { ':ms': createdMs },
+            }),
+          ),
+        );
+      await pointTo(latestGroupPk(group.channel));
+      if (group.key !== undefined) await pointTo(latestGroupPk(group.channel, group.key));
     },
 
     getGroup,
@@ -505,9 +525,9 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       );
     },
 
-    async findRecentGroup(channel: string, since: string): Promise<RequestGroup | undefined> {
+    async findRecentGroup(channel: string, since: string, key?: string): Promise<RequestGroup | undefined> {
       const from = sinceMs(since);
-      const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: latestGroupPk(channel) }, ConsistentRead: true }));
+      const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: latestGroupPk(channel, key) }, ConsistentRead: true }));
       if (Item === undefined) return undefined;
       if (typeof Item.groupId !== 'string' || typeof Item.createdMs !== 'number') {
         throw new StoreError('CORRUPT_ITEM', `latest group pointer of ${channel} lacks groupId or createdMs`);
@@ -515,7 +535,83 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       // The pointer names the channel's newest group: if that is too old, so is every other.
       if (Item.createdMs < from) return undefined;
       const group = await getGroup(Item.groupId);
-      return group?.channel === channel ? group : undefined;
+      return group?.channel === channel && (key === undefined || group.key === key) ? group : undefined;
+    },
+
+    async reserveGroupSlots(id: string, wanted: number, limits: { max: number; allowed?: number }) {
+      // A compare-and-set on the rows taken as read (`reserved`, or the member count while unset).
+      const deadline = Date.now() + 10_000;
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) {
+          if (Date.now() > deadline) throw new StoreError('LOCK_CONTENDED', `gave up reserving rows on group ${id}`);
+          await sleep(backoffMs(attempt));
+        }
+        const current = await getGroup(id);
+        if (current === undefined) return undefined;
+        const granted = slotsGranted(current, wanted, limits);
+        const next = applyReservation(current, wanted, granted);
+        if (next === current) return { granted, group: current };
+        const values: Record<string, unknown> = { ':reserved': next.reserved, ':overflow': next.overflow };
+        let condition: string;
+        if (current.reserved === undefined) {
+          values[':members'] = current.members.length;
+          condition = 'attribute_exists(pk) AND attribute_not_exists(#reserved) AND size(#members) = :members';
+        } else {
+          values[':was'] = current.reserved;
+          condition = '#reserved = :was';
+        }
+        values[':overflowWas'] = current.overflow ?? 0;
+        condition += ' AND (attribute_not_exists(#overflow) OR #overflow = :overflowWas)';
+        try {
+          const { Attributes } = await doc.send(
+            new UpdateCommand({
+              TableName,
+              Key: { pk: groupPk(id) },
+              ConditionExpression: condition,
+              UpdateExpression: 'SET #reserved = :reserved, #overflow = :overflow',
+              ExpressionAttributeNames: { '#reserved': 'reserved', '#overflow': 'overflow', ...(current.reserved === undefined ? { '#members': 'members' } : {}) },
+              ExpressionAttributeValues: values,
+              ReturnValues: 'ALL_NEW',
+            }),
+          );
+          if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `group ${id}: update returned no attributes`);
+          return { granted, group: fromGroupItem(Attributes) };
+        } catch (err) {
+          if (!isConditionFailed(err)) throw err;
+        }
+      }
+    },
+
+    async takeQuota(key: string, wanted: number, limit: number, expiresAt: string): Promise<number> {
+      const ttl = Math.floor(quotaExpiryMs(expiresAt) / 1000);
+      let take = quotaGranted(0, wanted, limit);
+      const deadline = Date.now() + 10_000;
+      for (let attempt = 0; take > 0; attempt++) {
+        if (attempt > 1) {
+          if (Date.now() > deadline) throw new StoreError('LOCK_CONTENDED', `gave up taking from counter ${key}`);
+          await sleep(backoffMs(attempt - 1));
+        }
+        // ADD is atomic; the condition keeps the total within the limit (none for an unbounded one).
+        const bounded = Number.isFinite(limit);
+        try {
+          await doc.send(
+            new UpdateCommand({
+              TableName,
+              Key: { pk: quotaPk(key) },
+              UpdateExpression: 'SET #ttl = :ttl ADD #used :take',
+              ...(bounded ? { ConditionExpression: 'attribute_not_exists(#used) OR #used <= :room' } : {}),
+              ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE, '#used': 'used' },
+              ExpressionAttributeValues: { ':ttl': ttl, ':take': take, ...(bounded ? { ':room': limit - take } : {}) },
+            }),
+          );
+          return take;
+        } catch (err) {
+          if (!isConditionFailed(err)) throw err;
+        }
+        const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: quotaPk(key) }, ConsistentRead: true }));
+        take = quotaGranted(typeof Item?.used === 'number' ? Item.used : 0, wanted, limit);
+      }
+      return 0;
     },
 
     async listByState(state: RequestState): Promise<ForceDownRequest[]> {
@@ -618,16 +714,48 @@ function fromItem(item: Record<string, unknown>): ForceDownRequest {
 
 /** The group as a table item, without its `ttl`. */
 function groupToItem(g: RequestGroup): Record<string, unknown> {
-  return { pk: groupPk(g.id), id: g.id, channel: g.channel, title: g.title, createdAt: g.createdAt, members: [...g.members], messages: [...g.messages] };
+  return {
+    pk: groupPk(g.id),
+    id: g.id,
+    channel: g.channel,
+    title: g.title,
+    createdAt: g.createdAt,
+    members: [...g.members],
+    messages: [...g.messages],
+    ...(g.key !== undefined ? { key: g.key } : {}),
+    ...(g.reserved !== undefined ? { reserved: g.reserved } : {}),
+    ...(g.overflow !== undefined ? { overflow: g.overflow } : {}),
+  };
 }
 
 function fromGroupItem(item: Record<string, unknown>): RequestGroup {
-  const { id, channel, title, createdAt, members, messages } = item;
+  const { id, channel, title, createdAt, members, messages, key, reserved, overflow } = item;
   const isIds = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (typeof id !== 'string' || typeof channel !== 'string' || typeof title !== 'string' || typeof createdAt !== 'string' || !isIds(members) || !isIds(messages)) {
+  const isCount = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
+  if (
+    typeof id !== 'string' ||
+    typeof channel !== 'string' ||
+    typeof title !== 'string' ||
+    typeof createdAt !== 'string' ||
+    !isIds(members) ||
+    !isIds(messages) ||
+    (key !== undefined && typeof key !== 'string') ||
+    !isCount(reserved) ||
+    !isCount(overflow)
+  ) {
     throw new StoreError('CORRUPT_ITEM', `item ${String(item.pk)} is not a group`);
   }
-  return { id, channel, title, createdAt, members, messages };
+  return {
+    id,
+    channel,
+    title,
+    createdAt,
+    members,
+    messages,
+    ...(key !== undefined ? { key: key as string } : {}),
+    ...(reserved !== undefined ? { reserved: reserved as number } : {}),
+    ...(overflow !== undefined ? { overflow: overflow as number } : {}),
+  };
 }
 
 function outcomeFromItem(o: Record<string, unknown>, id: string): NovaOutcome {

@@ -5,13 +5,17 @@ import {
   appendMembers,
   applyAlertResolved,
   applyNovaHost,
+  applyReservation,
   applySeen,
   applyTransition,
   canonicalInstant,
   groupCreatedMs,
   isLockHolder,
   jsonCopy,
+  quotaExpiryMs,
+  quotaGranted,
   sinceMs,
+  slotsGranted,
 } from './transition.js';
 
 /**
@@ -24,6 +28,8 @@ export interface MemoryStoreState {
   requests: Map<string, ForceDownRequest>;
   locks: Map<string, string>;
   groups?: Map<string, RequestGroup>;
+  /** `takeQuota`'s counters by key (made by the store when left out). */
+  quotas?: Map<string, number>;
 }
 
 /**
@@ -38,6 +44,7 @@ export interface MemoryStoreState {
 export function createMemoryStore(state: MemoryStoreState = { requests: new Map(), locks: new Map() }): RequestStore {
   const { requests, locks } = state;
   const groups = (state.groups ??= new Map());
+  const quotas = (state.quotas ??= new Map());
   const read = (id: string): ForceDownRequest | undefined => {
     const r = requests.get(id);
     return r === undefined ? undefined : jsonCopy(r);
@@ -144,16 +151,32 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       if (current !== undefined) groups.set(id, { ...current, messages: [...messages] });
     },
 
-    async findRecentGroup(channel: string, since: string): Promise<RequestGroup | undefined> {
+    async findRecentGroup(channel: string, since: string, key?: string): Promise<RequestGroup | undefined> {
       const from = sinceMs(since);
       let best: { group: RequestGroup; ms: number } | undefined;
       // Insertion order: of two groups created at the same instant, the later written wins.
       for (const group of groups.values()) {
-        if (group.channel !== channel) continue;
+        if (group.channel !== channel || (key !== undefined && group.key !== key)) continue;
         const ms = Date.parse(group.createdAt);
         if (ms >= from && (best === undefined || ms >= best.ms)) best = { group, ms };
       }
       return best === undefined ? undefined : jsonCopy(best.group);
+    },
+
+    async reserveGroupSlots(id: string, wanted: number, limits: { max: number; allowed?: number }) {
+      const current = groups.get(id);
+      if (current === undefined) return undefined;
+      const granted = slotsGranted(current, wanted, limits);
+      groups.set(id, applyReservation(current, wanted, granted));
+      return { granted, group: readGroup(id)! };
+    },
+
+    async takeQuota(key: string, wanted: number, limit: number, expiresAt: string): Promise<number> {
+      quotaExpiryMs(expiresAt);
+      const used = quotas.get(key) ?? 0;
+      const taken = quotaGranted(used, wanted, limit);
+      if (taken > 0) quotas.set(key, used + taken);
+      return taken;
     },
   };
 }

@@ -89,6 +89,29 @@ export interface RequestStore {
   /** Records the group's page messages (last writer wins). */
   setGroupMessages(id: string, messages: readonly string[]): Promise<void>;
 
-  /** The most recently created group in `channel` created at or after `since` (ISO-8601), if any. */
-  findRecentGroup(channel: string, since: string): Promise<RequestGroup | undefined>;
+  /**
+   * The most recently created group in `channel` created at or after `since`
+   * (ISO-8601), if any; with `key`, only groups recorded with that `key`.
+   */
+  findRecentGroup(channel: string, since: string, key?: string): Promise<RequestGroup | undefined>;
+
+  /**
+   * Reserves rows on group `id` for `wanted` new members, atomically as seen
+   * by other callers: grants min(wanted, allowed, max - reserved), where
+   * `reserved` is the group's (`members.length` when unset), never below 0;
+   * adds the grant to `reserved` and the rest (`wanted - granted`) to
+   * `overflow`. Changes nothing else. Returns the grant and the updated
+   * group, or undefined for an unknown id (and creates nothing).
+   */
+  reserveGroupSlots(id: string, wanted: number, limits: { max: number; allowed?: number }): Promise<{ granted: number; group: RequestGroup } | undefined>;
+
+  /**
+   * Takes up to `wanted` from counter `key`, whose total never goes past
+   * `limit`, atomically as seen by other callers; returns how many were taken
+   * (0 to `wanted`). An unknown counter starts at 0. Used for rate limits: the
+   * key names its window, and the counter may be forgotten once `expiresAt`
+   * (ISO-8601) has passed (DynamoDB's TTL; SQLite drops counters whose
+   * `expiresAt` is over an hour before a later call's).
+   */
+  takeQuota(key: string, wanted: number, limit: number, expiresAt: string): Promise<number>;
 }

@@ -4,7 +4,21 @@ import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
-import { appendMembers, applyAlertResolved, applyNovaHost, applySeen, applyTransition, canonicalInstant, groupCreatedMs, isLockHolder, sinceMs } from './transition.js';
+import {
+  appendMembers,
+  applyAlertResolved,
+  applyNovaHost,
+  applyReservation,
+  applySeen,
+  applyTransition,
+  canonicalInstant,
+  groupCreatedMs,
+  isLockHolder,
+  quotaExpiryMs,
+  quotaGranted,
+  sinceMs,
+  slotsGranted,
+} from './transition.js';
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. `:memory:` works too (one connection only). */
@@ -38,6 +52,12 @@ CREATE TABLE IF NOT EXISTS groups (
   json       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS groups_by_channel ON groups (channel, created_at);
+CREATE TABLE IF NOT EXISTS quotas (
+  key        TEXT PRIMARY KEY,
+  used       INTEGER NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quotas_by_expiry ON quotas (expires_at);
 `;
 
 interface RequestRow {
@@ -59,7 +79,9 @@ interface RequestRow {
  * (`group`, `alertResolvedAt`) needs no schema change. Groups are the `groups`
  * table: `channel` and `created_at` (`createdAt` in `Date#toISOString` form,
  * in which string order is time order) as columns for `findRecentGroup`'s
- * index, the group itself as `json`. Every table is `CREATE ... IF NOT EXISTS`,
+ * index, the group itself as `json` (a group's `key` is read from it with
+ * json_extract: the channel's groups since the window are few). `takeQuota`'s
+ * counters are the `quotas` table. Every table is `CREATE ... IF NOT EXISTS`,
  * so a file written by an older version gains the tables it lacks on open.
  */
 export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOptions): SqliteRequestStore {
@@ -171,6 +193,9 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
   const selectRecentGroup = db.prepare<[string, string], RequestRow>(
     'SELECT json FROM groups WHERE channel = ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
   );
+  const selectRecentKeyedGroup = db.prepare<[string, string, string], RequestRow>(
+    "SELECT json FROM groups WHERE channel = ? AND created_at >= ? AND json_extract(json, '$.key') = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+  );
   const readGroup = (id: string): RequestGroup | undefined => {
     const row = selectGroup.get(id);
     return row === undefined ? undefined : parseGroup(row.json, id);
@@ -181,6 +206,29 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     const json = JSON.stringify({ ...current, members: appendMembers(current.members, members) });
     updateGroupJson.run(json, id);
     return parseGroup(json, id);
+  });
+
+  const reserveGroupSlotsTx = db.transaction((id: string, wanted: number, limits: { max: number; allowed?: number }) => {
+    const current = readGroup(id);
+    if (current === undefined) return undefined;
+    const granted = slotsGranted(current, wanted, limits);
+    const json = JSON.stringify(applyReservation(current, wanted, granted));
+    updateGroupJson.run(json, id);
+    return { granted, group: parseGroup(json, id) };
+  });
+
+  const selectQuota = db.prepare<[string], { used: number }>('SELECT used FROM quotas WHERE key = ?');
+  const upsertQuota = db.prepare<[string, number, string]>(
+    'INSERT INTO quotas (key, used, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET used = excluded.used, expires_at = max(expires_at, excluded.expires_at)',
+  );
+  const deleteOldQuotas = db.prepare<[string]>('DELETE FROM quotas WHERE expires_at < ?');
+  const takeQuotaTx = db.transaction((key: string, wanted: number, limit: number, expiresMs: number): number => {
+    // Counters name their window: one that expired over an hour before this one's expiry is never asked again.
+    deleteOldQuotas.run(new Date(expiresMs - 3_600_000).toISOString());
+    const used = selectQuota.get(key)?.used ?? 0;
+    const taken = quotaGranted(used, wanted, limit);
+    if (taken > 0) upsertQuota.run(key, used + taken, new Date(expiresMs).toISOString());
+    return taken;
   });
 
   return {
@@ -238,9 +286,18 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
       updateGroupMessages.run(JSON.stringify(messages), id);
     },
 
-    async findRecentGroup(channel, since) {
-      const row = selectRecentGroup.get(channel, new Date(sinceMs(since)).toISOString());
+    async findRecentGroup(channel, since, key) {
+      const from = new Date(sinceMs(since)).toISOString();
+      const row = key === undefined ? selectRecentGroup.get(channel, from) : selectRecentKeyedGroup.get(channel, from, key);
       return row === undefined ? undefined : parseGroup(row.json, '(findRecentGroup)');
+    },
+
+    async reserveGroupSlots(id, wanted, limits) {
+      return reserveGroupSlotsTx.immediate(id, wanted, limits);
+    },
+
+    async takeQuota(key, wanted, limit, expiresAt) {
+      return takeQuotaTx.immediate(key, wanted, limit, quotaExpiryMs(expiresAt));
     },
 
     close() {

@@ -91,6 +91,41 @@ export function sinceMs(since: string): number {
   return ms;
 }
 
+/** Rows a group has taken: its `reserved`, or its members when unset (a group recorded before reservations). */
+export function reservedOf(group: Pick<RequestGroup, 'members' | 'reserved'>): number {
+  return group.reserved ?? group.members.length;
+}
+
+/** How many of `wanted` rows group `group` grants under `limits`; see `RequestStore.reserveGroupSlots`. */
+export function slotsGranted(group: Pick<RequestGroup, 'members' | 'reserved'>, wanted: number, limits: { max: number; allowed?: number }): number {
+  const room = whole(limits.max) - reservedOf(group);
+  return Math.max(0, Math.min(whole(wanted), limits.allowed === undefined ? Infinity : whole(limits.allowed), room));
+}
+
+/** `group` after reserving `granted` of `wanted` rows: the grant added to `reserved`, the rest to `overflow`. */
+export function applyReservation(group: RequestGroup, wanted: number, granted: number): RequestGroup {
+  if (whole(wanted) === 0) return group; // nothing asked: nothing written
+  return { ...group, reserved: reservedOf(group) + granted, overflow: (group.overflow ?? 0) + whole(wanted) - granted };
+}
+
+/** How many of `wanted` a counter at `used` can still give under `limit`; see `RequestStore.takeQuota`. */
+export function quotaGranted(used: number, wanted: number, limit: number): number {
+  return Math.max(0, Math.min(whole(wanted), whole(limit) - used));
+}
+
+/** A count: a non-negative integer or Infinity (a fraction rounds down; anything else is 0). */
+function whole(n: number): number {
+  if (n === Infinity) return n;
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+}
+
+/** The instant `expiresAt` of `takeQuota` as epoch ms; a RangeError when it does not parse. */
+export function quotaExpiryMs(expiresAt: string): number {
+  const ms = Date.parse(expiresAt);
+  if (!Number.isFinite(ms)) throw new RangeError(`takeQuota: expiresAt is not a timestamp: ${JSON.stringify(expiresAt)}`);
+  return ms;
+}
+
 /**
  * The request with its host spelled as Nova spells it (see
  * `RequestStore.setNovaHost`), or undefined when it is to stay as it is (not

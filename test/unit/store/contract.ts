@@ -789,6 +789,90 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
       });
     });
 
+    describe('group keys, rows and hosts left out (findRecentGroup by key, reserveGroupSlots)', () => {
+      it('a group round-trips its key, reserved rows and overflow', async () => {
+        const group = aGroup({ members: ['req-a'], key: 'k-alertmanager-NodeDown', reserved: 1, overflow: 9_000 });
+        await store.createGroup(group);
+        expect(await store.getGroup(group.id)).toEqual(group);
+      });
+
+      it('findRecentGroup with a key finds only groups recorded with that key; without one, any group', async () => {
+        const a = aGroup({ createdAt: at(1), key: 'k-a' });
+        const b = aGroup({ createdAt: at(2), key: 'k-b' });
+        const plain = aGroup({ createdAt: at(3) });
+        for (const g of [a, b, plain]) await store.createGroup(g);
+        expect(await store.findRecentGroup('C0ONCALL', at(0), 'k-a')).toEqual(a);
+        expect(await store.findRecentGroup('C0ONCALL', at(0), 'k-b')).toEqual(b);
+        expect(await store.findRecentGroup('C0ONCALL', at(0), 'k-none')).toBeUndefined();
+        expect(await store.findRecentGroup('C0ONCALL', at(2), 'k-a')).toBeUndefined(); // too old
+        expect(await store.findRecentGroup('C0OTHER', at(0), 'k-a')).toBeUndefined();
+        expect(await store.findRecentGroup('C0ONCALL', at(0))).toEqual(plain);
+        const newerA = aGroup({ createdAt: at(4), key: 'k-a' });
+        await store.createGroup(newerA);
+        expect(await store.findRecentGroup('C0ONCALL', at(0), 'k-a')).toEqual(newerA);
+        expect(await store.findRecentGroup('C0ONCALL', at(0), 'k-b')).toEqual(b);
+      });
+
+      it('reserveGroupSlots grants up to the cap and the allowance, counts the rest as overflow, and changes nothing else', async () => {
+        const group = aGroup({ members: ['req-a', 'req-b'], messages: ['1.1'], key: 'k' });
+        await store.createGroup(group);
+        // No `reserved` yet: the members count.
+        expect(await store.reserveGroupSlots(group.id, 5, { max: 4 })).toEqual({ granted: 2, group: { ...group, reserved: 4, overflow: 3 } });
+        expect(await store.reserveGroupSlots(group.id, 7, { max: 4 })).toEqual({ granted: 0, group: { ...group, reserved: 4, overflow: 10 } });
+        expect(await store.reserveGroupSlots(group.id, 3, { max: 10, allowed: 1 })).toEqual({ granted: 1, group: { ...group, reserved: 5, overflow: 12 } });
+        expect(await store.reserveGroupSlots(group.id, 0, { max: 10 })).toEqual({ granted: 0, group: { ...group, reserved: 5, overflow: 12 } });
+        expect(await store.getGroup(group.id)).toEqual({ ...group, reserved: 5, overflow: 12 });
+        await store.addToGroup(group.id, ['req-c']);
+        expect((await store.getGroup(group.id))?.members).toEqual(['req-a', 'req-b', 'req-c']);
+        expect(await store.reserveGroupSlots(group.id, 1, { max: 6 })).toMatchObject({ granted: 1, group: { reserved: 6, overflow: 12 } });
+      });
+
+      it('reserveGroupSlots returns undefined for an unknown group, and creates nothing', async () => {
+        expect(await store.reserveGroupSlots('grp-nope', 3, { max: 10 })).toBeUndefined();
+        expect(await store.getGroup('grp-nope')).toBeUndefined();
+      });
+
+      it('20 concurrent reservations of 10 rows on a 100-row group: exactly 100 granted, 100 counted as overflow', async () => {
+        const group = aGroup({ reserved: 0 });
+        await store.createGroup(group);
+        const grants = await Promise.all(Array.from({ length: 20 }, () => store.reserveGroupSlots(group.id, 10, { max: 100 })));
+        expect(grants.reduce((n, g) => n + (g?.granted ?? 0), 0)).toBe(100);
+        expect(await store.getGroup(group.id)).toMatchObject({ reserved: 100, overflow: 100 });
+      });
+    });
+
+    describe('takeQuota', () => {
+      const until = at(2);
+
+      it('takes up to the limit, then less, then nothing; each key counts on its own', async () => {
+        expect(await store.takeQuota('alerts#generic#1', 30, 50, until)).toBe(30);
+        expect(await store.takeQuota('alerts#generic#1', 30, 50, until)).toBe(20);
+        expect(await store.takeQuota('alerts#generic#1', 1, 50, until)).toBe(0);
+        expect(await store.takeQuota('alerts#generic#2', 10, 50, until)).toBe(10);
+        expect(await store.takeQuota('alerts#alertmanager#1', 50, 50, until)).toBe(50);
+        expect(await store.takeQuota('alerts#generic#2', 0, 50, until)).toBe(0);
+        expect(await store.takeQuota('alerts#generic#2', 40, 50, until)).toBe(40);
+      });
+
+      it('50 concurrent takes of 3 under a limit of 100: exactly 100 taken', async () => {
+        const taken = await Promise.all(Array.from({ length: 50 }, () => store.takeQuota('race', 3, 100, until)));
+        expect(taken.reduce((a, b) => a + b, 0)).toBe(100);
+        expect(await store.takeQuota('race', 1, 100, until)).toBe(0);
+      });
+
+      it('refuses an expiresAt that does not parse with a RangeError', async () => {
+        await expect(store.takeQuota('k', 1, 10, 'soon')).rejects.toThrow(RangeError);
+      });
+
+      it('counters are not requests, groups or locks', async () => {
+        await store.takeQuota('k', 1, 10, until);
+        for (const state of ['pending', 'approved', 'executing', 'succeeded', 'failed', 'cancelled', 'expired'] as const) {
+          expect(await store.listByState(state)).toEqual([]);
+        }
+        expect(await store.findRecentGroup('C0ONCALL', T0)).toBeUndefined();
+      });
+    });
+
     describe('listByState', () => {
       it('lists every request in a state, whole', async () => {
         const a = aFullRequest({ state: 'pending', host: 'compute1' });
