@@ -1,11 +1,30 @@
+import { createHash } from 'node:crypto';
 import type { AlertSource, HostAlert } from '../alerts/types.js';
 import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
 import { pageOf } from './groups.js';
 import type { AppDeps, Job, RecoveryAlert } from './ports.js';
-import { enqueueExecute, openRequest } from './requests.js';
+import { CARD_OVERDUE_MS, enqueueExecute, openRequest } from './requests.js';
+import { sharedComputeServices } from './service-list.js';
 
 /** Hosts whose alerts arrive within this long of a group's creation join that group's card. */
 export const DEFAULT_GROUP_WINDOW_MS = 30_000;
+
+/**
+ * FORCE_DOWN_GROUP_MAX_HOSTS: rows on one grouped card. Hosts beyond it get
+ * no row and no request, only the card's summary line ("and N more hosts: too
+ * many to act on one by one; check the alert source"): nobody confirms 9,000
+ * hosts one by one, and rows nobody can act on would only bury the card.
+ */
+export const DEFAULT_GROUP_MAX_HOSTS = 100;
+
+/**
+ * FORCE_DOWN_ALERT_MAX_NEW_PER_MINUTE: new requests one alert source may open
+ * per minute (a calendar minute, counted in the store, so every api instance
+ * shares it). Beyond it alerts for new hosts are dropped: counted in the
+ * webhook's answer (`dropped`) and the log, not recorded. Repeats and
+ * resolutions are never limited.
+ */
+export const DEFAULT_MAX_NEW_PER_MINUTE = 200;
 
 /** Store writes in flight at once for one webhook (a 200-host storm must not take 200 round trips in a row). */
 const CONCURRENCY = 16;
@@ -19,6 +38,10 @@ export interface AlertIntakeOptions {
   /** The evidence label, for the record (`fenced="true"` by default). */
   evidenceLabel: { name: string; value: string };
   groupWindowMs?: number;
+  /** Rows per grouped card (default {@link DEFAULT_GROUP_MAX_HOSTS}). */
+  groupMaxHosts?: number;
+  /** New requests per minute for this source (default {@link DEFAULT_MAX_NEW_PER_MINUTE}). */
+  maxNewPerMinute?: number;
 }
 
 /** What one webhook did, for its answer and the log. */
@@ -35,6 +58,12 @@ export interface AlertReceipt {
   auto: number;
   /** Alerts that could not be recorded (logged). */
   failed: number;
+  /**
+   * Firing alerts for new hosts not recorded: over the source's rate limit,
+   * or beyond their grouped card's cap (counted on the card's summary line).
+   * Always set by {@link receiveAlerts}; the webhook answers 0 when absent.
+   */
+  dropped?: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -64,79 +93,182 @@ export function alertOrigin(alert: HostAlert): Extract<Origin, { kind: 'alert' }
 export const alertRequester = (source: AlertSource) => `alert:${source}`;
 
 /**
- * The group new requests of `action` join: the channel's latest group if it
- * was created within the window and holds the same action, else a new one
- * (recorded by {@link admitToGroup} once there is a member).
+ * What new requests join a group by: one source, one alert name, one action.
+ * A digest, so an alert name of any length makes a key of fixed size.
  */
-async function pickGroup(deps: AppDeps, channel: string, action: Action, title: string, windowMs: number): Promise<{ group: RequestGroup; isNew: boolean }> {
-  const now = deps.now();
-  const recent = await deps.store.findRecentGroup(channel, iso(now - windowMs));
-  if (recent && recent.members.length > 0) {
-    const first = await deps.store.get(recent.members[0]!);
-    if (first?.action === action) return { group: recent, isNew: false };
-  }
-  return { group: { id: deps.newId(), channel, title, createdAt: iso(now), members: [], messages: [] }, isNew: true };
+export function groupKey(source: string, alertName: string | undefined, action: Action): string {
+  return createHash('sha256').update(JSON.stringify([source, alertName ?? '', action])).digest('hex').slice(0, 32);
 }
 
-/** Records the group's new members and hands its card to the worker. */
-async function admitToGroup(deps: AppDeps, picked: { group: RequestGroup; isNew: boolean }, opened: readonly ForceDownRequest[]): Promise<void> {
-  if (opened.length === 0) return;
-  const ids = opened.map((r) => r.id);
-  if (picked.isNew) {
-    await deps.store.createGroup({ ...picked.group, members: ids });
-    await deps.enqueue({ kind: 'show-group', id: picked.group.id, joined: ids });
-    return;
-  }
-  const group = await deps.store.addToGroup(picked.group.id, ids);
-  if (!group) return;
-  // Joiners change the first page (its counts) and the pages their rows land on; pages not posted
-  // yet are posted anyway. Never every page: a host-by-host storm would cost pages × hosts updates.
-  const pages = new Set([0, ...ids.map((id) => pageOf(group, id))]);
-  await deps.enqueue({ kind: 'show-group', id: picked.group.id, joined: ids, pages: [...pages] });
+/** The store counter of new requests for `source` in the minute of `now`, and when it may be forgotten. */
+function rateWindow(source: string, now: number): { key: string; expiresAt: string } {
+  const minute = Math.floor(now / 60_000);
+  return { key: `alerts-new#${source}#${minute}`, expiresAt: iso((minute + 2) * 60_000) };
 }
 
-/** Opens requests for `hosts` in one group; returns the ones opened and the existing ones hit. */
-async function openGrouped(
-  deps: AppDeps,
-  items: readonly { host: string; origin: Extract<Origin, { kind: 'alert' }>; reason?: string }[],
-  opts: { cloud?: string; action: Action; channel: string; source: AlertSource; windowMs: number },
-): Promise<{ opened: ForceDownRequest[]; existing: ForceDownRequest[]; failed: number; group: { group: RequestGroup; isNew: boolean } }> {
-  const title = items[0]?.origin.alertName ?? items[0]?.origin.source ?? opts.source;
-  const picked = await pickGroup(deps, opts.channel, opts.action, opts.action === 'unset' ? `${title} resolved` : title, opts.windowMs);
-  const opened: ForceDownRequest[] = [];
-  const existing: ForceDownRequest[] = [];
-  let failed = 0;
+type AlertItem = { host: string; origin: Extract<Origin, { kind: 'alert' }>; reason?: string };
+
+interface GroupedOptions {
+  cloud?: string;
+  action: Action;
+  channel: string;
+  source: AlertSource;
+  windowMs: number;
+  maxHosts: number;
+  /** The source's limit on new requests per minute; none when absent (recovery: Nova vouches for every host). */
+  maxNewPerMinute?: number;
+}
+
+interface GroupedResult {
+  opened: ForceDownRequest[];
+  /** Hosts that already had an open request (repeats). */
+  existing: ForceDownRequest[];
+  failed: number;
+  /** New hosts over the source's rate limit: not recorded. */
+  rateLimited: number;
+  /** New hosts beyond the group's cap: not recorded, counted on the card. */
+  overCap: number;
+}
+
+/**
+ * Opens requests for `items` (alerts of one source and alert name) in one
+ * grouped card: the card of the same source, alert name and action created
+ * within the window, else a new one. Hosts with an open request are repeats;
+ * new hosts get a row while the card has room (`maxHosts`) and the source's
+ * rate limit allows; the others are not recorded, only counted on the card
+ * (its summary line) and in the result.
+ */
+async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: GroupedOptions): Promise<GroupedResult> {
+  const cloud = opts.cloud ?? deps.defaultCloud;
+  const result: GroupedResult = { opened: [], existing: [], failed: 0, rateLimited: 0, overCap: 0 };
+  if (items.length === 0) return result;
+
+  // 1. Repeats and new hosts: only new hosts take a row or count against the rate limit.
+  const fresh: AlertItem[] = [];
   await eachLimit(items, CONCURRENCY, async (item) => {
+    try {
+      const open = await deps.store.findOpen(cloud, item.host, opts.action);
+      if (open) result.existing.push(open);
+      else fresh.push(item);
+    } catch (err) {
+      result.failed++;
+      deps.log.error('alert not recorded', { host: item.host, error: err instanceof Error ? err.name : 'unknown' });
+    }
+  });
+  if (fresh.length === 0) return result;
+  // Rows in host order within one webhook, so the card reads predictably (and a cap keeps the same hosts).
+  fresh.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+
+  // 2. Admission: the card's free rows first (a full card spends none of the source's quota), then the rate limit.
+  const first = items[0]!.origin;
+  const key = groupKey(opts.source, first.alertName, opts.action);
+  const now = deps.now();
+  const found = await deps.store.findRecentGroup(opts.channel, iso(now - opts.windowMs), key);
+  const room = Math.max(0, opts.maxHosts - (found ? (found.reserved ?? found.members.length) : 0));
+  const ask = Math.min(fresh.length, room);
+  let allowed = ask;
+  if (opts.maxNewPerMinute !== undefined && ask > 0) {
+    const window = rateWindow(opts.source, now);
+    allowed = await deps.store.takeQuota(window.key, ask, opts.maxNewPerMinute, window.expiresAt);
+  }
+  let group: RequestGroup | undefined;
+  let granted = allowed;
+  if (found) {
+    // Atomic: two webhooks at once never take more rows than the card has. Hosts left out are counted on the card.
+    const reserved = await deps.store.reserveGroupSlots(found.id, fresh.length, { max: opts.maxHosts, allowed });
+    group = reserved?.group;
+    granted = reserved?.granted ?? 0;
+  }
+  result.rateLimited = ask - allowed;
+  result.overCap = fresh.length - granted - result.rateLimited;
+  const isNew = group === undefined;
+  const groupId = group?.id ?? deps.newId();
+
+  // 3. The admitted hosts' requests.
+  const raced: ForceDownRequest[] = [];
+  await eachLimit(fresh.slice(0, granted), CONCURRENCY, async (item) => {
     try {
       const res = await openRequest(
         deps,
         {
-          ...(opts.cloud ? { cloud: opts.cloud } : {}),
+          cloud,
           host: item.host,
           action: opts.action,
           origin: item.origin,
           requestedBy: alertRequester(opts.source),
           channel: opts.channel,
           ...(item.reason ? { reason: item.reason } : {}),
-          group: picked.group.id,
+          group: groupId,
         },
         { card: false },
       );
-      if (res.kind === 'opened') opened.push(res.request);
-      else if (res.kind === 'exists') existing.push(res.request);
+      if (res.kind === 'opened') result.opened.push(res.request);
+      else if (res.kind === 'exists') raced.push(res.request);
       else {
-        failed++;
+        result.failed++;
         deps.log.warn('alert not recorded', { host: item.host, refusal: res.refusal });
       }
     } catch (err) {
-      failed++;
+      result.failed++;
       deps.log.error('alert not recorded', { host: item.host, error: err instanceof Error ? err.name : 'unknown' });
     }
   });
-  // Members in host order within one webhook, so the card reads predictably.
-  opened.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  await admitToGroup(deps, picked, opened);
-  return { opened, existing, failed, group: picked };
+  // Opened by a concurrent delivery of the same alert (an Alertmanager HA pair) since step 1: repeats.
+  result.existing.push(...raced);
+  result.opened.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+
+  // 4. The group's record, and its card.
+  const ids = result.opened.map((r) => r.id);
+  if (isNew) {
+    // A card with no rows is never posted: hosts dropped for it are in the answer and the log only.
+    if (ids.length === 0) return result;
+    const title = first.alertName ?? first.source ?? opts.source;
+    await deps.store.createGroup({
+      id: groupId,
+      channel: opts.channel,
+      title: opts.action === 'unset' ? `${title} resolved` : title,
+      createdAt: iso(now),
+      members: ids,
+      messages: [],
+      key,
+      reserved: granted,
+      ...(fresh.length > granted ? { overflow: fresh.length - granted } : {}),
+    });
+    await deps.enqueue({ kind: 'show-group', id: groupId, joined: ids });
+    return result;
+  }
+  if (ids.length > 0) {
+    const joined = await deps.store.addToGroup(groupId, ids);
+    if (!joined) return result;
+    // Joiners change the first page (its counts) and the pages their rows land on; pages not posted
+    // yet are posted anyway. Never every page: a host-by-host storm would cost pages × hosts updates.
+    const pages = new Set([0, ...ids.map((id) => pageOf(joined, id))]);
+    await deps.enqueue({ kind: 'show-group', id: groupId, joined: ids, pages: [...pages] });
+  } else if (fresh.length > granted) {
+    await refreshSummaryLine(deps, groupId, now);
+  }
+  return result;
+}
+
+/**
+ * How often a full card's summary line ("and N more hosts…") is updated while
+ * a flood goes on: once per window, after its end, showing every host left
+ * out by then. Not once per webhook: each update reads Nova and posts to Slack.
+ */
+export const SUMMARY_REFRESH_MS = 3_000;
+
+/**
+ * Only the count of hosts left out of group `groupId` changed: update its first
+ * page once for this window (the first webhook of the window asks, through a
+ * store counter that every api instance shares; the job waits for the window's
+ * end). `joined: []`: a card not posted yet is not posted by this job (its
+ * creator's job posts it, with the count as it is then).
+ */
+async function refreshSummaryLine(deps: AppDeps, groupId: string, now: number): Promise<void> {
+  const window = Math.floor(now / SUMMARY_REFRESH_MS);
+  const end = (window + 1) * SUMMARY_REFRESH_MS;
+  if ((await deps.store.takeQuota(`group-summary#${groupId}#${window}`, 1, 1, iso(end + 60_000))) === 0) return;
+  await deps.enqueue({ kind: 'show-group', id: groupId, pages: [0], joined: [], settleUntil: end });
 }
 
 /** Re-renders where `requests` are shown: their groups' pages, or their own cards. */
@@ -155,17 +287,30 @@ async function refreshShown(deps: AppDeps, requests: readonly ForceDownRequest[]
   }
 }
 
+/** Firing alerts by alert name, in order of first appearance: each name is its own grouped card. */
+function byAlertName(alerts: readonly HostAlert[]): HostAlert[][] {
+  const parts = new Map<string, HostAlert[]>();
+  for (const a of alerts) {
+    const name = a.alertName ?? '';
+    (parts.get(name) ?? parts.set(name, []).get(name)!).push(a);
+  }
+  return [...parts.values()];
+}
+
 /**
  * The api side of an alert webhook: firing alerts open force-down requests
- * (grouped: one card for the hosts of one webhook or of a short window),
- * repeats are counted on the open request, resolved alerts mark a pending
- * request or ask the worker to offer recovery. Never calls Nova; in auto mode
- * (opted in, evidence label present) the request is confirmed on the alert's
- * word and the worker forces the host down.
+ * (grouped: one card per source and alert name for the hosts of one webhook
+ * or of a short window, at most `groupMaxHosts` rows, at most
+ * `maxNewPerMinute` new requests per source), repeats are counted on the open
+ * request, resolved alerts mark a pending request or ask the worker to offer
+ * recovery. Never calls Nova; in auto mode (opted in, evidence label present)
+ * the request is confirmed on the alert's word and the worker forces the host down.
  */
 export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[], opts: AlertIntakeOptions): Promise<AlertReceipt> {
-  const receipt: AlertReceipt = { opened: 0, repeats: 0, resolved: 0, recoveryChecks: 0, auto: 0, failed: 0 };
+  const receipt: AlertReceipt = { opened: 0, repeats: 0, resolved: 0, recoveryChecks: 0, auto: 0, failed: 0, dropped: 0 };
   const windowMs = opts.groupWindowMs ?? DEFAULT_GROUP_WINDOW_MS;
+  const maxHosts = opts.groupMaxHosts ?? DEFAULT_GROUP_MAX_HOSTS;
+  const maxNewPerMinute = opts.maxNewPerMinute ?? DEFAULT_MAX_NEW_PER_MINUTE;
   // One alert per host: firing wins over resolved within one body.
   const byHost = new Map<string, HostAlert>();
   for (const a of alerts) {
@@ -176,26 +321,51 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
   const resolved = [...byHost.values()].filter((a) => a.status === 'resolved');
   const now = iso(deps.now());
 
-  if (firing.length > 0) {
-    const items = firing.map((a) => ({ host: a.host, origin: alertOrigin(a), ...(a.summary ? { reason: a.summary } : {}) }));
-    const res = await openGrouped(deps, items, { action: 'force-down', channel: opts.channel, source: opts.source, windowMs });
-    receipt.opened = res.opened.length;
+  const drops = { rateLimited: 0, overGroupCap: 0, alertNames: [] as string[] };
+  for (const part of byAlertName(firing)) {
+    const items = part.map((a) => ({ host: a.host, origin: alertOrigin(a), ...(a.summary ? { reason: a.summary } : {}) }));
+    const res = await openGrouped(deps, items, { action: 'force-down', channel: opts.channel, source: opts.source, windowMs, maxHosts, maxNewPerMinute });
+    receipt.opened += res.opened.length;
     receipt.failed += res.failed;
+    if (res.rateLimited + res.overCap > 0) {
+      drops.rateLimited += res.rateLimited;
+      drops.overGroupCap += res.overCap;
+      drops.alertNames.push(part[0]!.alertName ?? '');
+    }
     // Repeats (Alertmanager re-sends whole groups every repeat_interval): count them on the open request.
     const repeated: ForceDownRequest[] = [];
     await eachLimit(res.existing, CONCURRENCY, async (r) => {
       const updated = r.origin.kind === 'alert' ? await deps.store.recordSeen(r.id, now) : undefined;
       repeated.push(updated ?? r);
     });
-    receipt.repeats = repeated.length;
-    await refreshShown(deps, repeated.filter((r) => r.origin.kind === 'alert'));
+    receipt.repeats += repeated.length;
+    await refreshShown(deps, repeated.filter((r) => r.origin.kind === 'alert' && r.messageTs));
+    // A request whose card was never posted (a crash between recording and enqueueing): shown once it is
+    // overdue (a fresh one's card job may still be running, and two would post two cards).
+    for (const r of repeated.filter((x) => !x.messageTs && deps.now() - Date.parse(x.createdAt) > CARD_OVERDUE_MS)) {
+      await deps.enqueue(r.group ? { kind: 'show-group', id: r.group, orphan: r.id } : { kind: 'show-card', id: r.id });
+    }
 
     if (opts.autoForceDown) {
-      const evidence = new Set(firing.filter((a) => a.fencedEvidence).map((a) => a.host));
+      const evidence = new Set(part.filter((a) => a.fencedEvidence).map((a) => a.host));
       for (const r of res.opened.filter((o) => evidence.has(o.host))) {
         if (await autoConfirm(deps, r, opts)) receipt.auto++;
       }
     }
+  }
+
+  receipt.dropped = drops.rateLimited + drops.overGroupCap;
+  if (receipt.dropped > 0) {
+    // One line per webhook, however many alert names it carried.
+    deps.log.warn('alerts dropped: too many new hosts', {
+      source: opts.source,
+      dropped: receipt.dropped,
+      rateLimited: drops.rateLimited,
+      overGroupCap: drops.overGroupCap,
+      ...(drops.alertNames.length === 1 ? { alertName: drops.alertNames[0]!.slice(0, 100) } : { alertNames: drops.alertNames.length }),
+      maxNewPerMinute,
+      groupMaxHosts: maxHosts,
+    });
   }
 
   const recovery: RecoveryAlert[] = [];
@@ -243,13 +413,15 @@ async function autoConfirm(deps: AppDeps, request: ForceDownRequest, opts: Alert
 /**
  * Worker: resolved alerts for hosts with no open force-down request. Where
  * Nova has the host forced down, open an unset request and show a recovery
- * card (Unset forced-down…, behind the recovery confirmation). One service
- * list per webhook, not one lookup per host.
+ * card (Unset forced-down…, behind the recovery confirmation). The service
+ * list is shared: every recovery check of a cloud within a few seconds reads
+ * one list (one call in flight at a time), so a burst of resolved webhooks
+ * costs a handful of Nova calls, not one each.
  */
 export async function offerRecovery(deps: AppDeps, job: Extract<Job, { kind: 'alert-recovery' }>): Promise<void> {
   const nova = deps.nova(job.cloud);
   if (!nova) return;
-  const list = await nova.listComputeServices();
+  const list = await sharedComputeServices(nova, deps.now);
   if (!list.ok) {
     deps.log.warn('recovery check: Nova did not answer; no recovery card offered', { code: list.failure.code, hosts: job.alerts.length });
     return;
@@ -260,6 +432,18 @@ export async function offerRecovery(deps: AppDeps, job: Extract<Job, { kind: 'al
   if (skipped > 0) deps.log.info('recovery check: resolved hosts not forced down in Nova, nothing to offer', { count: skipped });
   if (items.length === 0) return;
   const source = items[0]!.origin.source;
-  const res = await openGrouped(deps, items, { cloud: job.cloud, action: 'unset', channel: job.channel, source, windowMs: DEFAULT_GROUP_WINDOW_MS });
-  await refreshShown(deps, res.existing);
+  // No cap and no rate limit here: only hosts Nova has forced down get a row, and an alert cannot invent those.
+  // Hosts already offered recovery (an open unset request) are left as they are: nothing on their card changed.
+  for (const part of byRecoveryAlertName(items)) {
+    await openGrouped(deps, part, { cloud: job.cloud, action: 'unset', channel: job.channel, source, windowMs: DEFAULT_GROUP_WINDOW_MS, maxHosts: Infinity });
+  }
+}
+
+function byRecoveryAlertName(items: readonly RecoveryAlert[]): RecoveryAlert[][] {
+  const parts = new Map<string, RecoveryAlert[]>();
+  for (const a of items) {
+    const name = a.origin.alertName ?? '';
+    (parts.get(name) ?? parts.set(name, []).get(name)!).push(a);
+  }
+  return [...parts.values()];
 }

@@ -1,6 +1,7 @@
 import { HOSTS_PER_MESSAGE } from '../slack/group-card.js';
 import type { ForceDownRequest, RequestGroup } from '../domain/request.js';
 import type { AppDeps, HostView } from './ports.js';
+import { sharedComputeServices } from './service-list.js';
 
 /**
  * Grouped cards (alert storms): many requests shown in one set of Slack
@@ -38,13 +39,19 @@ export function pageOf(group: RequestGroup, requestId: string): number {
   return i < 0 ? 0 : Math.floor(i / HOSTS_PER_MESSAGE);
 }
 
-/** Nova's view of every member's host: one service list per cloud, not one lookup per host. */
-async function readHosts(deps: AppDeps, members: readonly ForceDownRequest[]): Promise<Map<string, HostView>> {
+/**
+ * Nova's view of every member's host: one service list per cloud, not one
+ * lookup per host. `shared`: a list of the last few seconds will do (a card's
+ * first post: nothing shown yet that it could take back), so a flood of new
+ * cards costs a handful of Nova lists, and a real alert's first card waits for
+ * none of theirs.
+ */
+async function readHosts(deps: AppDeps, members: readonly ForceDownRequest[], shared = false): Promise<Map<string, HostView>> {
   const views = new Map<string, HostView>();
   for (const cloud of new Set(members.map((m) => m.cloud))) {
     const nova = deps.nova(cloud);
     if (!nova) continue;
-    const list = await nova.listComputeServices();
+    const list = shared ? await sharedComputeServices(nova, deps.now) : await nova.listComputeServices();
     for (const m of members) {
       if (m.cloud !== cloud) continue;
       if (!list.ok) {
@@ -89,7 +96,7 @@ export function renderGroup(deps: AppDeps, groupId: string, opts: RenderGroupOpt
     }
     const members = (await Promise.all(group.members.map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
     if (members.length === 0) return true;
-    const views = await readHosts(deps, members);
+    const views = await readHosts(deps, members, group.messages.length === 0);
     const rows = opts.row !== undefined ? [opts.row] : opts.rows;
     const pages = rows ? [...new Set([0, ...rows.map((id) => pageOf(group, id))])] : opts.pages ? [...new Set(opts.pages)] : undefined;
     const ts = await deps.notifier.renderGroup(group, members, views, pages);

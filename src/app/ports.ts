@@ -51,9 +51,11 @@ export type Job =
   /**
    * Posts or updates a grouped card: every page (default), or `pages` only;
    * `joined`: requests new to the group, announced in its thread; `orphan`: a
-   * member to show on a card of its own if the group was never recorded.
+   * member to show on a card of its own if the group was never recorded;
+   * `settleUntil` (epoch ms): render no earlier (hosts left out of a full card
+   * keep coming in a flood: one update shows all of a short window's).
    */
-  | { kind: 'show-group'; id: string; pages?: number[]; joined?: string[]; orphan?: string }
+  | { kind: 'show-group'; id: string; pages?: number[]; joined?: string[]; orphan?: string; settleUntil?: number }
   /** Resolved alerts for hosts with no open force-down request: offer recovery where Nova has them forced down. */
   | { kind: 'alert-recovery'; cloud: string; channel: string; alerts: RecoveryAlert[] };
 

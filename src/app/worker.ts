@@ -17,6 +17,8 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'refresh-group':
       return refreshGroup(deps, job.id, job.ids);
     case 'show-group':
+      // A flood's summary line: wait out its short window, then show every host left out in it at once.
+      if (job.settleUntil !== undefined) await deps.sleep(Math.min(10_000, Math.max(0, job.settleUntil - deps.now())));
       if (!(await renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) })) && job.orphan) {
         await showCard(deps, job.orphan);
       }

@@ -31,6 +31,8 @@ export const botEnvSchema = z
     FORCE_DOWN_TWO_PERSON: bool.default(false),
     FORCE_DOWN_REQUEST_TTL_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(24 * 60).default(30),
     FORCE_DOWN_GROUP_WINDOW_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(3600).default(30),
+    FORCE_DOWN_GROUP_MAX_HOSTS: z.coerce.number({ error: 'must be a number of hosts' }).int().min(1).max(5000).default(100),
+    FORCE_DOWN_ALERT_MAX_NEW_PER_MINUTE: z.coerce.number({ error: 'must be a number of requests' }).int().min(1).max(100_000).default(200),
     FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(3600).default(600),
     FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(120).default(20),
     // The local server only (API Gateway stands in front of Lambda); checked against the descriptor limit at start (src/local/limits.ts).
@@ -50,6 +52,10 @@ export interface BotSettings {
   ttlMs: number;
   /** Alert hosts arriving within this long of a grouped card's creation join that card. */
   groupWindowMs: number;
+  /** Rows on one grouped card; hosts beyond it get one summary line, no request. */
+  groupMaxHosts: number;
+  /** New requests one alert source may open per minute; alerts beyond it are dropped (counted in the answer and the log). */
+  alertMaxNewPerMinute: number;
   /** A confirmation older than this is not acted on (CONFIRMATION_STALE). */
   confirmationMaxAgeMs: number;
   /** Nova must not have heard from a host for this long before it is forced down. */
@@ -83,6 +89,8 @@ export function loadBotSettings(env: Env): BotSettings {
     twoPerson: e.FORCE_DOWN_TWO_PERSON,
     ttlMs: e.FORCE_DOWN_REQUEST_TTL_MINUTES * 60_000,
     groupWindowMs: e.FORCE_DOWN_GROUP_WINDOW_SECONDS * 1000,
+    groupMaxHosts: e.FORCE_DOWN_GROUP_MAX_HOSTS,
+    alertMaxNewPerMinute: e.FORCE_DOWN_ALERT_MAX_NEW_PER_MINUTE,
     confirmationMaxAgeMs: e.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS * 1000,
     heartbeatWaitMs: e.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS * 1000,
     ...(e.FORCE_DOWN_MAX_CONNECTIONS !== undefined ? { maxConnections: e.FORCE_DOWN_MAX_CONNECTIONS } : {}),

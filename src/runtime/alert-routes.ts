@@ -92,5 +92,7 @@ export async function handleAlertWebhook(
   }
   const recorded = receipt.opened + receipt.repeats + receipt.resolved + receipt.recoveryChecks;
   if (receipt.failed > 0 && recorded === 0) return json(503, { error: 'not recorded; retry' });
-  return json(200, { status: 'accepted', ...receipt, skipped: parsed.skipped.length });
+  // `dropped`: new hosts over the source's rate limit or beyond their card's cap, not recorded (a
+  // sender's retry would be dropped too: it is a 200). receiveAlerts logs them with the reason.
+  return json(200, { status: 'accepted', ...receipt, dropped: receipt.dropped ?? 0, skipped: parsed.skipped.length });
 }

@@ -9,6 +9,7 @@ import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../store/port.js';
 import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
 import { receiveAlerts } from '../app/alerts.js';
+import { forgetComputeServices } from '../app/service-list.js';
 import { DEFAULT_ALERT_OPTIONS } from '../alerts/types.js';
 import { createChannelPacer } from '../slack/pacer.js';
 import type { AlertsRuntime } from './alert-routes.js';
@@ -76,7 +77,11 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
       gateway = {
         getService: (host, binary) => observed('getService', async () => (await cloudClient(cloud)).nova.getService(host, binary)),
         listComputeServices: () => observed('listComputeServices', async () => (await cloudClient(cloud)).nova.listComputeServices()),
-        setForcedDown: (host, forcedDown, binary) => observed('setForcedDown', async () => (await cloudClient(cloud)).nova.setForcedDown(host, forcedDown, binary)),
+        // A change to Nova makes the shared service list (recovery checks, first posts) stale: forget it, before and after.
+        setForcedDown: (host, forcedDown, binary) => {
+          forgetComputeServices(gateway!);
+          return observed('setForcedDown', async () => (await cloudClient(cloud)).nova.setForcedDown(host, forcedDown, binary)).finally(() => forgetComputeServices(gateway!));
+        },
       };
       gateways.set(cloud, gateway);
     }
@@ -148,6 +153,8 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
         autoForceDown: config.autoForceDown,
         evidenceLabel: config.evidenceLabel ?? DEFAULT_ALERT_OPTIONS.evidenceLabel,
         groupWindowMs: settings.groupWindowMs,
+        groupMaxHosts: settings.groupMaxHosts,
+        maxNewPerMinute: settings.alertMaxNewPerMinute,
       });
     },
   };

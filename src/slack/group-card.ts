@@ -53,6 +53,17 @@ export interface GroupCardOptions {
    * and the first, which holds the counts).
    */
   order?: 'state' | 'given';
+  /**
+   * Hosts that came for this card and have no row (beyond the group cap, or
+   * over the source's rate limit): one summary line on the first page,
+   * {@link moreHostsText}, and no rows or buttons for them.
+   */
+  moreHosts?: number;
+}
+
+/** The first page's line for hosts without a row: "and 9,000 more hosts: too many to act on one by one; check the alert source". */
+export function moreHostsText(n: number): string {
+  return `and ${n.toLocaleString('en-US')} more ${n === 1 ? 'host' : 'hosts'}: too many to act on one by one; check the alert source`;
 }
 
 const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
@@ -255,9 +266,14 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
       blocks.push({ type: 'header', text: plain(header, LIMITS.headerText) });
       const alert = firstAlert(sorted);
       const source = alert ? ` · alert from ${escapeMrkdwn(alert.source)}` : '';
+      const more = opts.moreHosts && opts.moreHosts > 0 ? opts.moreHosts : 0;
       blocks.push({
         type: 'context',
-        elements: [mrkdwn(`${countsText(sorted, now)} · cloud ${clouds}${source} · each host is its own request: fence it, then confirm it`)],
+        elements: [
+          mrkdwn(`${countsText(sorted, now)} · cloud ${clouds}${source} · each host is its own request: fence it, then confirm it`),
+          // The cap's line: in the counts' block (force-down's own words), so the page stays within 50 blocks.
+          ...(more ? [mrkdwn(`⚠️ ${moreHostsText(more)}`)] : []),
+        ],
       });
       // The alert's words (its name, its summary): quoted, above the divider, apart from every row.
       const lines = [
@@ -267,7 +283,7 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
       const quotes = quotedBlock(lines);
       if (quotes) blocks.push(quotes);
       blocks.push({ type: 'divider' });
-      prefix = `${escapeMrkdwn(header)} (${clouds})`;
+      prefix = `${escapeMrkdwn(header)} (${clouds})${more ? `, ${moreHostsText(more)}` : ''}`;
     } else {
       const range = `hosts ${start + 1}–${start + chunk.length} of ${total}`;
       blocks.push({ type: 'context', elements: [mrkdwn(`(continued, ${range})`)] });

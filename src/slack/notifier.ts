@@ -56,6 +56,9 @@ export function slackErrorCode(err: unknown): string {
   return typeof e?.name === 'string' ? e.name : 'unknown';
 }
 
+/** A sender's new card goes ahead of a channel's queue at most once per this long (see `firstCardAhead`). */
+export const PRIORITY_SENDER_GAP_MS = 10_000;
+
 /** Progress states: their card is a courtesy, and must never stop the Nova call that follows it. */
 const PROGRESS = new Set<ForceDownRequest['state']>(['approved', 'executing']);
 /** Outcome states: their card update is retried until it is shown (bounded). */
@@ -76,7 +79,22 @@ const OUTCOME = new Set<ForceDownRequest['state']>(['succeeded', 'failed']);
  */
 export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const { client } = opts;
-  const paced = <T>(channel: string, call: () => Promise<T>): Promise<T> => (opts.pacer ? opts.pacer.schedule(channel, call) : call());
+  // `priority`: a new incident's first card, ahead of the channel's queued continuation pages and updates.
+  const paced = <T>(channel: string, call: () => Promise<T>, priority = false): Promise<T> =>
+    opts.pacer ? opts.pacer.schedule(channel, call, { priority }) : call();
+  // Fair among senders: a new card goes ahead of the queue only if its sender (an alert source, Slack, the
+  // CLI) had no card go ahead in this channel for a while. A flood of new cards from one source (many alert
+  // names) is then queued like any other call, and a real alert from another source still goes first.
+  const lastAhead = new Map<string, number>();
+  const firstCardAhead = (channel: string, request: ForceDownRequest | undefined): boolean => {
+    if (!request) return false;
+    const key = `${channel}\u0000${request.origin.kind === 'alert' ? `alert:${request.origin.source}` : request.origin.kind}`;
+    const t = opts.now();
+    const last = lastAhead.get(key);
+    if (last !== undefined && t - last < PRIORITY_SENDER_GAP_MS) return false;
+    lastAhead.set(key, t);
+    return true;
+  };
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   /** Runs `call`, and again after each of the outcome retry delays while it fails transiently. */
   const untilShown = async <T>(request: ForceDownRequest, call: () => Promise<T>): Promise<T> => {
@@ -116,7 +134,7 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
           await (OUTCOME.has(request.state) ? untilShown(request, update) : update());
           return request.messageTs;
         }
-        const res = await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, text: card.text, blocks: card.blocks, unfurl_links: false }));
+        const res = await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, text: card.text, blocks: card.blocks, unfurl_links: false }), firstCardAhead(request.channel, request));
         return res.ts;
       } catch (err) {
         const swallowed = PROGRESS.has(request.state) && request.messageTs !== undefined;
@@ -137,11 +155,11 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
     },
     async renderGroup(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, pages?: readonly number[]) {
       const now = opts.now();
-      // One host: the full single card (Nova's view in detail, Cancel); more: the grouped card.
+      // One host: the full single card (Nova's view in detail, Cancel); more, or hosts left out: the grouped card.
       const cards: CardMessage[] =
-        members.length === 1
+        members.length === 1 && !group.overflow
           ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now })]
-          : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title });
+          : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title, moreHosts: group.overflow ?? 0 });
       const ts = [...group.messages];
       const wanted = new Set(pages ?? cards.map((_, i) => i));
       for (let i = 0; i < cards.length; i++) {
@@ -151,8 +169,10 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
           if (wanted.has(i)) await paced(group.channel, () => client.chat.update({ channel: group.channel, ts: existing, text: card.text, blocks: card.blocks }));
           continue;
         }
-        // Pages are posted in order, so they read top to bottom in the channel.
-        const res = await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, text: card.text, blocks: card.blocks, unfurl_links: false }));
+        // Pages are posted in order, so they read top to bottom in the channel. A new card's first
+        // page goes ahead of the channel's queue (another card's pages and updates): a new incident
+        // shows within seconds whatever else is queued.
+        const res = await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, text: card.text, blocks: card.blocks, unfurl_links: false }), i === 0 && firstCardAhead(group.channel, members[0]));
         if (!res.ts) break;
         ts[i] = res.ts;
       }

@@ -86,6 +86,8 @@ async function startBotWith(alerts: Record<string, Record<string, unknown>>, win
       FORCE_DOWN_APPROVERS: APPROVER,
       FORCE_DOWN_CHANNEL: CHANNEL.id,
       FORCE_DOWN_GROUP_WINDOW_SECONDS: String(opts.windowSeconds ?? 30),
+      // The 200-host storm below is one real rack: above the default cap of 100 rows per card.
+      FORCE_DOWN_GROUP_MAX_HOSTS: '200',
     },
     log: createJsonLogger({ write: (line) => logLines.push(line) }),
   });

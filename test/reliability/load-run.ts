@@ -188,6 +188,9 @@ export async function runLoad(opts: LoadOptions = {}): Promise<LoadResult> {
     FORCE_DOWN_CHANNEL: channels[0]!.id,
     FORCE_DOWN_ALLOWED_CHANNELS: channels.map((c) => c.id).join(','),
     FORCE_DOWN_TEST_SLACK_PACING: 'off',
+    // Every webhook's hosts must open (the run checks it): above the flood limits (issue #11, 4).
+    FORCE_DOWN_GROUP_MAX_HOSTS: '5000',
+    FORCE_DOWN_ALERT_MAX_NEW_PER_MINUTE: '100000',
     ...(opts.groupWindowSeconds !== undefined ? { FORCE_DOWN_GROUP_WINDOW_SECONDS: String(opts.groupWindowSeconds) } : {}),
   });
   const alertChannel = channels[0]!.id;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
 import { LIMITS, QUOTED_BLOCK_ID, type CardMessage, type KnownBlock } from '../../../src/slack/blocks.js';
-import { HOSTS_PER_MESSAGE, type GroupHostView, groupCard, groupCardMessageCount } from '../../../src/slack/group-card.js';
+import { HOSTS_PER_MESSAGE, type GroupHostView, groupCard, groupCardMessageCount, moreHostsText } from '../../../src/slack/group-card.js';
 import { ACTION_IDS } from '../../../src/slack/ids.js';
 import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
 
@@ -146,6 +146,36 @@ describe('groupCard splitting', () => {
     const a = groupCard(requests, viewsFor(requests), { now: NOW });
     const b = groupCard([...requests].reverse(), viewsFor(requests), { now: NOW });
     expect(b).toEqual(a);
+  });
+});
+
+describe('groupCard: hosts beyond the cap (issue #11, finding 4)', () => {
+  it('says "and N more hosts: too many to act on one by one; check the alert source" once, on the first page, with no row or button for them', () => {
+    const requests = alertRequests(100);
+    const plainCard = groupCard(requests, viewsFor(requests), { now: NOW, order: 'given' });
+    const messages = groupCard(requests, viewsFor(requests), { now: NOW, order: 'given', moreHosts: 9_000 });
+    expect(moreHostsText(9_000)).toBe('and 9,000 more hosts: too many to act on one by one; check the alert source');
+    expect(moreHostsText(1)).toBe('and 1 more host: too many to act on one by one; check the alert source');
+    expect(messages).toHaveLength(plainCard.length);
+    for (const m of messages) expectWithinLimits(m);
+    // The same blocks and buttons as without it: one more line in the counts' context, nothing else.
+    expect(messages.map((m) => m.blocks.length)).toEqual(plainCard.map((m) => m.blocks.length));
+    expect(messages.flatMap((m) => buttonsOf(m.blocks))).toHaveLength(100);
+    const all = messages.map((m) => textOf(m.blocks)).join('\n');
+    expect(all.split(moreHostsText(9_000))).toHaveLength(2);
+    expect(textOf(messages[0]!.blocks)).toContain(`⚠️ ${moreHostsText(9_000)}`);
+    // Not in the quoted block (the alert's words): force-down's own line.
+    expect(quotedOf(messages[0]!)).not.toContain('more hosts');
+    // The notification says so too.
+    expect(messages[0]!.text).toContain(moreHostsText(9_000));
+  });
+
+  it('says nothing of the kind without hosts left out', () => {
+    const requests = alertRequests(3);
+    for (const moreHosts of [undefined, 0]) {
+      const messages = groupCard(requests, viewsFor(requests), { now: NOW, ...(moreHosts === undefined ? {} : { moreHosts }) });
+      expect(messages.map((m) => textOf(m.blocks) + m.text).join('')).not.toContain('more host');
+    }
   });
 });
 
