@@ -45,9 +45,11 @@ export type Job =
   /**
    * The confirmation modal `viewId` was opened for request `id` (api path,
    * no Nova call there): read Nova's view of the host and update the modal
-   * with its last heartbeat (⚠ when the host may still be running).
+   * with its last heartbeat (⚠ when the host may still be running). `form`:
+   * the modal's nonce, kept in the updated view (a job without one, queued
+   * before forms had nonces, leaves the modal as it is).
    */
-  | { kind: 'check-modal'; id: string; viewId: string }
+  | { kind: 'check-modal'; id: string; viewId: string; form?: string }
   /**
    * Posts or updates a grouped card: every page (default), or `pages` only;
    * `joined`: requests new to the group, announced in its thread; `orphan`: a
@@ -69,8 +71,8 @@ export interface RecoveryAlert {
 export interface Notifier {
   /** Posts the request's card, or updates it when it has a messageTs. Returns the card's ts. */
   render(request: ForceDownRequest, view?: HostView): Promise<string | undefined>;
-  /** Updates the open confirmation modal `viewId` of `request` with Nova's view of the host. */
-  updateModal(viewId: string, request: ForceDownRequest, view: HostView): Promise<void>;
+  /** Updates the open confirmation modal `viewId` of `request` (its form `form`) with Nova's view of the host. */
+  updateModal(viewId: string, request: ForceDownRequest, view: HostView, form?: string): Promise<void>;
   /** Answers `/force-down status` on the command's response_url. */
   replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>): Promise<void>;
   /** Answers `/force-down list` on the command's response_url. */

@@ -84,12 +84,54 @@ export interface ConfirmInput {
   userGroups: ReadonlySet<string>;
   method?: FencingMethod;
   note?: string;
+  /**
+   * The confirmation form (modal) the confirmation was submitted in: its
+   * single-use nonce, from {@link openConfirmationForm}. The Slack listener
+   * always passes it (a submission without one is refused before this); the
+   * confirmation then succeeds only while that form is open, and consumes it.
+   */
+  form?: string;
 }
+
+export type FormResult = { kind: 'opened'; request: ForceDownRequest; form: string } | { kind: 'refused'; refusal: Refusal; request?: ForceDownRequest };
+
+/**
+ * An approver opens the confirmation form (modal) of request `id`: **Confirm
+ * fenced…**, **Confirm recovered…**, or **Retry…** on a failed request.
+ * Checks what a confirmation would (expiry, state, approver), then records a
+ * new single-use nonce on the request, only while it can still be confirmed
+ * (pending or failed): the form carries it (`private_metadata`) and the
+ * confirmation consumes it. Every new form has a new nonce, and any state
+ * change drops the open ones (src/store/port.ts `recordForm`).
+ */
+export async function openConfirmationForm(deps: AppDeps, input: { id: string; userId: string; userGroups: ReadonlySet<string> }): Promise<FormResult> {
+  const request = await deps.store.get(input.id);
+  if (!request) return { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
+  const open = fromStates('approved').includes(request.state);
+  if (request.state === 'expired' || (open && isExpired(request, deps.now()))) {
+    // The sweep runs once a minute: a click in between marks the request expired at once,
+    // so its card stops offering buttons that can only be refused.
+    return { kind: 'refused', refusal: 'REQUEST_EXPIRED', request: (await expireIfDue(deps, request)) ?? request };
+  }
+  if (!open) return { kind: 'refused', refusal: 'ALREADY_HANDLED', request };
+  const refusal = checkApprover(deps.policy, request, input.userId, input.userGroups);
+  if (refusal) return { kind: 'refused', refusal, request };
+  const form = deps.newId();
+  const res = await deps.store.recordForm(request.id, form, fromStates('approved'));
+  if (!res.ok) return res.current ? { kind: 'refused', refusal: 'ALREADY_HANDLED', request: res.current } : { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
+  return { kind: 'opened', request: res.request, form };
+}
+
+/** Whether `form` is one of the request's open confirmation forms. */
+const formIsOpen = (request: ForceDownRequest, form: string): boolean => (request.openForms ?? []).includes(form);
 
 /**
  * The fence confirmation: an authorized approver states how the host was
  * fenced (or that it recovered). Exactly one concurrent confirmation wins; the
- * winner hands the Nova call to the worker.
+ * winner hands the Nova call to the worker. With `form`, it must answer that
+ * open form, consumed in the same compare-and-set: a replayed submission, or
+ * a form opened before the request last changed (another approver's
+ * confirmation, a failure), is refused FORM_OUT_OF_DATE.
  */
 export async function confirmRequest(deps: AppDeps, input: ConfirmInput): Promise<DecisionResult> {
   const request = await deps.store.get(input.id);
@@ -101,14 +143,23 @@ export async function confirmRequest(deps: AppDeps, input: ConfirmInput): Promis
     deps.log.warn('confirmation refused', { requestId: request.id, userId: input.userId, refusal });
     return { kind: 'refused', refusal, request };
   }
+  if (input.form !== undefined && !formIsOpen(request, input.form)) {
+    deps.log.warn('confirmation refused', { requestId: request.id, userId: input.userId, refusal: 'FORM_OUT_OF_DATE' });
+    return { kind: 'refused', refusal: 'FORM_OUT_OF_DATE', request };
+  }
   const confirmation: Confirmation = {
     by: input.userId,
     at: iso(deps.now()),
     ...(input.method ? { method: input.method } : {}),
     ...(input.note ? { note: input.note } : {}),
   };
-  const res = await deps.store.transition(request.id, fromStates('approved'), 'approved', confirmation.at, { confirmation }, input.userId);
-  if (!res.ok) return { kind: 'refused', refusal: 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
+  const guard = input.form !== undefined ? { form: input.form } : undefined;
+  const res = await deps.store.transition(request.id, fromStates('approved'), 'approved', confirmation.at, { confirmation }, input.userId, guard);
+  if (!res.ok) {
+    // Lost to another confirmation (which dropped every open form), or the form was consumed meanwhile.
+    const outOfDate = input.form !== undefined && res.current !== undefined && !formIsOpen(res.current, input.form);
+    return { kind: 'refused', refusal: outOfDate ? 'FORM_OUT_OF_DATE' : 'ALREADY_HANDLED', ...(res.current ? { request: res.current } : {}) };
+  }
   deps.log.info('request confirmed', { requestId: request.id, by: input.userId, method: input.method });
   deps.metrics?.count('Confirmations', { Action: request.action });
   await enqueueExecute(deps, request.id);

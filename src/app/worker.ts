@@ -44,7 +44,7 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
       const request = await deps.store.get(job.id);
       if (!request) return;
       const view = await readHost(deps, request);
-      if (view) await deps.notifier.updateModal(job.viewId, request, view);
+      if (view) await deps.notifier.updateModal(job.viewId, request, view, job.form);
       return;
     }
     case 'list': {

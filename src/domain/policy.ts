@@ -10,6 +10,11 @@ export type Refusal =
   | 'REQUEST_EXPIRED'
   /** Somebody else already moved the request on (double click, second approver). */
   | 'ALREADY_HANDLED'
+  /**
+   * The confirmation form (modal) submitted is not open any more: already
+   * used (a replayed submission), or opened before the request last changed.
+   */
+  | 'FORM_OUT_OF_DATE'
   | 'REQUEST_NOT_FOUND'
   /** Cards are only posted in the configured channels. */
   | 'CHANNEL_NOT_ALLOWED'

@@ -4,6 +4,7 @@ import type { BotSettings } from '../config/env.js';
 import { ConfigError, type SecretDocument } from '../config/schema.js';
 import type { CloudClient } from '../openstack/cloud.js';
 import { createSlackBot } from '../slack/bot.js';
+import { isSlackResponseUrl } from '../slack/envelope.js';
 import { createGroupResolver } from '../slack/groups.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../store/port.js';
@@ -107,6 +108,8 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     // a 200-host storm's five grouped messages go out at once, later updates keep the pace.
     pacer: createChannelPacer({ minIntervalMs: 1000, burst: 5, log }),
     postToResponseUrl: async (url, message) => {
+      // Only Slack's (the api checked the request's; a job is checked again): never another host.
+      if (!isSlackResponseUrl(url, settings.slackApiUrl)) return void log.warn("response_url refused: not Slack's");
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal: AbortSignal.timeout(5_000) });
       if (!res.ok) log.warn('response_url post failed', { status: res.status });
     },

@@ -168,7 +168,7 @@ export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status'), cloud: z.string(), host: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('sweep') }),
-  z.object({ kind: z.literal('check-modal'), id: z.string().min(1), viewId: z.string().min(1) }),
+  z.object({ kind: z.literal('check-modal'), id: z.string().min(1), viewId: z.string().min(1), form: z.string().min(1).max(200).optional() }),
   z.object({ kind: z.literal('show-group'), id: z.string().min(1), pages: z.array(z.int().min(0)).optional(), joined: z.array(z.string().min(1)).optional(), orphan: z.string().min(1).optional(), settleUntil: z.number().optional() }),
   z.object({
     kind: z.literal('alert-recovery'),

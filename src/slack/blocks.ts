@@ -5,6 +5,7 @@ import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } f
 import { AUTO_APPROVER, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
 import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
+import { encodeModalMetadata } from './envelope.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
 import {
@@ -383,13 +384,15 @@ function modalHeartbeatText(request: ForceDownRequest, check: ModalCheck | undef
 
 /**
  * The confirmation modal opened by **Confirm fenced…** / **Confirm recovered…**
- * (and **Retry…**). `private_metadata` is the request id. A force-down's modal
+ * (and **Retry…**). `private_metadata` names the request and `form`, the
+ * form's single-use nonce (src/slack/envelope.ts `encodeModalMetadata`;
+ * without a form, only the request id: such a modal cannot confirm). A force-down's modal
  * says when Nova last heard from the host: "checking…" when the api opens it,
  * then the worker's reading (`check`, ⚠ when recent). Slack cannot require
  * a checkbox to be ticked, so the submission is checked by
  * {@link validateFenceSubmission}.
  */
-export function fenceModal(request: ForceDownRequest, check?: ModalCheck): ModalView {
+export function fenceModal(request: ForceDownRequest, check?: ModalCheck, form?: string): ModalView {
   const forceDown = request.action === 'force-down';
   const host = escapeMrkdwn(request.host);
   const intro = forceDown
@@ -437,7 +440,7 @@ export function fenceModal(request: ForceDownRequest, check?: ModalCheck): Modal
   return {
     type: 'modal',
     callback_id: FENCE_MODAL_CALLBACK_ID,
-    private_metadata: request.id,
+    private_metadata: form === undefined ? request.id : encodeModalMetadata({ id: request.id, nonce: form }),
     title: plain(forceDown ? 'Confirm fence' : 'Confirm recovery', LIMITS.modalTitle),
     submit: plain(forceDown ? 'Force down' : 'Unset forced-down', LIMITS.modalButton),
     close: plain('Close', LIMITS.modalButton),

@@ -1,16 +1,14 @@
 // Named imports: Node's ESM loader hands a CJS module's whole `exports` to a default import, but
 // loaders that honour `__esModule` (vitest, some bundlers) hand over Bolt's `exports.default`, the App class.
-import { parse as parseQuery } from 'node:querystring';
-import { App, AwsLambdaReceiver, LogLevel } from '@slack/bolt';
-import { z } from 'zod';
+import { App, LogLevel, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { AppDeps } from '../app/ports.js';
-import { cancelRequest, confirmRequest, expireIfDue, openRequest } from '../app/requests.js';
-import { checkApprover, isExpired } from '../domain/policy.js';
-import { fromStates, type ForceDownRequest } from '../domain/request.js';
+import { cancelRequest, confirmRequest, openConfirmationForm, openRequest } from '../app/requests.js';
+import type { ForceDownRequest } from '../domain/request.js';
 import { fenceModal, helpText, validateFenceSubmission } from './blocks.js';
 import { parseSlashCommand } from './command.js';
+import { decodeModalMetadata, parseSlackEnvelope } from './envelope.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from './ids.js';
-import { openRequestExistsText, refusalText } from './messages.js';
+import { FORM_OUT_OF_DATE_TEXT, openRequestExistsText, refusalText } from './messages.js';
 
 export interface SlackBotOptions {
   botToken: string;
@@ -22,84 +20,69 @@ export interface SlackBotOptions {
   onError?: (err: unknown) => void;
 }
 
-/** The shape Bolt's AwsLambdaReceiver takes (API Gateway HTTP API, payload v2). */
+/** One verified Slack request (headers lower-cased, content type without parameters). */
 export interface SlackHttpEvent {
   rawPath: string;
   headers: Record<string, string>;
   body: string;
 }
 
-export interface SlackBot {
-  /** Hands one verified Slack request to Bolt; resolves when the listener acked. */
-  handle(event: SlackHttpEvent): Promise<{ statusCode: number; headers?: Record<string, string>; body: string }>;
+export interface SlackHttpResponse {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body: string;
 }
 
-const text = z.string();
-const user = z.looseObject({ id: text });
-const idObject = z.looseObject({ id: text });
-/** What Bolt and our listeners read of an interaction, so that any other shape is a 400, never a throw (→ 500) inside Bolt. */
-const interaction = z.discriminatedUnion('type', [
-  z.looseObject({
-    type: z.literal('block_actions'),
-    user,
-    team: idObject.nullable().optional(),
-    enterprise: idObject.nullable().optional(),
-    channel: idObject.optional(),
-    container: z.looseObject({}).optional(),
-    message: z.looseObject({}).optional(),
-    trigger_id: text.optional(),
-    response_url: text.optional(),
-    actions: z.array(z.looseObject({ action_id: text, type: text, block_id: text.optional(), value: text.optional() })).min(1),
-  }),
-  z.looseObject({
-    type: z.literal('view_submission'),
-    user,
-    team: idObject.nullable().optional(),
-    enterprise: idObject.nullable().optional(),
-    view: z.looseObject({ callback_id: text, private_metadata: text.optional(), state: z.looseObject({ values: z.record(text, z.unknown()) }).optional() }),
-  }),
-]);
-/** A slash command's form fields (each exactly once: a repeated field parses as an array). */
-const slashCommand = z.looseObject({ command: text, text: text.optional(), user_id: text, channel_id: text, response_url: text, trigger_id: text.optional(), team_id: text.optional() });
-
-/** Hosts Slack's response_urls live on (commercial and GovSlack). */
-const SLACK_RESPONSE_HOSTS = new Set(['hooks.slack.com', 'hooks.slack-gov.com']);
+export interface SlackBot {
+  /**
+   * Parses one verified Slack request ({@link parseSlackEnvelope}: anything but
+   * one slash command, interaction or bare ssl_check is a 400 with a short
+   * JSON error, before any listener) and hands the parsed envelope to Bolt;
+   * resolves when the listener is done.
+   */
+  handle(event: SlackHttpEvent): Promise<SlackHttpResponse>;
+}
 
 /**
- * Whether a (signature-checked) Slack request has a shape force-down handles:
- * a slash command, an `ssl_check`, or a block_actions / view_submission
- * interaction, with the fields the listeners read. Slack sends nothing else
- * to this app (no Events API, shortcuts or external selects).
- *
- * A `response_url` must be Slack's (https on hooks.slack.com, or on the
- * host of `slackApiUrl`, which tests point at a fake): the worker and Bolt
- * POST to it, and a signed request naming any other URL (someone holding the
- * signing secret) must not make them post Nova's view of hosts elsewhere.
+ * Bolt's receiver, reduced to handing over an envelope already parsed: Bolt
+ * never sees the raw body, so what the listeners (and Bolt's respond(), on
+ * the response_url) read is exactly what {@link parseSlackEnvelope} checked.
+ * Answers as Bolt's AwsLambdaReceiver did: the ack's body, 404 when no
+ * listener acked, 500 only if Bolt itself throws.
  */
-export function isHandledSlackBody(body: string, contentType: string | undefined, slackApiUrl = 'https://slack.com/api/'): boolean {
-  if ((contentType ?? '').split(';')[0]!.trim() !== 'application/x-www-form-urlencoded') return false;
-  const form = parseQuery(body);
-  if (form.ssl_check !== undefined) return true;
-  const slackUrl = (url: unknown) => {
-    if (url === undefined) return true;
-    try {
-      const u = new URL(String(url));
-      const api = new URL(slackApiUrl);
-      return (u.protocol === 'https:' && SLACK_RESPONSE_HOSTS.has(u.host)) || (u.protocol === api.protocol && u.host === api.host);
-    } catch {
-      return false;
-    }
-  };
-  if (form.command !== undefined) {
-    const parsed = slashCommand.safeParse(form);
-    return parsed.success && slackUrl(parsed.data.response_url);
+class EnvelopeReceiver implements Receiver {
+  private app: App | undefined;
+
+  init(app: App): void {
+    this.app = app;
   }
-  if (typeof form.payload !== 'string') return false;
-  try {
-    const parsed = interaction.safeParse(JSON.parse(form.payload));
-    return parsed.success && slackUrl((parsed.data as { response_url?: unknown }).response_url);
-  } catch {
-    return false;
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  async dispatch(body: Record<string, unknown>, headers: Record<string, string>): Promise<SlackHttpResponse> {
+    let acked = false;
+    let stored: unknown;
+    const retryNum = Number(headers['x-slack-retry-num']);
+    const event: ReceiverEvent = {
+      body,
+      ack: async (response?: unknown) => {
+        if (acked) return; // one answer per request; a listener never acks twice
+        acked = true;
+        stored = response ?? '';
+      },
+      ...(Number.isInteger(retryNum) ? { retryNum } : {}),
+      ...(headers['x-slack-retry-reason'] ? { retryReason: headers['x-slack-retry-reason'] } : {}),
+    };
+    try {
+      await this.app?.processEvent(event);
+    } catch {
+      return { statusCode: 500, body: 'Internal server error' };
+    }
+    if (!acked) return { statusCode: 404, body: '' };
+    if (typeof stored === 'string') return { statusCode: 200, body: stored };
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(stored) };
   }
 }
 
@@ -117,11 +100,8 @@ export const VIEWS_OPEN_FAILED_TEXT = 'Slack did not open the confirmation form 
  */
 export function createSlackBot(opts: SlackBotOptions): SlackBot {
   const { deps } = opts;
-  const receiver = new AwsLambdaReceiver({
-    signingSecret: 'verified-by-the-router', // our router checks signatures, future timestamps included
-    signatureVerification: false,
-    logLevel: LogLevel.ERROR,
-  });
+  // Our router checks signatures (future timestamps included), this bot the envelope.
+  const receiver = new EnvelopeReceiver();
   const app = new App({
     receiver,
     // An authorize function instead of `token`: Bolt then never calls auth.test (not at start, not per event).
@@ -189,31 +169,28 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   const openModal: Parameters<typeof app.action>[1] = async ({ ack, body, action, client, respond }) => {
     await ack();
     const id = action.type === 'button' ? action.value : undefined;
-    const request = id ? await deps.store.get(id) : undefined;
     const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
-    if (!request) return void (await tell('This request no longer exists.'));
-    const open = fromStates('approved').includes(request.state);
-    if (request.state === 'expired' || (open && isExpired(request, deps.now()))) {
-      // The sweep runs once a minute: a click in between marks the request expired at once,
-      // so its card stops offering buttons that can only be refused.
-      await expireIfDue(deps, request);
-      return void (await tell(refusalText('REQUEST_EXPIRED', ctx(request))));
+    if (!id) return void (await tell('This request no longer exists.'));
+    // Slack sends a trigger_id with every click: without one there is no modal to open (and no form to record).
+    if (!('trigger_id' in body) || !body.trigger_id) return;
+    // Checks as a confirmation would, then records the new form's single-use nonce on the request.
+    const opened = await openConfirmationForm(deps, { id, userId: body.user.id, userGroups: await groups(body.user.id) });
+    if (opened.kind === 'refused') {
+      const r = opened.request;
+      return void (await tell(r ? refusalText(opened.refusal, { ...ctx(r), attempted: 'confirm' }) : 'This request no longer exists.'));
     }
-    if (!open) return void (await tell(refusalText('ALREADY_HANDLED', ctx(request))));
-    const refusal = checkApprover(deps.policy, request, body.user.id, await groups(body.user.id));
-    if (refusal) return void (await tell(refusalText(refusal, { ...ctx(request), attempted: 'confirm' })));
-    if (!('trigger_id' in body)) return;
+    const { request, form } = opened;
     let viewId: string | undefined;
     try {
-      viewId = (await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request) })).view?.id;
+      viewId = (await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request, undefined, form) })).view?.id;
     } catch (err) {
       // Without this the click would just do nothing. Then on to the error handler (logs, token check).
       await tell(VIEWS_OPEN_FAILED_TEXT).catch(() => undefined);
       throw err;
     }
-    // The api never calls Nova: the worker reads the host's last heartbeat and updates the open modal.
+    // The api never calls Nova: the worker reads the host's last heartbeat and updates the open modal (same form).
     if (viewId && request.action === 'force-down') {
-      await deps.enqueue({ kind: 'check-modal', id: request.id, viewId }).catch((err: unknown) =>
+      await deps.enqueue({ kind: 'check-modal', id: request.id, viewId, form }).catch((err: unknown) =>
         deps.log.warn('modal heartbeat check not enqueued', { requestId: request.id, error: err instanceof Error ? err.name : 'unknown' }),
       );
     }
@@ -237,13 +214,19 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   });
 
   app.view(FENCE_MODAL_CALLBACK_ID, async ({ ack, body, view }) => {
-    const id = view.private_metadata;
+    const modalError = (text: string) => ack({ response_action: 'errors', errors: { [MODAL_INPUTS.verified.blockId]: text } });
+    // The modal names its request and its form's single-use nonce; a modal without one (opened
+    // before nonces, or not by this bot) confirms nothing.
+    const meta = decodeModalMetadata(view.private_metadata);
+    if (!meta) return modalError(FORM_OUT_OF_DATE_TEXT);
+    const { id, nonce: form } = meta;
     const request = await deps.store.get(id);
-    if (!request) return ack({ response_action: 'errors', errors: { [MODAL_INPUTS.verified.blockId]: 'This request no longer exists.' } });
+    if (!request) return modalError('This request no longer exists.');
     const submission = validateFenceSubmission(view.state.values, request.action);
     if (!submission.ok) return ack({ response_action: 'errors', errors: submission.errors });
     const res = await confirmRequest(deps, {
       id,
+      form,
       userId: body.user.id,
       userGroups: await groups(body.user.id),
       ...(submission.method ? { method: submission.method } : {}),
@@ -251,10 +234,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     });
     if (res.kind === 'done') return ack();
     const r = res.request ?? request;
-    return ack({
-      response_action: 'errors',
-      errors: { [MODAL_INPUTS.verified.blockId]: refusalText(res.refusal, ctx(r)) },
-    });
+    return modalError(refusalText(res.refusal, ctx(r)));
   });
 
   app.error(async (err) => {
@@ -262,19 +242,17 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     opts.onError?.(err);
   });
 
-  const handler = receiver.toHandler();
   return {
     async handle(event) {
-      if (!isHandledSlackBody(event.body, event.headers['content-type'], opts.slackApiUrl)) {
-        return { statusCode: 400, headers: { 'content-type': 'application/json' }, body: '{"error":"not a Slack request this app handles"}' };
+      const parsed = parseSlackEnvelope(event.body, event.headers['content-type'], opts.slackApiUrl);
+      if (!parsed.ok) {
+        deps.log.warn('slack request refused', { reason: parsed.error });
+        return { statusCode: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: parsed.error }) };
       }
-      const res = await handler(
-        { version: '2.0', rawPath: event.rawPath, headers: event.headers, body: event.body, isBase64Encoded: false, requestContext: { http: { method: 'POST' } } } as never,
-        {} as never,
-        () => undefined,
-      );
-      const headers = Object.fromEntries(Object.entries(res.headers ?? {}).map(([k, v]) => [k, String(v)]));
-      return { statusCode: res.statusCode, headers, body: res.body ?? '' };
+      const { envelope } = parsed;
+      // Slack checking the certificate of the slash command's URL: answered at once, nothing else.
+      if (envelope.kind === 'ssl_check') return { statusCode: 200, body: '' };
+      return receiver.dispatch(envelope.body as Record<string, unknown>, event.headers);
     },
   };
 }

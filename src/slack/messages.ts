@@ -143,6 +143,9 @@ export function alreadyHandledText(host: string, action: Action, by?: string): s
   return `The request to ${what(action, host)} is already being handled${by ? ` (confirmed by ${mentionOrName(by)})` : ''}: nothing more to do; watch its card.`;
 }
 
+/** The modal error for a submission of a form that is not open any more (FORM_OUT_OF_DATE). */
+export const FORM_OUT_OF_DATE_TEXT = 'This form was already used or is out of date: press the button on the card again.';
+
 /** Answer to a new request while one for the same (cloud, host, action) is still open. */
 export function openRequestExistsText(host: string, action: Action, cardLink?: string): string {
   const where = cardLink ? safeLink(cardLink, 'its card') : 'its card in the on-call channel';
@@ -180,6 +183,8 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
         : `This request to ${what(ctx.action, ctx.host)} has expired; Nova was not changed. Run \`${escapeMrkdwn(slashCommandFor(ctx.host, ctx.action))}\` again if it is still needed.`;
     case 'ALREADY_HANDLED':
       return alreadyHandledText(ctx.host, ctx.action, ctx.handledBy);
+    case 'FORM_OUT_OF_DATE':
+      return FORM_OUT_OF_DATE_TEXT;
     case 'REQUEST_NOT_FOUND':
       return `force-down has no record of this request to ${what(ctx.action, ctx.host)}. Run \`${escapeMrkdwn(slashCommandFor(ctx.host, ctx.action))}\` to ask again.`;
     case 'CHANNEL_NOT_ALLOWED':

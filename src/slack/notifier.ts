@@ -202,9 +202,11 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         failed('chat.postMessage (audit)', first, err, true);
       }
     },
-    async updateModal(viewId: string, request: ForceDownRequest, view: HostView) {
+    async updateModal(viewId: string, request: ForceDownRequest, view: HostView, form?: string) {
+      // Without its form's nonce the updated modal could not be submitted: leave it as it is.
+      if (form === undefined) return;
       try {
-        await client.views.update({ view_id: viewId, view: fenceModal(request, { ...view, now: opts.now() }) });
+        await client.views.update({ view_id: viewId, view: fenceModal(request, { ...view, now: opts.now() }, form) });
       } catch (err) {
         // The approver may have submitted or closed it already: the modal's reading is a courtesy.
         opts.log.warn('slack call failed', { call: 'views.update', requestId: request.id, slackError: slackErrorCode(err), swallowed: true });

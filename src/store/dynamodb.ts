@@ -2,7 +2,8 @@ import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dy
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from './port.js';
+import { MAX_OPEN_FORMS } from './port.js';
 import {
   applyNovaHost,
   applyReservation,
@@ -265,9 +266,10 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       at: string,
       patch?: TransitionPatch,
       by?: string,
+      guard?: TransitionGuard,
     ): Promise<TransitionResult> {
       if (from.length === 0) return { ok: false, current: await getRequest(id) };
-      const names: Record<string, string> = { '#state': 'state', '#updatedAt': 'updatedAt', '#history': 'history' };
+      const names: Record<string, string> = { '#state': 'state', '#updatedAt': 'updatedAt', '#history': 'history', '#openForms': 'openForms' };
       const values: Record<string, unknown> = { ':to': to, ':at': at, ':entry': [historyEntry(to, at, by)], ':none': [] };
       const sets = ['#state = :to', '#updatedAt = :at', '#history = list_append(if_not_exists(#history, :none), :entry)'];
       for (const [field, value] of Object.entries(definedPatch(patch))) {
@@ -279,6 +281,12 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
         values[`:from${i}`] = state;
         return `:from${i}`;
       });
+      // The form a confirmation answers is consumed in the same conditional write; every open form goes with any transition.
+      let formCondition = '';
+      if (guard?.form !== undefined) {
+        values[':form'] = guard.form;
+        formCondition = ' AND contains(#openForms, :form)';
+      }
       let attributes: Record<string, unknown> | undefined;
       try {
         ({ Attributes: attributes } = await doc.send(
@@ -286,8 +294,8 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
             TableName,
             Key: { pk: requestPk(id) },
             // A missing item has no state, so this also fails for an unknown id.
-            ConditionExpression: `#state IN (${marks.join(', ')})`,
-            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: `#state IN (${marks.join(', ')})${formCondition}`,
+            UpdateExpression: `SET ${sets.join(', ')} REMOVE #openForms`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
@@ -302,6 +310,42 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       // After the state change: a crash in between leaves a lock naming a closed request, which is stale.
       if (!holdsLock(to)) await releaseLock(lockKey(request), id);
       return { ok: true, request };
+    },
+
+    async recordForm(id: string, form: string, states: readonly RequestState[]): Promise<TransitionResult> {
+      if (states.length === 0) return { ok: false, current: await getRequest(id) };
+      const values: Record<string, unknown> = { ':form': [form], ':max': MAX_OPEN_FORMS };
+      const marks = states.map((state, i) => {
+        values[`:s${i}`] = state;
+        return `:s${i}`;
+      });
+      const inState = `#state IN (${marks.join(', ')})`;
+      // Appended while fewer than the cap are open; at the cap the new form replaces them. Either
+      // update is one conditional write; a lost race between the two is tried again.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        for (const full of [false, true]) {
+          try {
+            const { Attributes } = await doc.send(
+              new UpdateCommand({
+                TableName,
+                Key: { pk: requestPk(id) },
+                ConditionExpression: full ? `${inState} AND size(#openForms) >= :max` : `${inState} AND (attribute_not_exists(#openForms) OR size(#openForms) < :max)`,
+                UpdateExpression: full ? 'SET #openForms = :form' : 'SET #openForms = list_append(if_not_exists(#openForms, :none), :form)',
+                ExpressionAttributeNames: { '#state': 'state', '#openForms': 'openForms' },
+                ExpressionAttributeValues: full ? values : { ...values, ':none': [] },
+                ReturnValues: 'ALL_NEW',
+              }),
+            );
+            if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `request ${id}: update returned no attributes`);
+            return { ok: true, request: fromItem(Attributes) };
+          } catch (err) {
+            if (!isConditionFailed(err)) throw err;
+          }
+        }
+        const current = await getRequest(id);
+        if (current === undefined || !states.includes(current.state)) return { ok: false, current };
+      }
+      throw new StoreError('LOCK_CONTENDED', `gave up recording a form for request ${id}`);
     },
 
     async setMessage(id: string, messageTs: string): Promise<void> {
@@ -664,6 +708,7 @@ function toItem(r: ForceDownRequest): Record<string, unknown> {
     seenLastAt: r.seen?.lastAt,
     group: r.group,
     alertResolvedAt: r.alertResolvedAt,
+    openForms: r.openForms,
     lockKey: lockKey(r),
     [TTL_ATTRIBUTE]: Number.isFinite(expires) ? Math.floor(expires / 1000) + RETENTION_AFTER_EXPIRY_S : undefined,
   };
@@ -709,6 +754,10 @@ function fromItem(item: Record<string, unknown>): ForceDownRequest {
   }
   if (i.group !== undefined) r.group = i.group;
   if (i.alertResolvedAt !== undefined) r.alertResolvedAt = i.alertResolvedAt;
+  if (item.openForms !== undefined) {
+    if (!Array.isArray(item.openForms) || !item.openForms.every((f) => typeof f === 'string')) throw new StoreError('CORRUPT_ITEM', `request ${r.id}: openForms is not a list of strings`);
+    r.openForms = item.openForms as string[];
+  }
   return r;
 }
 

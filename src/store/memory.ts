@@ -1,9 +1,10 @@
 import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from './port.js';
 import {
   appendMembers,
   applyAlertResolved,
+  applyForm,
   applyNovaHost,
   applyReservation,
   applySeen,
@@ -12,6 +13,7 @@ import {
   groupCreatedMs,
   isLockHolder,
   jsonCopy,
+  passesGuard,
   quotaExpiryMs,
   quotaGranted,
   sinceMs,
@@ -77,13 +79,22 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       at: string,
       patch?: TransitionPatch,
       by?: string,
+      guard?: TransitionGuard,
     ): Promise<TransitionResult> {
       const current = requests.get(id);
-      if (current === undefined || !from.includes(current.state)) return { ok: false, current: read(id) };
+      if (current === undefined || !from.includes(current.state) || !passesGuard(current, guard)) return { ok: false, current: read(id) };
       const next = jsonCopy(applyTransition(current, to, at, patch, by));
       requests.set(id, next);
       const key = lockKey(next);
       if (!holdsLock(to) && locks.get(key) === id) locks.delete(key);
+      return { ok: true, request: jsonCopy(next) };
+    },
+
+    async recordForm(id: string, form: string, states: readonly RequestState[]): Promise<TransitionResult> {
+      const current = requests.get(id);
+      if (current === undefined || !states.includes(current.state)) return { ok: false, current: read(id) };
+      const next = jsonCopy(applyForm(current, form));
+      requests.set(id, next);
       return { ok: true, request: jsonCopy(next) };
     },
 

@@ -4,6 +4,14 @@ export type CreateResult = { created: true; request: ForceDownRequest } | { crea
 
 export type TransitionResult = { ok: true; request: ForceDownRequest } | { ok: false; current: ForceDownRequest | undefined };
 
+/** What else a transition requires: `form`, the confirmation form it consumes (see `RequestStore.recordForm`). */
+export interface TransitionGuard {
+  form?: string;
+}
+
+/** The most confirmation forms a request keeps open; recording one more replaces them all. */
+export const MAX_OPEN_FORMS = 20;
+
 /** Fields a transition may set besides `state`, `updatedAt` and a history entry. */
 export type TransitionPatch = Partial<Pick<ForceDownRequest, 'confirmation' | 'outcome' | 'messageTs'>>;
 
@@ -25,11 +33,32 @@ export interface RequestStore {
   get(id: string): Promise<ForceDownRequest | undefined>;
 
   /**
-   * Moves the request to `to` only if its state is one of `from`; appends
-   * `{ state: to, at, by }` to its history and applies `patch`. Releases the
-   * lock when `to` no longer holds it. On a lost race returns the current item.
+   * Moves the request to `to` only if its state is one of `from` (and, with
+   * `guard.form`, only if that form is among its `openForms`); appends
+   * `{ state: to, at, by }` to its history, applies `patch` and drops every
+   * open form (a form answers the request as it was when it was opened).
+   * Releases the lock when `to` no longer holds it. On a lost race (state or
+   * form) returns the current item.
    */
-  transition(id: string, from: readonly RequestState[], to: RequestState, at: string, patch?: TransitionPatch, by?: string): Promise<TransitionResult>;
+  transition(
+    id: string,
+    from: readonly RequestState[],
+    to: RequestState,
+    at: string,
+    patch?: TransitionPatch,
+    by?: string,
+    guard?: TransitionGuard,
+  ): Promise<TransitionResult>;
+
+  /**
+   * Records a confirmation form (modal) opened for request `id`: `form` (its
+   * nonce) joins `openForms`, atomically as seen by other callers, only if
+   * the request's state is one of `states`. At {@link MAX_OPEN_FORMS} open
+   * forms the new one replaces them all (the newest form always works).
+   * Changes nothing else. A refusal returns the current item (undefined for an
+   * unknown id, and nothing is created).
+   */
+  recordForm(id: string, form: string, states: readonly RequestState[]): Promise<TransitionResult>;
 
   /** Records the card's message ts (no state change; last writer wins). */
   setMessage(id: string, messageTs: string): Promise<void>;

@@ -3,10 +3,11 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionPatch, TransitionResult } from './port.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from './port.js';
 import {
   appendMembers,
   applyAlertResolved,
+  applyForm,
   applyNovaHost,
   applyReservation,
   applySeen,
@@ -14,6 +15,7 @@ import {
   canonicalInstant,
   groupCreatedMs,
   isLockHolder,
+  passesGuard,
   quotaExpiryMs,
   quotaGranted,
   sinceMs,
@@ -134,9 +136,17 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
   });
 
   const transitionTx = db.transaction(
-    (id: string, from: readonly RequestState[], to: RequestState, at: string, patch: TransitionPatch | undefined, by: string | undefined): TransitionResult => {
+    (
+      id: string,
+      from: readonly RequestState[],
+      to: RequestState,
+      at: string,
+      patch: TransitionPatch | undefined,
+      by: string | undefined,
+      guard: TransitionGuard | undefined,
+    ): TransitionResult => {
       const current = read(id);
-      if (current === undefined || !from.includes(current.state)) return { ok: false, current };
+      if (current === undefined || !from.includes(current.state) || !passesGuard(current, guard)) return { ok: false, current };
       const next = applyTransition(current, to, at, patch, by);
       const json = JSON.stringify(next);
       // The compare-and-set itself; under BEGIN IMMEDIATE it cannot miss, but it is what decides.
@@ -148,6 +158,13 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
   );
 
   const updateJson = db.prepare<[string, string]>('UPDATE requests SET json = ? WHERE id = ?');
+  const recordFormTx = db.transaction((id: string, form: string, states: readonly RequestState[]): TransitionResult => {
+    const current = read(id);
+    if (current === undefined || !states.includes(current.state)) return { ok: false, current };
+    const json = JSON.stringify(applyForm(current, form));
+    updateJson.run(json, id);
+    return { ok: true, request: parse(json, id) };
+  });
   const recordSeenTx = db.transaction((id: string, at: string): ForceDownRequest | undefined => {
     const current = read(id);
     if (current === undefined) return undefined;
@@ -240,8 +257,12 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
       return read(id);
     },
 
-    async transition(id, from, to, at, patch, by) {
-      return transitionTx.immediate(id, from, to, at, patch, by);
+    async transition(id, from, to, at, patch, by, guard) {
+      return transitionTx.immediate(id, from, to, at, patch, by, guard);
+    },
+
+    async recordForm(id, form, states) {
+      return recordFormTx.immediate(id, form, states);
     },
 
     async setMessage(id, messageTs) {

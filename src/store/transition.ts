@@ -1,6 +1,6 @@
 import { foldHost } from '../domain/host.js';
 import { holdsLock, lockKey, type ForceDownRequest, type HistoryEntry, type RequestGroup, type RequestState } from '../domain/request.js';
-import type { TransitionPatch } from './port.js';
+import { MAX_OPEN_FORMS, type TransitionGuard, type TransitionPatch } from './port.js';
 
 /** The patch keys a transition may set. Anything else a caller passes at run time is ignored. */
 export const PATCH_KEYS = ['confirmation', 'outcome', 'messageTs'] as const;
@@ -18,9 +18,21 @@ export function historyEntry(to: RequestState, at: string, by: string | undefine
   return by === undefined ? { state: to, at } : { state: to, at, by };
 }
 
-/** The request after a successful transition (the caller has already checked the from-state). */
+/** The request after a successful transition (the caller has already checked the from-state and any guard): no open form survives it. */
 export function applyTransition(request: ForceDownRequest, to: RequestState, at: string, patch?: TransitionPatch, by?: string): ForceDownRequest {
-  return { ...request, ...definedPatch(patch), state: to, updatedAt: at, history: [...request.history, historyEntry(to, at, by)] };
+  const { openForms: _dropped, ...rest } = request;
+  return { ...rest, ...definedPatch(patch), state: to, updatedAt: at, history: [...request.history, historyEntry(to, at, by)] };
+}
+
+/** Whether `request` may take a transition guarded by `guard` (its state checked separately). */
+export function passesGuard(request: ForceDownRequest, guard: TransitionGuard | undefined): boolean {
+  return guard?.form === undefined || (request.openForms ?? []).includes(guard.form);
+}
+
+/** The request with `form` open too; at {@link MAX_OPEN_FORMS} it replaces the open ones. See `RequestStore.recordForm`. */
+export function applyForm(request: ForceDownRequest, form: string): ForceDownRequest {
+  const open = request.openForms ?? [];
+  return { ...request, openForms: open.length >= MAX_OPEN_FORMS ? [form] : [...open, form] };
 }
 
 /**

@@ -149,6 +149,7 @@ describe('refusalText', () => {
     TWO_PERSON_RULE: true,
     REQUEST_EXPIRED: true,
     ALREADY_HANDLED: true,
+    FORM_OUT_OF_DATE: true,
     REQUEST_NOT_FOUND: true,
     CHANNEL_NOT_ALLOWED: true,
     UNKNOWN_CLOUD: true,
@@ -158,7 +159,11 @@ describe('refusalText', () => {
   it.each(Object.keys(REFUSALS) as Refusal[])('%s has its own plain text', (refusal) => {
     const text = refusalText(refusal, ctx);
     expect(text.length).toBeGreaterThan(20);
-    if (refusal !== 'CHANNEL_NOT_ALLOWED' && refusal !== 'UNKNOWN_CLOUD') expect(text).toContain('*compute1*');
+    if (refusal !== 'CHANNEL_NOT_ALLOWED' && refusal !== 'UNKNOWN_CLOUD' && refusal !== 'FORM_OUT_OF_DATE') expect(text).toContain('*compute1*');
+  });
+
+  it('FORM_OUT_OF_DATE: a replayed or superseded modal is told to start again from the card', () => {
+    expect(refusalText('FORM_OUT_OF_DATE', ctx)).toBe('This form was already used or is out of date: press the button on the card again.');
   });
 
   it('reuses the specific texts', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
-import type { RequestStore } from '../../../src/store/port.js';
+import { MAX_OPEN_FORMS, type RequestStore } from '../../../src/store/port.js';
 import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 
 /** One adapter under test, fresh for every test. */
@@ -321,6 +321,88 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
         expect(created).toHaveLength(1);
         for (const r of results) if (!r.created) expect(r.existing.id).toBe(created[0]?.id);
         expect((await store.listByState('pending')).map((r) => r.id)).toEqual([created[0]?.id]);
+      });
+    });
+
+    describe('confirmation forms (recordForm, transition guard)', () => {
+      const OPEN: RequestState[] = ['pending', 'failed'];
+
+      it('recordForm adds forms in order while the state is one named, changing nothing else', async () => {
+        const request = aRequest({ messageTs: '1.2' });
+        await store.create(request);
+        expect(await store.recordForm(request.id, 'form-a', OPEN)).toEqual({ ok: true, request: { ...request, openForms: ['form-a'] } });
+        const res = await store.recordForm(request.id, 'form-b', OPEN);
+        expect(res).toEqual({ ok: true, request: { ...request, openForms: ['form-a', 'form-b'] } });
+        expect(await store.get(request.id)).toEqual({ ...request, openForms: ['form-a', 'form-b'] });
+        expect(await store.findOpen('prod-east', 'compute1', 'force-down')).toEqual({ ...request, openForms: ['form-a', 'form-b'] });
+      });
+
+      it('recordForm refuses a state not named, and an unknown id (creating nothing)', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const approved = await walk(request.id, ['approved']);
+        expect(await store.recordForm(request.id, 'form-a', OPEN)).toEqual({ ok: false, current: approved });
+        expect(await store.get(request.id)).toEqual(approved);
+        expect(await store.recordForm('req-nope', 'form-a', OPEN)).toEqual({ ok: false, current: undefined });
+        expect(await store.get('req-nope')).toBeUndefined();
+      });
+
+      it(`at ${MAX_OPEN_FORMS} open forms the next one replaces them`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        for (let i = 0; i < MAX_OPEN_FORMS; i++) await store.recordForm(request.id, `form-${i}`, OPEN);
+        expect((await store.get(request.id))?.openForms).toHaveLength(MAX_OPEN_FORMS);
+        const res = await store.recordForm(request.id, 'form-newest', OPEN);
+        expect(res.ok && res.request.openForms).toEqual(['form-newest']);
+        expect((await store.get(request.id))?.openForms).toEqual(['form-newest']);
+      });
+
+      it('a guarded transition needs the form open, consumes it, and drops every open form', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await store.recordForm(request.id, 'form-a', OPEN);
+        await store.recordForm(request.id, 'form-b', OPEN);
+        const wrong = await store.transition(request.id, OPEN, 'approved', at(1), {}, 'U0X', { form: 'form-c' });
+        expect(wrong).toEqual({ ok: false, current: { ...request, openForms: ['form-a', 'form-b'] } });
+        const res = await store.transition(request.id, OPEN, 'approved', at(1), {}, 'U0X', { form: 'form-b' });
+        expect(res.ok).toBe(true);
+        expect(res.ok && res.request.openForms).toBeUndefined();
+        const got = await store.get(request.id);
+        expect(got?.state).toBe('approved');
+        expect(got).not.toHaveProperty('openForms');
+      });
+
+      it('any transition drops the open forms: a form opened before a failure does not answer the failed request', async () => {
+        const request = aRequest();
+        await store.create(request);
+        await store.recordForm(request.id, 'before', OPEN);
+        await walk(request.id, PATHS.failed);
+        const failed = await store.get(request.id);
+        expect(failed).not.toHaveProperty('openForms');
+        expect(await store.transition(request.id, OPEN, 'approved', at(9), {}, 'U0X', { form: 'before' })).toEqual({ ok: false, current: failed });
+        // Retry…: a new form on the failed request works.
+        expect((await store.recordForm(request.id, 'retry', OPEN)).ok).toBe(true);
+        expect((await store.transition(request.id, OPEN, 'approved', at(10), {}, 'U0X', { form: 'retry' })).ok).toBe(true);
+      });
+
+      it(`${RACERS} concurrent submissions of one form: exactly one transition`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        await store.recordForm(request.id, 'form-a', OPEN);
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) => store.transition(request.id, OPEN, 'approved', at(1), { confirmation: { by: `U${i}`, at: at(1) } }, `U${i}`, { form: 'form-a' })),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect((await store.get(request.id))?.history).toHaveLength(2);
+      });
+
+      it(`${RACERS} concurrent forms recorded: every one lands once (up to the cap)`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        const n = Math.min(RACERS, MAX_OPEN_FORMS);
+        const results = await Promise.all(Array.from({ length: n }, (_, i) => store.recordForm(request.id, `form-${i}`, OPEN)));
+        expect(results.every((r) => r.ok)).toBe(true);
+        expect([...((await store.get(request.id))?.openForms ?? [])].sort()).toEqual(Array.from({ length: n }, (_, i) => `form-${i}`).sort());
       });
     });
 
