@@ -11,6 +11,7 @@ import type { CloudConfig } from '../../src/config/schema.js';
 import type { Action } from '../../src/domain/request.js';
 import { startLocalBot } from '../../src/local/bot.js';
 import { createJsonLogger } from '../../src/runtime/logger.js';
+import { decodeModalMetadata, modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from '../../src/slack/ids.js';
 import { startOpenStackProxy, type OpenStackProxy } from '../fakes/counting-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi, type RecordedSlackCall } from '../fakes/slack-api.js';
@@ -171,7 +172,7 @@ const thread = (ts: string) => slack.calls('chat.postMessage').filter((c) => c.b
 /** What was posted to one response_url (ephemeral answers). */
 const posted = (url: string) => slack.calls('response_url').filter((c) => url.endsWith(c.path));
 const modalFor = (requestId: string) =>
-  slack.waitFor('views.open', (c) => (c.body.view as { private_metadata?: string } | undefined)?.private_metadata === requestId);
+  slack.waitFor('views.open', (c) => modalRequestId((c.body.view as { private_metadata?: string } | undefined)?.private_metadata) === requestId);
 
 async function novaForceDown(host: string): Promise<void> {
   const svc = await probe.service(host);
@@ -209,7 +210,8 @@ describe('a force-down and its recovery, confirmed in Slack', () => {
     const opened = await modalFor(request.id);
     expect(opened.body.trigger_id).toBe(click.payload.trigger_id);
     const view = opened.body.view as Record<string, unknown>;
-    expect(view).toMatchObject({ type: 'modal', callback_id: FENCE_MODAL_CALLBACK_ID, private_metadata: request.id });
+    expect(view).toMatchObject({ type: 'modal', callback_id: FENCE_MODAL_CALLBACK_ID });
+    expect(decodeModalMetadata(String(view.private_metadata))).toEqual({ id: request.id, nonce: expect.any(String) });
     expect(textOf(view)).toContain(`I verified ${host} is powered off or isolated`);
     expect(await probe.service(host)).toMatchObject({ forced_down: false }); // a click alone changes nothing
 
@@ -246,7 +248,8 @@ describe('a force-down and its recovery, confirmed in Slack', () => {
 
     expect((await b.click(ts, ACTION_IDS.confirmRecovered, APPROVER)).res.status).toBe(200);
     const view = (await modalFor(request.id)).body.view as Record<string, unknown>;
-    expect(view).toMatchObject({ callback_id: FENCE_MODAL_CALLBACK_ID, private_metadata: request.id });
+    expect(view).toMatchObject({ callback_id: FENCE_MODAL_CALLBACK_ID });
+    expect(modalRequestId(view.private_metadata)).toBe(request.id);
     expect(JSON.stringify(view)).not.toContain(MODAL_INPUTS.method.blockId); // no fencing method for a recovery
 
     expect(await b.submit(view, APPROVER, recoveryValues({ verified: true, note: 'PSU replaced, nova-compute started' }))).toMatchObject({ status: 200, body: '' });
@@ -329,8 +332,9 @@ describe('concurrency', () => {
     expect(results.map((r) => r.status)).toEqual(RACERS.map(() => 200));
     const closed = results.filter((r) => r.body === '');
     expect(closed).toHaveLength(1);
+    // One modal, submitted 50 times: the first submission used its form; the others are told so.
     for (const r of results.filter((x) => x.body !== '')) {
-      expect(r.json).toMatchObject({ response_action: 'errors', errors: { [MODAL_INPUTS.verified.blockId]: expect.stringContaining('already being handled') } });
+      expect(r.json).toMatchObject({ response_action: 'errors', errors: { [MODAL_INPUTS.verified.blockId]: 'This form was already used or is out of date: press the button on the card again.' } });
     }
     await b.bot.queue.idle();
 

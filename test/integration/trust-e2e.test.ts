@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalBot } from '../../src/local/bot.js';
 import { createJsonLogger } from '../../src/runtime/logger.js';
+import { modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS } from '../../src/slack/ids.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
@@ -135,8 +136,8 @@ const versions = (ts: string) =>
     .filter((c) => (c.method === 'chat.update' && c.body.ts === ts) || (c.method === 'chat.postMessage' && c.body.thread_ts === undefined))
     .map((c) => textOf(c.body.blocks));
 const thread = (ts: string) => slack.calls('chat.postMessage').filter((c) => c.body.thread_ts === ts).map((c) => String(c.body.text));
-const modalFor = (requestId: string) => slack.waitFor('views.open', (c) => (c.body.view as { private_metadata?: string } | undefined)?.private_metadata === requestId);
-const modalUpdate = (requestId: string) => slack.waitFor('views.update', (c) => (c.body.view as { private_metadata?: string } | undefined)?.private_metadata === requestId);
+const modalFor = (requestId: string) => slack.waitFor('views.open', (c) => modalRequestId((c.body.view as { private_metadata?: string } | undefined)?.private_metadata) === requestId);
+const modalUpdate = (requestId: string) => slack.waitFor('views.update', (c) => modalRequestId((c.body.view as { private_metadata?: string } | undefined)?.private_metadata) === requestId);
 
 /** `/force-down host` → card → Confirm fenced… → the modal as opened and as the worker updated it. */
 async function askAndOpenModal(b: Awaited<ReturnType<typeof startBot>>, host: string) {

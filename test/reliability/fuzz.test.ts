@@ -12,6 +12,7 @@ import type { Action, ForceDownRequest } from '../../src/domain/request.js';
 import { createNovaClient } from '../../src/openstack/nova.js';
 import type { HttpRequest as NovaHttpRequest } from '../../src/openstack/http.js';
 import type { HttpResponse } from '../../src/runtime/http.js';
+import { encodeModalMetadata, modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from '../../src/slack/ids.js';
 import { signSlackRequest } from '../../src/slack/signature.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
@@ -329,6 +330,9 @@ describe(`modal submissions: ${RUNS} generated view_submission payloads`, () => 
         async (s, pick, noteText, user, requestedBy, action, callbackId, meta, twoPerson, garbage) => {
           const x = twoPerson ? h2 : h;
           const request = await pending(x, requestedBy, action);
+          // The modal an approver opened for it: its form's nonce is recorded on the request.
+          const form = `form-${hostSeq}`;
+          await x.store.recordForm(request.id, form, ['pending', 'failed']);
           const before = snapshot(x);
           const values = garbage !== undefined ? garbage : valuesOf(s, pick, noteText);
           const payload = {
@@ -337,7 +341,7 @@ describe(`modal submissions: ${RUNS} generated view_submission payloads`, () => 
             user: { id: user, username: 'someone', team_id: 'T0FAKE0001' },
             api_app_id: 'A0FAKEAPP1',
             trigger_id: '1.2.3',
-            view: { id: 'V0FUZZ', type: 'modal', callback_id: callbackId, private_metadata: meta === 'ID' ? request.id : meta, state: { values } },
+            view: { id: 'V0FUZZ', type: 'modal', callback_id: callbackId, private_metadata: meta === 'ID' ? encodeModalMetadata({ id: request.id, nonce: form }) : meta, state: { values } },
           };
           const res = await send(x, payloadBody(payload));
           expect(res.status).toBeLessThan(500);
@@ -569,7 +573,12 @@ describe('authorization: 0 Nova calls unless an approver confirms, in an allowed
             }),
           );
           expect(click.status).toBe(200);
-          // Submitting the modal directly (a forged or replayed submission, or a stale modal): the same checks apply.
+          // The modal the click opened (an approver's), else one forged with a nonce never issued: the same checks apply.
+          const modal = slack
+            .calls('views.open')
+            .slice(modals)
+            .map((c) => (c.body.view as { private_metadata?: string }).private_metadata)
+            .find((m) => modalRequestId(m) === request!.id);
           const submit = await send(
             x,
             payloadBody({
@@ -580,7 +589,7 @@ describe('authorization: 0 Nova calls unless an approver confirms, in an allowed
                 id: 'V0AUTHZ',
                 type: 'modal',
                 callback_id: FENCE_MODAL_CALLBACK_ID,
-                private_metadata: request!.id,
+                private_metadata: modal ?? encodeModalMetadata({ id: request!.id, nonce: 'never-issued' }),
                 state: {
                   values: {
                     [MODAL_INPUTS.method.blockId]: { [MODAL_INPUTS.method.actionId]: { type: 'static_select', selected_option: { value: 'bmc' } } },

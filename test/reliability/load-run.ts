@@ -37,6 +37,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID } from '../../src/slack/ids.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFakeOpenStack } from '../fakes/fake-openstack.js';
@@ -262,9 +263,14 @@ export async function runLoad(opts: LoadOptions = {}): Promise<LoadResult> {
     }
     const button = { action_id: ACTION_IDS.confirmFenced, value: request.id };
     await timed('click', () => sender.interact(blockActions({ user: APPROVER, button, messageTs: '1.000001', responseUrl, channel })), acked);
+    // The modal the click opened (answered once views.open returned): its private_metadata carries the form's nonce.
+    const modal = slack
+      .calls('views.open')
+      .map((c) => (c.body.view as { private_metadata?: string } | undefined)?.private_metadata)
+      .findLast((m) => modalRequestId(m) === request.id);
     const submitted = await timed(
       'submit',
-      () => sender.interact(viewSubmission({ user: APPROVER, view: { callback_id: FENCE_MODAL_CALLBACK_ID, private_metadata: request.id }, values: fenceValues({ method: 'bmc', verified: true }) })),
+      () => sender.interact(viewSubmission({ user: APPROVER, view: { callback_id: FENCE_MODAL_CALLBACK_ID, private_metadata: modal ?? request.id }, values: fenceValues({ method: 'bmc', verified: true }) })),
       acked,
     );
     if (submitted && counting) submittedAt.set(host, performance.now());

@@ -4,6 +4,7 @@
  * with the card's ts read from the bot's SQLite file.
  */
 import type { Action } from '../../src/domain/request.js';
+import { modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS } from '../../src/slack/ids.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import type { FakeSlackApi } from '../fakes/slack-api.js';
@@ -60,7 +61,7 @@ export function createSlackFlow(opts: { slack: FakeSlackApi; url: () => string; 
     if (res.status !== 200) throw new Error(`click answered ${res.status}`);
     const modal = await slack.waitFor(
       'views.open',
-      (c) => slack.calls('views.open').indexOf(c) >= opened && (c.body.view as { private_metadata?: string }).private_metadata === requestId,
+      (c) => slack.calls('views.open').indexOf(c) >= opened && modalRequestId((c.body.view as { private_metadata?: string }).private_metadata) === requestId,
       EVENT_DEADLINE_MS,
     );
     const values = action === 'force-down' ? fenceValues({ method: 'bmc', verified: true, note: 'PSU dead' }) : recoveryValues({ verified: true });
