@@ -1,3 +1,4 @@
+import { foldHost } from '../domain/host.js';
 import { createHash } from 'node:crypto';
 import type { AlertSource, HostAlert } from '../alerts/types.js';
 import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
@@ -311,11 +312,11 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
   const windowMs = opts.groupWindowMs ?? DEFAULT_GROUP_WINDOW_MS;
   const maxHosts = opts.groupMaxHosts ?? DEFAULT_GROUP_MAX_HOSTS;
   const maxNewPerMinute = opts.maxNewPerMinute ?? DEFAULT_MAX_NEW_PER_MINUTE;
-  // One alert per host: firing wins over resolved within one body.
+  // One alert per host (its case-folded name, as requests are locked): firing wins over resolved within one body.
   const byHost = new Map<string, HostAlert>();
   for (const a of alerts) {
-    const seen = byHost.get(a.host);
-    if (!seen || (seen.status === 'resolved' && a.status === 'firing')) byHost.set(a.host, a);
+    const seen = byHost.get(foldHost(a.host));
+    if (!seen || (seen.status === 'resolved' && a.status === 'firing')) byHost.set(foldHost(a.host), a);
   }
   const firing = [...byHost.values()].filter((a) => a.status === 'firing');
   const resolved = [...byHost.values()].filter((a) => a.status === 'resolved');

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGrafanaBody } from '../../src/alerts/auth.js';
 import { runJob } from '../../src/app/worker.js';
 import type { AlertSource } from '../../src/alerts/types.js';
-import { checkHostName } from '../../src/domain/host.js';
+import { checkHostName, foldHost } from '../../src/domain/host.js';
 import type { HttpRequest, HttpResponse } from '../../src/runtime/http.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
@@ -114,7 +114,7 @@ const footprint = (x: AppHarness) => ({ writes: x.writes(), requests: x.state.re
 // ---------------------------------------------------------------------------------------------
 // 1. Bodies
 
-/** Hosts with an open (pending) force-down request: the model the answers are checked against. */
+/** Hosts (case-folded) with an open (pending) force-down request: the model the answers are checked against. */
 const open = new Set<string>();
 /** Every valid host a valid body has carried firing. */
 const validFiring = new Set<string>();
@@ -167,13 +167,18 @@ async function checkBody(source: AlertSource, c: Case, how: number): Promise<voi
 
   stats.accepted++;
   expect(res.status).toBe(200);
-  // One alert per host (firing wins within a body); the counts follow from which hosts already have an open request.
-  const byHost = new Map<string, 'firing' | 'resolved'>();
-  for (const a of expected.alerts) if (byHost.get(a.host) !== 'firing') byHost.set(a.host, a.status);
-  const firing = [...byHost].filter(([, s]) => s === 'firing').map(([host]) => host);
-  const resolved = [...byHost].filter(([, s]) => s === 'resolved').map(([host]) => host);
-  const opened = firing.filter((host) => !open.has(host));
-  const marked = resolved.filter((host) => open.has(host));
+  // One alert per host, hosts being one whatever their case (requests are locked by the case-folded name; the
+  // first spelling seen is kept, a firing alert replacing a resolved one); the counts follow from which hosts
+  // already have an open request.
+  const byHost = new Map<string, { host: string; status: 'firing' | 'resolved' }>();
+  for (const a of expected.alerts) {
+    const seen = byHost.get(foldHost(a.host));
+    if (!seen || (seen.status === 'resolved' && a.status === 'firing')) byHost.set(foldHost(a.host), a);
+  }
+  const firing = [...byHost.values()].filter((a) => a.status === 'firing').map((a) => a.host);
+  const resolved = [...byHost.values()].filter((a) => a.status === 'resolved').map((a) => a.host);
+  const opened = firing.filter((host) => !open.has(foldHost(host)));
+  const marked = resolved.filter((host) => open.has(foldHost(host)));
   const receipt = JSON.parse(res.body) as Record<string, unknown>;
   expect(receipt).toEqual({
     status: 'accepted',
@@ -192,8 +197,8 @@ async function checkBody(source: AlertSource, c: Case, how: number): Promise<voi
   stats.recoveryChecks += resolved.length - marked.length;
   stats.skipped += expected.skipped;
   for (const host of firing) {
-    open.add(host);
-    validFiring.add(host);
+    open.add(foldHost(host));
+    validFiring.add(foldHost(host));
   }
   // What reached the store: one pending force-down request per newly firing host, valid host names only.
   const added = h.created.slice(seenBefore);
