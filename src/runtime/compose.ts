@@ -12,7 +12,7 @@ import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './aut
 import { receiveAlerts } from '../app/alerts.js';
 import { forgetComputeServices } from '../app/service-list.js';
 import { DEFAULT_ALERT_OPTIONS } from '../alerts/types.js';
-import { createChannelPacer } from '../slack/pacer.js';
+import { createChannelPacer, type ChannelPacer } from '../slack/pacer.js';
 import type { AlertsRuntime } from './alert-routes.js';
 import type { SlackRuntime } from './router.js';
 
@@ -27,6 +27,12 @@ export interface RuntimeOptions {
   metrics?: Metrics;
   /** Told when Slack refuses the bot token or Keystone the credentials (Lambda: re-read the secret). */
   onAuthFailure?: AuthFailureHook;
+  /**
+   * Spaces the worker's Slack posts per channel. Default: Slack's pace for
+   * chat.postMessage, about one a second after a burst of five. In-process
+   * test benches that post thousands of cards to one fake channel pass a faster one.
+   */
+  slackPacer?: ChannelPacer;
 }
 
 export interface Runtime {
@@ -106,7 +112,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     log,
     // About one message a second per channel, short bursts allowed (Slack's chat.postMessage limit):
     // a 200-host storm's five grouped messages go out at once, later updates keep the pace.
-    pacer: createChannelPacer({ minIntervalMs: 1000, burst: 5, log }),
+    pacer: opts.slackPacer ?? createChannelPacer({ minIntervalMs: 1000, burst: 5, log }),
     postToResponseUrl: async (url, message) => {
       // Only Slack's (the api checked the request's; a job is checked again): never another host.
       if (!isSlackResponseUrl(url, settings.slackApiUrl)) return void log.warn("response_url refused: not Slack's");

@@ -10,6 +10,7 @@ import { loadBotSettings } from '../../src/config/env.js';
 import { secretDocumentSchema, type CloudConfig, type SecretDocument } from '../../src/config/schema.js';
 import type { Action, ForceDownRequest } from '../../src/domain/request.js';
 import { composeRuntime, type Runtime } from '../../src/runtime/compose.js';
+import { createChannelPacer } from '../../src/slack/pacer.js';
 import { createJsonLogger } from '../../src/runtime/logger.js';
 import { createRouter } from '../../src/runtime/router.js';
 import { createMemoryStore, type MemoryStoreState } from '../../src/store/memory.js';
@@ -132,7 +133,11 @@ export function createAppHarness(opts: AppHarnessOptions) {
     clouds: { lab: opts.cloud },
     ...opts.secretExtra,
   });
-  const runtime: Runtime = composeRuntime({ settings, secret, store, enqueue: async (job) => void jobs.push(job), log: capture.log });
+  // Slack's pace (about a message a second per channel) would make the fuzzing runs, thousands of cards in
+  // one fake channel, take hours: the in-process bench paces at 1 ms, still one call at a time per channel.
+  // Pacing itself is tested against a rate-limiting fake Slack (slack-pacing.test.ts, pacer.test.ts).
+  const slackPacer = createChannelPacer({ minIntervalMs: 1, burst: 5 });
+  const runtime: Runtime = composeRuntime({ settings, secret, store, enqueue: async (job) => void jobs.push(job), log: capture.log, slackPacer });
   const deps: AppDeps = runtime.deps;
   // The api's routes as Lambda and `npm start` build them: Slack, and the alert webhooks (issue 4).
   const route = createRouter({ slack: async () => runtime.slack, alerts: async () => runtime.alerts, now: Date.now, log: capture.log });
