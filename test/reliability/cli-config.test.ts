@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadLab, type Lab } from './lab.js';
+import { loadLab, type Lab } from '../integration/lab.js';
 
 let lab: Lab;
 let host: string;
