@@ -25,6 +25,7 @@ import {
   fenceValues,
   recoveryValues,
   slashCommand,
+  textOf,
   user,
   viewSubmission,
   type CardButton,
@@ -144,22 +145,6 @@ async function startBot(opts: { twoPerson?: boolean; cloud?: CloudConfig; ttlMin
       return keep(await sender.interact(viewSubmission({ user: who, view, values })));
     },
   };
-}
-
-/** Every text in a Block Kit structure (mrkdwn and plain_text), one per line, to match what a person reads. */
-function textOf(value: unknown): string {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'text' && typeof x === 'string') out.push(x);
-        else if (k !== 'confirm') walk(x); // a button's "are you sure?" dialog is not on the card
-      }
-    }
-  };
-  walk(value);
-  return out.join('\n');
 }
 
 const cardOf = (ts: string) => slack.message(CHANNEL.id, ts);

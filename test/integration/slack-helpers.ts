@@ -241,3 +241,19 @@ export function createSlackSender(opts: { url: () => string; signingSecret: stri
     interact: (payload: unknown, options?: SendOptions) => send(payloadBody(payload), options),
   };
 }
+
+/** Every text in a Block Kit structure (mrkdwn and plain_text), one per line: what a person reads (a button's "are you sure?" dialog left out: it is not on the card). */
+export function textOf(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'text' && typeof x === 'string') out.push(x);
+        else if (k !== 'confirm') walk(x);
+      }
+    }
+  };
+  walk(value);
+  return out.join('\n');
+}

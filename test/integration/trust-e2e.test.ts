@@ -16,7 +16,7 @@ import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { heartbeat, keepReporting, silence, type Reporting } from './heartbeat.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
-import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, user, viewSubmission, type SlackUser } from './slack-helpers.js';
+import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
 import { until } from './wait.js';
 
 const SIGNING_SECRET = `trust-signing-${randomBytes(16).toString('hex')}`;
@@ -109,22 +109,6 @@ async function startBot(dir = botDir(), env: Record<string, string> = {}) {
       return sender.interact(viewSubmission({ user: who, view, values: fenceValues({ method, verified: true }) }));
     },
   };
-}
-
-/** Every text in a Block Kit structure, one per line (buttons' "are you sure?" dialogs left out). */
-function textOf(value: unknown): string {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'text' && typeof x === 'string') out.push(x);
-        else if (k !== 'confirm') walk(x);
-      }
-    }
-  };
-  walk(value);
-  return out.join('\n');
 }
 
 const cardText = (ts: string) => textOf(slack.message(CHANNEL.id, ts)?.blocks);

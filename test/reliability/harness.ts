@@ -15,6 +15,7 @@ import { createJsonLogger } from '../../src/runtime/logger.js';
 import { createRouter } from '../../src/runtime/router.js';
 import { createMemoryStore, type MemoryStoreState } from '../../src/store/memory.js';
 import type { FakeSlackApi } from '../fakes/slack-api.js';
+import { textOf } from '../integration/slack-helpers.js';
 
 export const CHANNEL = 'C0ONCALL01';
 export const OTHER_CHANNEL = 'C0ELSEWHERE';
@@ -24,21 +25,8 @@ export const APPROVER2 = 'U0APPROVE2';
 export const BOT_TOKEN = 'xoxb-reliability-bot-token-0f9e8d7c';
 export const SIGNING_SECRET = 'reliability-signing-secret-5a4b3c2d1e';
 
-/** Every text in a Block Kit structure (mrkdwn and plain_text), one per line: what a person reads. */
-export function textOf(value: unknown): string {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k === 'text' && typeof x === 'string') out.push(x);
-        else if (k !== 'confirm') walk(x);
-      }
-    }
-  };
-  walk(value);
-  return out.join('\n');
-}
+/** What a person reads of a Block Kit structure (shared with the integration suite). */
+export { textOf };
 
 /** A JSON logger writing into memory; `entries()` parses the lines. */
 export function captureLog() {
