@@ -203,16 +203,20 @@ describe('a confirmed request never hangs', () => {
     }
   }
 
-  it('the bot died after the confirmation, before its job ran: the restarted bot runs it (confirmation fresh) — forced down, card ✅ in place', async () => {
-    const host = hb[3]!;
+  /** `/force-down host` on a bot that then died with the request confirmed at `confirmedAt` and its job never run; a new bot on the same store. */
+  async function restartedAfterConfirming(host: string, confirmedAt: number) {
     const first = await startBot();
     expect((await first.slash(host)).status).toBe(200);
     const { request, ts } = await first.card(host);
     await first.bot.close();
     bots.splice(bots.indexOf(first.bot), 1);
-    await confirmedButNeverRun(first.dir, request.id, Date.now());
+    await confirmedButNeverRun(first.dir, request.id, confirmedAt);
+    return { request, ts, second: await startBot(first.dir) };
+  }
 
-    const second = await startBot(first.dir);
+  it('the bot died after the confirmation, before its job ran: the restarted bot runs it (confirmation fresh) — forced down, card ✅ in place', async () => {
+    const host = hb[3]!;
+    const { request, ts, second } = await restartedAfterConfirming(host, Date.now());
     await until('forced down in Nova', async () => (await probe.service(host)).forced_down === true);
     await until('the card shows it', async () => cardText(ts).includes(`✅ *${host}* is forced down in Nova`));
     expect((await second.bot.deps.store.get(request.id))?.state).toBe('succeeded');
@@ -220,14 +224,7 @@ describe('a confirmed request never hangs', () => {
 
   it('…and with a stale confirmation: ❌ CONFIRMATION_STALE, Nova untouched, Retry… asks for a new confirmation that then forces it down', async () => {
     const host = hb[3]!;
-    const first = await startBot();
-    expect((await first.slash(host)).status).toBe(200);
-    const { request, ts } = await first.card(host);
-    await first.bot.close();
-    bots.splice(bots.indexOf(first.bot), 1);
-    await confirmedButNeverRun(first.dir, request.id, Date.now() - 15 * 60_000);
-
-    const second = await startBot(first.dir);
+    const { request, ts, second } = await restartedAfterConfirming(host, Date.now() - 15 * 60_000);
     await until('the card says the confirmation is too old', async () => cardText(ts).includes('the confirmation is too old to act on'));
     expect(await probe.service(host)).toMatchObject({ forced_down: false });
     expect((await second.bot.deps.store.get(request.id))?.outcome?.code).toBe('CONFIRMATION_STALE');
