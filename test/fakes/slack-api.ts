@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
  * parsed back into objects.
  */
 
-export type SlackMethod = 'chat.postMessage' | 'chat.update' | 'chat.postEphemeral' | 'views.open' | 'views.update' | 'auth.test' | 'response_url';
+export type SlackMethod = 'chat.postMessage' | 'chat.update' | 'chat.postEphemeral' | 'views.open' | 'views.update' | 'usergroups.users.list' | 'auth.test' | 'response_url';
 
 export interface RecordedSlackCall {
   /** API method, or `response_url` for posts on `/response/…`. */
@@ -36,8 +36,11 @@ export interface RecordedSlackCall {
   error?: string;
 }
 
-/** A fault for the next call of a method: HTTP 429 (with Retry-After seconds), another HTTP status, or an API error. */
-export type SlackFault = { status: 429; retryAfter?: number } | { status: number } | { error: string };
+/**
+ * A fault for the next call of a method: HTTP 429 (with Retry-After seconds), another HTTP status, an API error,
+ * or an answer held back `delayMs` (then given as usual; a client with a shorter timeout sees a timeout).
+ */
+export type SlackFault = { status: 429; retryAfter?: number } | { status: number } | { error: string } | { delayMs: number };
 
 export interface StoredMessage {
   channel: string;
@@ -73,6 +76,11 @@ export interface FakeSlackApiOptions {
   teamId?: string;
   botUserId?: string;
   botId?: string;
+  /**
+   * Members of user groups (id → user ids), answered by usergroups.users.list (opt-in: a group
+   * not given here is answered `no_such_subteam`). Change later with {@link FakeSlackApi.setUsergroup}.
+   */
+  usergroups?: Record<string, readonly string[]>;
 }
 
 export interface FakeSlackApi {
@@ -93,6 +101,8 @@ export interface FakeSlackApi {
   setRateLimit(limit: FakeSlackRateLimit | undefined): void;
   /** Makes the next call of `method` fail with `fault`. Queued: call twice to fail the next two. */
   failNext(method: string, fault: SlackFault): void;
+  /** Sets (or, with undefined, removes) the members of user group `id` for usergroups.users.list. */
+  setUsergroup(id: string, users: readonly string[] | undefined): void;
   /** From now on, answers `token` with `invalid_auth`. */
   invalidateToken(token: string): void;
   /** Undoes `invalidateToken` (or the `invalidTokens` option) for `token`. */
@@ -155,6 +165,7 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
   let rateLimit = options.rateLimit;
   /** Per channel: tokens left at `at` (ms). */
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const usergroups = new Map<string, readonly string[]>(Object.entries(options.usergroups ?? {}));
 
   /** Takes a token for a limited call; returns the Retry-After seconds when there is none. */
   function rateLimited(method: string, body: Record<string, unknown>, at: number): number | undefined {
@@ -256,6 +267,14 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     },
     // views.update: a view opened by views.open (by `view_id`), replaced by `view` (Slack keeps what the user
     // typed into input blocks whose block_id and action_id stay the same); an unknown id → not_found.
+    // usergroups.users.list: the members of one user group (scope usergroups:read); an unknown group → no_such_subteam.
+    'usergroups.users.list': (body) => {
+      const id = str(body.usergroup);
+      if (!id) return { ok: false, error: 'invalid_arguments' };
+      const users = usergroups.get(id);
+      if (!users) return { ok: false, error: 'no_such_subteam' };
+      return { ok: true, users: [...users] };
+    },
     'views.update': (body) => {
       const id = str(body.view_id);
       if (!id || !openViews.has(id)) return { ok: false, error: 'not_found' };
@@ -311,7 +330,11 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
     const method = isResponseUrl ? 'response_url' : apiMatch![1]!;
     const call: RecordedSlackCall = { method, body, at: Date.now(), contentType, token, path: url.pathname, status: 200 };
 
-    const fault = faults.get(method)?.shift();
+    let fault = faults.get(method)?.shift();
+    if (fault && 'delayMs' in fault) {
+      await new Promise((resolve) => setTimeout(resolve, (fault as { delayMs: number }).delayMs));
+      fault = undefined;
+    }
     if (fault) {
       if ('error' in fault) {
         record({ ...call, error: fault.error });
@@ -397,6 +420,7 @@ export async function startFakeSlackApi(options: FakeSlackApiOptions = {}): Prom
       queue.push(fault);
       faults.set(method, queue);
     },
+    setUsergroup: (id, users) => void (users ? usergroups.set(id, users) : usergroups.delete(id)),
     invalidateToken: (token) => void invalidTokens.add(token),
     restoreToken: (token) => void invalidTokens.delete(token),
     message: (channel, ts) => messages.get(`${channel}/${ts}`),
