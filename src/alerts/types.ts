@@ -4,7 +4,9 @@
  * HostAlert into a force-down request and a resolved one into an unset request;
  * the fields map onto `Origin` (kind 'alert') in src/domain/request.ts.
  */
-export type AlertSource = 'alertmanager' | 'grafana' | 'doctor' | 'generic';
+import type { AlertSource } from '../domain/alert-source.js';
+
+export type { AlertSource };
 
 export type AlertStatus = 'firing' | 'resolved';
 

@@ -1,3 +1,4 @@
+import type { AlertSource } from './alert-source.js';
 import type { FailureCode } from './failure.js';
 import { foldHost } from './host.js';
 import type { FencingMethod } from './fencing.js';
@@ -91,7 +92,7 @@ export type Origin =
   | { kind: 'slash'; userId: string; channelId: string }
   | {
       kind: 'alert';
-      source: 'alertmanager' | 'grafana' | 'doctor' | 'generic';
+      source: AlertSource;
       fingerprint: string;
       alertName?: string;
       summary?: string;

@@ -3,6 +3,7 @@ import type { Logger } from '../app/ports.js';
 import { checkBearer, header, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
 import { parseAlerts } from '../alerts/index.js';
 import { alertOptions, type AlertSource, type HostAlert } from '../alerts/types.js';
+import { ALERT_SOURCES } from '../domain/alert-source.js';
 import { json, type HttpRequest, type HttpResponse } from './http.js';
 
 /** One configured alert source (the secret document's `alerts.<source>`). */
@@ -21,12 +22,10 @@ export interface AlertsRuntime {
   receive(source: AlertSource, alerts: readonly HostAlert[]): Promise<AlertReceipt>;
 }
 
-const SOURCES: readonly AlertSource[] = ['alertmanager', 'grafana', 'doctor', 'generic'];
-
 /** `/alerts/{source}` → the source, or undefined for an unknown one. */
 export function alertSourceOf(path: string): AlertSource | undefined {
   const name = path.slice('/alerts/'.length);
-  return (SOURCES as readonly string[]).includes(name) ? (name as AlertSource) : undefined;
+  return (ALERT_SOURCES as readonly string[]).includes(name) ? (name as AlertSource) : undefined;
 }
 
 const denied = (): HttpResponse => ({ status: 401, headers: { 'www-authenticate': 'Bearer' }, body: '' });
