@@ -3,6 +3,7 @@ import type { ApprovalPolicy } from '../domain/policy.js';
 import type { ForceDownRequest, HistoryEntry, Origin, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
 import type { RequestStore } from '../store/port.js';
+import type { Job } from './jobs.js';
 
 /** What the use cases need of Nova for one cloud (src/openstack's NovaClient fits). */
 export interface NovaGateway {
@@ -22,44 +23,7 @@ export interface NovaGateway {
  */
 export type HostView = ({ service: ComputeService } | { lookupFailure: { code: FailureCode; message: string } }) & { heartbeatWaitUntil?: number };
 
-/** Slow work the api function hands to the worker (Lambda async invoke; in-process locally). */
-export type Job =
-  | { kind: 'show-card'; id: string }
-  | { kind: 'execute'; id: string }
-  | { kind: 'refresh-card'; id: string }
-  /**
-   * Members `ids` of group `id` changed state with no Nova call (the sweep's
-   * expiry): the group is rendered once for them all (their pages and the
-   * first), with one line in its thread.
-   */
-  | { kind: 'refresh-group'; id: string; ids: string[] }
-  /** `/force-down status <host>`: Nova's view, answered on the command's response_url. */
-  | { kind: 'status'; cloud: string; host: string; responseUrl: string }
-  /** `/force-down list`: down and forced-down compute services. */
-  | { kind: 'list'; cloud: string; responseUrl: string }
-  /**
-   * Scheduled: expire requests past their TTL, settle requests whose worker
-   * died (`executing`) or whose execute job never started (`approved`).
-   */
-  | { kind: 'sweep' }
-  /**
-   * The confirmation modal `viewId` was opened for request `id` (api path,
-   * no Nova call there): read Nova's view of the host and update the modal
-   * with its last heartbeat (⚠ when the host may still be running). `form`:
-   * the modal's nonce, kept in the updated view (a job without one, queued
-   * before forms had nonces, leaves the modal as it is).
-   */
-  | { kind: 'check-modal'; id: string; viewId: string; form?: string }
-  /**
-   * Posts or updates a grouped card: every page (default), or `pages` only;
-   * `joined`: requests new to the group, announced in its thread; `orphan`: a
-   * member to show on a card of its own if the group was never recorded;
-   * `settleUntil` (epoch ms): render no earlier (hosts left out of a full card
-   * keep coming in a flood: one update shows all of a short window's).
-   */
-  | { kind: 'show-group'; id: string; pages?: number[]; joined?: string[]; orphan?: string; settleUntil?: number }
-  /** Resolved alerts for hosts with no open force-down request: offer recovery where Nova has them forced down. */
-  | { kind: 'alert-recovery'; cloud: string; channel: string; alerts: RecoveryAlert[] };
+export type { Job };
 
 /** A resolved alert, as the recovery check needs it. */
 export interface RecoveryAlert {

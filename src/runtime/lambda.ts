@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import { jobSchema } from '../app/jobs.js';
 import type { Job, Logger, Metrics } from '../app/ports.js';
 import { runJob } from '../app/worker.js';
 import { loadBotSettings } from '../config/env.js';
@@ -160,36 +160,6 @@ export function createApiHandler(opts: { route: (req: HttpRequest) => Promise<Ht
     });
   };
 }
-
-/** The jobs the worker accepts (from api's async invoke, or the schedule's `{"kind":"sweep"}`). */
-export const jobSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.enum(['show-card', 'execute', 'refresh-card']), id: z.string().min(1) }),
-  z.object({ kind: z.literal('refresh-group'), id: z.string().min(1), ids: z.array(z.string().min(1)).min(1) }),
-  z.object({ kind: z.literal('status'), cloud: z.string(), host: z.string(), responseUrl: z.url() }),
-  z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
-  z.object({ kind: z.literal('sweep') }),
-  z.object({ kind: z.literal('check-modal'), id: z.string().min(1), viewId: z.string().min(1), form: z.string().min(1).max(200).optional() }),
-  z.object({ kind: z.literal('show-group'), id: z.string().min(1), pages: z.array(z.int().min(0)).optional(), joined: z.array(z.string().min(1)).optional(), orphan: z.string().min(1).optional(), settleUntil: z.number().optional() }),
-  z.object({
-    kind: z.literal('alert-recovery'),
-    cloud: z.string().min(1),
-    channel: z.string().min(1),
-    alerts: z.array(
-      z.object({
-        host: z.string().min(1),
-        origin: z.object({
-          kind: z.literal('alert'),
-          source: z.enum(['alertmanager', 'grafana', 'doctor', 'generic']),
-          fingerprint: z.string(),
-          alertName: z.string().optional(),
-          summary: z.string().optional(),
-          link: z.string().optional(),
-          startsAt: z.string().optional(),
-        }),
-      }),
-    ),
-  }),
-]);
 
 /**
  * The worker function's handler: one job, whose log lines carry the request
