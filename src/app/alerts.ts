@@ -4,6 +4,7 @@ import type { HostAlert } from '../alerts/types.js';
 import type { AlertSource } from '../domain/alert-source.js';
 import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
 import { pageOf } from './groups.js';
+import { errorName, iso } from './outcomes.js';
 import type { AppDeps, Job, RecoveryAlert } from './ports.js';
 import { CARD_OVERDUE_MS, enqueueExecute, openRequest } from './requests.js';
 import { sharedComputeServices } from './service-list.js';
@@ -67,8 +68,6 @@ export interface AlertReceipt {
    */
   dropped?: number;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Runs `work` over `items`, at most `limit` at a time. */
 async function eachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -154,7 +153,7 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
       else fresh.push(item);
     } catch (err) {
       result.failed++;
-      deps.log.error('alert not recorded', { host: item.host, error: err instanceof Error ? err.name : 'unknown' });
+      deps.log.error('alert not recorded', { host: item.host, error: errorName(err) });
     }
   });
   if (fresh.length === 0) return result;
@@ -212,7 +211,7 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
       }
     } catch (err) {
       result.failed++;
-      deps.log.error('alert not recorded', { host: item.host, error: err instanceof Error ? err.name : 'unknown' });
+      deps.log.error('alert not recorded', { host: item.host, error: errorName(err) });
     }
   });
   // Opened by a concurrent delivery of the same alert (an Alertmanager HA pair) since step 1: repeats.
@@ -384,7 +383,7 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
       // Approved or executing: the human's decision stands; the outcome will show on the card.
     } catch (err) {
       receipt.failed++;
-      deps.log.error('resolved alert not recorded', { host: alert.host, error: err instanceof Error ? err.name : 'unknown' });
+      deps.log.error('resolved alert not recorded', { host: alert.host, error: errorName(err) });
     }
   });
   receipt.resolved = marked.length;

@@ -1,5 +1,6 @@
 import { HOSTS_PER_MESSAGE } from '../slack/group-card.js';
 import type { ForceDownRequest, RequestGroup } from '../domain/request.js';
+import { viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
 import { sharedComputeServices } from './service-list.js';
 
@@ -55,7 +56,7 @@ async function readHosts(deps: AppDeps, members: readonly ForceDownRequest[], sh
     for (const m of members) {
       if (m.cloud !== cloud) continue;
       if (!list.ok) {
-        views.set(m.id, { lookupFailure: { code: list.failure.code, message: list.failure.message } });
+        views.set(m.id, viewOf(list));
         continue;
       }
       const service = list.value.find((s) => s.host === m.host && s.binary === m.binary);

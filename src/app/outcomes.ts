@@ -18,6 +18,11 @@ export function outcomeOf(f: Failure): NovaOutcome {
   };
 }
 
+/** An error's class name for a log line: never its message, which may quote a URL or a body. */
+export function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : 'unknown';
+}
+
 /** A card's view of a service lookup. */
 export function viewOf(read: Outcome<ComputeService>): HostView {
   return read.ok ? { service: read.value } : { lookupFailure: { code: read.failure.code, message: read.failure.message } };

@@ -1,8 +1,8 @@
 import { enteredAt, type ForceDownRequest, type NovaOutcome } from '../domain/request.js';
 import { renderCard } from './groups.js';
-import { cloudGone, iso, viewOf } from './outcomes.js';
+import { cloudGone, errorName, iso, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
-import { confirmationAgeMs, errorName, staleOutcome } from './requests.js';
+import { confirmationAgeMs, staleOutcome } from './requests.js';
 
 /**
  * How long a request may stay in `executing` before the sweep takes its worker

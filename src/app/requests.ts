@@ -4,7 +4,7 @@ import { fromStates, type Action, type Confirmation, type ForceDownRequest, type
 import type { FencingMethod } from '../domain/fencing.js';
 import { renderCard, renderGroup } from './groups.js';
 import { watchHeartbeat } from './heartbeat.js';
-import { cloudGone, iso, outcomeOf, viewOf } from './outcomes.js';
+import { cloudGone, errorName, iso, outcomeOf, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
 
 export type OpenResult =
@@ -445,9 +445,4 @@ async function decideAndCall(deps: AppDeps, request: ForceDownRequest, waiting: 
     deps.log.error('unexpected error calling Nova', { requestId: request.id, error: errorName(err) });
     return { code: 'NOVA_UNAVAILABLE', message: 'force-down hit an unexpected error calling Nova; see the logs' };
   }
-}
-
-/** An error's class name for a log line: never its message, which may quote a URL or a body. */
-export function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : 'unknown';
 }

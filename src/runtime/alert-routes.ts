@@ -1,4 +1,5 @@
 import type { AlertReceipt } from '../app/alerts.js';
+import { errorName } from '../app/outcomes.js';
 import type { Logger } from '../app/ports.js';
 import { checkBearer, header, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
 import { parseAlerts } from '../alerts/index.js';
@@ -86,7 +87,7 @@ export async function handleAlertWebhook(
   try {
     receipt = await runtime.receive(source, parsed.alerts);
   } catch (err) {
-    ctx.log.error('alert webhook not recorded', { source, error: err instanceof Error ? err.name : 'unknown' });
+    ctx.log.error('alert webhook not recorded', { source, error: errorName(err) });
     return json(503, { error: 'not recorded; retry' });
   }
   const recorded = receipt.opened + receipt.repeats + receipt.resolved + receipt.recoveryChecks;
