@@ -2,13 +2,13 @@
 // loaders that honour `__esModule` (vitest, some bundlers) hand over Bolt's `exports.default`, the App class.
 import { App, LogLevel, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { AppDeps } from '../app/ports.js';
-import { cancelRequest, confirmRequest, openConfirmationForm, openRequest } from '../app/requests.js';
-import type { ForceDownRequest } from '../domain/request.js';
-import { fenceModal, helpText, validateFenceSubmission } from './blocks.js';
-import { parseSlashCommand } from './command.js';
-import { decodeModalMetadata, parseSlackEnvelope } from './envelope.js';
-import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from './ids.js';
-import { FORM_OUT_OF_DATE_TEXT, openRequestExistsText, refusalText } from './messages.js';
+import { parseSlackEnvelope } from './envelope.js';
+import { register as registerActions } from './listeners/actions.js';
+import { register as registerCommands } from './listeners/commands.js';
+import type { ListenerDeps } from './listeners/deps.js';
+import { register as registerViews } from './listeners/views.js';
+
+export { VIEWS_OPEN_FAILED_TEXT } from './listeners/actions.js';
 
 export interface SlackBotOptions {
   botToken: string;
@@ -89,13 +89,12 @@ class EnvelopeReceiver implements Receiver {
 /** Retries of Bolt's own Web API client (views.open on the api path): one, after 200 ms. */
 const VIEWS_OPEN_RETRIES = { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 200 };
 
-/** Ephemeral answer when Slack did not open the confirmation modal. */
-export const VIEWS_OPEN_FAILED_TEXT = 'Slack did not open the confirmation form just now (it is busy or rate-limiting us). Nothing has changed: press the button again.';
-
 /**
- * The Bolt app: listeners that verify, authorize, record, enqueue and ack.
- * They never call Nova (the worker does); the only Slack call on this path
- * is views.open, which needs the click's trigger_id within 3 s.
+ * The Bolt app, its receiver, and the listeners of src/slack/listeners/
+ * (commands, actions, views), each a few lines calling a use case of
+ * src/app/requests.ts that authorizes, records and enqueues. They never call
+ * Nova (the worker does); the only Slack call on this path is views.open,
+ * which needs the click's trigger_id within 3 s.
  * The caller has already checked the request signature (stricter than Bolt's).
  */
 export function createSlackBot(opts: SlackBotOptions): SlackBot {
@@ -113,129 +112,12 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
     logLevel: LogLevel.ERROR,
   });
 
+  // Listed approvers need no group lookup; the use cases alone decide who may approve or cancel.
   const groups = async (userId: string) => (deps.policy.approverUsers.has(userId) ? new Set<string>() : opts.groupsOf(userId));
-  /** Everything refusalText may need to explain a refusal about `r`. */
-  const ctx = (r: ForceDownRequest) => ({
-    host: r.host,
-    action: r.action,
-    cloud: r.cloud,
-    requestedBy: r.requestedBy,
-    expiresAt: r.expiresAt,
-    ...(r.confirmation ? { handledBy: r.confirmation.by } : {}),
-    ...(r.state === 'approved' ? { confirmed: true } : {}),
-  });
-
-  /** The card's message link, as Slack builds it (https://<workspace>.slack.com/archives/<channel>/p<ts without the dot>). */
-  const cardLink = (teamDomain: string | undefined, r: ForceDownRequest): string | undefined =>
-    teamDomain && /^[a-z0-9-]+$/i.test(teamDomain) && r.messageTs && /^\d+\.\d+$/.test(r.messageTs) && /^[CGD][A-Z0-9]+$/.test(r.channel)
-      ? `https://${teamDomain}.slack.com/archives/${r.channel}/p${r.messageTs.replace('.', '')}`
-      : undefined;
-
-  app.command(/^\/force-down/, async ({ command, ack }) => {
-    const parsed = parseSlashCommand(command.text ?? '');
-    const ephemeral = (text: string) => ack({ response_type: 'ephemeral', text });
-    switch (parsed.kind) {
-      case 'help':
-        return ephemeral(parsed.error ? `${parsed.error}\n\n${helpText()}` : helpText());
-      case 'status':
-      case 'list': {
-        const cloud = parsed.cloud ?? deps.defaultCloud;
-        if (!deps.nova(cloud)) return ephemeral(refusalText('UNKNOWN_CLOUD', { host: parsed.kind === 'status' ? parsed.host : '', action: 'force-down', cloud }));
-        await deps.enqueue(
-          parsed.kind === 'status'
-            ? { kind: 'status', host: parsed.host, cloud, responseUrl: command.response_url }
-            : { kind: 'list', cloud, responseUrl: command.response_url },
-        );
-        return ephemeral(parsed.kind === 'status' ? `Asking Nova about *${parsed.host}*…` : 'Asking Nova for down and forced-down compute services…');
-      }
-      case 'open': {
-        const res = await openRequest(deps, {
-          ...(parsed.cloud ? { cloud: parsed.cloud } : {}),
-          host: parsed.host,
-          binary: parsed.binary,
-          action: parsed.action,
-          origin: { kind: 'slash', userId: command.user_id, channelId: command.channel_id },
-          requestedBy: command.user_id,
-          channel: command.channel_id,
-          ...(parsed.reason ? { reason: parsed.reason } : {}),
-        });
-        if (res.kind === 'opened') return ack();
-        if (res.kind === 'exists') return ephemeral(openRequestExistsText(res.request.host, res.request.action, cardLink(command.team_domain, res.request)));
-        return ephemeral(refusalText(res.refusal, { host: parsed.host, action: parsed.action, ...(parsed.cloud ? { cloud: parsed.cloud } : {}) }));
-      }
-    }
-  });
-
-  const openModal: Parameters<typeof app.action>[1] = async ({ ack, body, action, client, respond }) => {
-    await ack();
-    const id = action.type === 'button' ? action.value : undefined;
-    const tell = (text: string) => respond({ response_type: 'ephemeral', replace_original: false, text });
-    if (!id) return void (await tell('This request no longer exists.'));
-    // Slack sends a trigger_id with every click: without one there is no modal to open (and no form to record).
-    if (!('trigger_id' in body) || !body.trigger_id) return;
-    // Checks as a confirmation would, then records the new form's single-use nonce on the request.
-    const opened = await openConfirmationForm(deps, { id, userId: body.user.id, userGroups: await groups(body.user.id) });
-    if (opened.kind === 'refused') {
-      const r = opened.request;
-      return void (await tell(r ? refusalText(opened.refusal, { ...ctx(r), attempted: 'confirm' }) : 'This request no longer exists.'));
-    }
-    const { request, form } = opened;
-    let viewId: string | undefined;
-    try {
-      viewId = (await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request, undefined, form) })).view?.id;
-    } catch (err) {
-      // Without this the click would just do nothing. Then on to the error handler (logs, token check).
-      await tell(VIEWS_OPEN_FAILED_TEXT).catch(() => undefined);
-      throw err;
-    }
-    // The api never calls Nova: the worker reads the host's last heartbeat and updates the open modal (same form).
-    if (viewId && request.action === 'force-down') {
-      await deps.enqueue({ kind: 'check-modal', id: request.id, viewId, form }).catch((err: unknown) =>
-        deps.log.warn('modal heartbeat check not enqueued', { requestId: request.id, error: err instanceof Error ? err.name : 'unknown' }),
-      );
-    }
-  };
-  app.action(ACTION_IDS.confirmFenced, openModal);
-  app.action(ACTION_IDS.confirmRecovered, openModal);
-
-  app.action(ACTION_IDS.cancelRequest, async ({ ack, body, action, respond }) => {
-    await ack();
-    const id = action.type === 'button' ? action.value : undefined;
-    if (!id) return;
-    const res = await cancelRequest(deps, { id, userId: body.user.id, userGroups: await groups(body.user.id) });
-    if (res.kind === 'refused') {
-      const r = res.request;
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: r ? refusalText(res.refusal, { ...ctx(r), attempted: 'cancel' }) : 'This request no longer exists.',
-      });
-    }
-  });
-
-  app.view(FENCE_MODAL_CALLBACK_ID, async ({ ack, body, view }) => {
-    const modalError = (text: string) => ack({ response_action: 'errors', errors: { [MODAL_INPUTS.verified.blockId]: text } });
-    // The modal names its request and its form's single-use nonce; a modal without one (opened
-    // before nonces, or not by this bot) confirms nothing.
-    const meta = decodeModalMetadata(view.private_metadata);
-    if (!meta) return modalError(FORM_OUT_OF_DATE_TEXT);
-    const { id, nonce: form } = meta;
-    const request = await deps.store.get(id);
-    if (!request) return modalError('This request no longer exists.');
-    const submission = validateFenceSubmission(view.state.values, request.action);
-    if (!submission.ok) return ack({ response_action: 'errors', errors: submission.errors });
-    const res = await confirmRequest(deps, {
-      id,
-      form,
-      userId: body.user.id,
-      userGroups: await groups(body.user.id),
-      ...(submission.method ? { method: submission.method } : {}),
-      ...(submission.note ? { note: submission.note } : {}),
-    });
-    if (res.kind === 'done') return ack();
-    const r = res.request ?? request;
-    return modalError(refusalText(res.refusal, ctx(r)));
-  });
+  const listenerDeps: ListenerDeps = { deps, groups };
+  registerCommands(app, listenerDeps);
+  registerActions(app, listenerDeps);
+  registerViews(app, listenerDeps);
 
   app.error(async (err) => {
     deps.log.error('slack listener failed', { error: err.name, code: (err as { code?: string }).code });
