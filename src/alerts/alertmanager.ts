@@ -31,8 +31,6 @@ export const alertmanagerWebhookSchema = z.object({
   alerts: z.array(alertmanagerAlertSchema).max(LIMITS.alerts),
 });
 
-export type AlertmanagerWebhook = z.infer<typeof alertmanagerWebhookSchema>;
-
 /**
  * Parses `POST /alerts/alertmanager`. Fingerprint: Alertmanager's own, else a
  * stable hash of the sorted labels. summary: annotations.summary, else

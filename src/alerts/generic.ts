@@ -30,8 +30,6 @@ export const genericAlertSchema = z.object({
   labels: labelsSchema.optional(),
 });
 
-export const genericBodySchema = z.union([genericAlertSchema, z.array(genericAlertSchema).max(LIMITS.alerts)]);
-
 export function parseGeneric(body: unknown, options: AlertOptions): ParseResult {
   const parsed = Array.isArray(body)
     ? z.array(genericAlertSchema).max(LIMITS.alerts).safeParse(body)

@@ -24,8 +24,6 @@ export const grafanaWebhookSchema = alertmanagerWebhookSchema.extend({
   alerts: z.array(grafanaAlertSchema).max(LIMITS.alerts),
 });
 
-export type GrafanaWebhook = z.infer<typeof grafanaWebhookSchema>;
-
 /**
  * Parses `POST /alerts/grafana`. Per-alert status; link prefers panelURL,
  * then dashboardURL, then generatorURL (the rule). The signature is checked

@@ -58,6 +58,3 @@ export function createEmfMetrics(opts: EmfMetricsOptions = {}): Metrics {
     timing: (name, ms, dimensions) => emit(name, Math.round(ms * 1000) / 1000, dimensions),
   };
 }
-
-/** Metrics that go nowhere (the local run, tests). */
-export const noMetrics: Metrics = { count: () => undefined, timing: () => undefined };

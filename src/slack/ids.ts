@@ -17,8 +17,6 @@ export const ACTION_IDS = {
 /** `block_id` of the card's actions block (buttons). */
 export const CARD_ACTIONS_BLOCK_ID = 'request_actions';
 
-export type CardActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
-
 /** `callback_id` of the confirmation modal (force-down and unset alike); `private_metadata` carries the request id. */
 export const FENCE_MODAL_CALLBACK_ID = 'fence_confirmation';
 
