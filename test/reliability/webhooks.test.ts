@@ -22,7 +22,7 @@ import type { HttpRequest, HttpResponse } from '../../src/runtime/http.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { CHANNEL, createAppHarness, type AppHarness } from './harness.js';
-import { chaos, expectedOf, mutationOf, poolHost, shapeOf, SOURCES, TOP_FIELDS, validHost, type Expected } from './webhook-bodies.js';
+import { chaos, expectedOf, mutationOf, shapeOf, SOURCES, TOP_FIELDS, type Expected } from './webhook-bodies.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 if (process.env.FUZZ_SEED) fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED) });

@@ -90,9 +90,6 @@ function setup() {
   return { deps, jobs, drain, nova, group, advance: (ms: number) => (now += ms) };
 }
 
-const ok = (method: string) => slack.calls(method).filter((c) => c.status === 200 && c.error === undefined);
-const threadOf = (ts: string) => ok('chat.postMessage').filter((c) => c.body.thread_ts === ts);
-
 /** Slack calls made from now on. */
 function since() {
   const mark = slack.calls().length;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
 import { FENCING_METHODS } from '../../../src/domain/fencing.js';
 import { nextStep } from '../../../src/domain/runbook.js';
-import { LIMITS, QUOTED_BLOCK_ID, auditLine, auditMessage, fenceModal, helpText, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
+import { LIMITS, QUOTED_BLOCK_ID, auditLine, fenceModal, helpText, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH } from '../../../src/slack/ids.js';
 import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
 

@@ -267,7 +267,7 @@ describe('dynamodb store', () => {
       (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `LOCK#${key}` } }))).Item?.lockedAt as number;
 
     it('a second caller waits while the claim is young, then gets the first request', async () => {
-      const { tableName, client } = await newTable();
+      const { tableName } = await newTable();
       const writeHeld = gate();
       // A grace far longer than the test: the claim stays young however busy the machine is.
       const slow = createDynamoStore({ tableName, client: clientWith((i) => (isRequestPut(i) ? writeHeld.pass() : undefined)), lockGraceMs: 60_000 });
