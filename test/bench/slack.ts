@@ -18,8 +18,8 @@ import { secretDocumentSchema } from '../../src/config/schema.js';
 import { composeRuntime } from '../../src/runtime/compose.js';
 import { createRouter } from '../../src/runtime/router.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID } from '../../src/slack/ids.js';
-import { signSlackRequest } from '../../src/slack/signature.js';
-import { createMemoryStore } from '../../src/store/memory.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
+import { createMemoryStore } from '../fakes/memory-store.js';
 import { startFakeSlackApi } from '../fakes/slack-api.js';
 
 const ROUNDS = Number(process.env.BENCH_ACK_ROUNDS ?? 400);

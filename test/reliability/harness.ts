@@ -13,7 +13,7 @@ import { composeRuntime, type Runtime } from '../../src/runtime/compose.js';
 import { createChannelPacer } from '../../src/slack/pacer.js';
 import { createJsonLogger } from '../../src/runtime/logger.js';
 import { createRouter } from '../../src/runtime/router.js';
-import { createMemoryStore, type MemoryStoreState } from '../../src/store/memory.js';
+import { createMemoryStore, type MemoryStoreState } from '../fakes/memory-store.js';
 import type { FakeSlackApi } from '../fakes/slack-api.js';
 import { textOf } from '../integration/slack-helpers.js';
 

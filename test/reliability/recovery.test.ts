@@ -13,7 +13,7 @@ import { fail, succeed } from '../../src/domain/failure.js';
 import type { Action, ForceDownRequest, HistoryEntry } from '../../src/domain/request.js';
 import type { ComputeService } from '../../src/domain/service.js';
 import { defaultHttpSettings } from '../../src/openstack/http.js';
-import { createMemoryStore } from '../../src/store/memory.js';
+import { createMemoryStore } from '../fakes/memory-store.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';

@@ -16,7 +16,7 @@ import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
 import { ACTION_IDS } from '../../../src/slack/ids.js';
 import { createSlackNotifier } from '../../../src/slack/notifier.js';
 import { createChannelPacer, type ChannelPacer, type ScheduleOptions } from '../../../src/slack/pacer.js';
-import { createMemoryStore } from '../../../src/store/memory.js';
+import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 
 const CHANNEL = 'C0ONCALL01';

@@ -12,7 +12,7 @@ import type { ComputeService } from '../../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
 import { createSlackNotifier } from '../../../src/slack/notifier.js';
 import { createChannelPacer } from '../../../src/slack/pacer.js';
-import { createMemoryStore } from '../../../src/store/memory.js';
+import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 
 const CHANNEL = 'C0ONCALL01';

@@ -4,7 +4,7 @@ import { fail, succeed, type Failure } from '../../../src/domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../../../src/domain/request.js';
 import type { ComputeService } from '../../../src/domain/service.js';
 import type { OpenInput } from '../../../src/app/requests.js';
-import { createMemoryStore } from '../../../src/store/memory.js';
+import { createMemoryStore } from '../../fakes/memory-store.js';
 
 /**
  * The use cases' test bench: a memory store, a hand-written fake Nova, a

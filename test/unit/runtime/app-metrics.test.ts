@@ -12,7 +12,7 @@ import type { ComputeService } from '../../../src/domain/service.js';
 import { composeRuntime } from '../../../src/runtime/compose.js';
 import { runWithLogContext } from '../../../src/runtime/logger.js';
 import { createEmfMetrics } from '../../../src/runtime/metrics.js';
-import { createMemoryStore } from '../../../src/store/memory.js';
+import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { appCredCloud, SECRETS } from '../config/builders.js';
 

@@ -1,4 +1,4 @@
-import { createMemoryStore, type MemoryStoreState } from '../../../src/store/memory.js';
+import { createMemoryStore, type MemoryStoreState } from '../../fakes/memory-store.js';
 import { describeRequestStoreContract } from './contract.js';
 
 describeRequestStoreContract('memory', () => {

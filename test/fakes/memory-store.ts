@@ -1,6 +1,6 @@
-import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
-import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from './port.js';
+import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../../src/domain/request.js';
+import { StoreError } from '../../src/store/errors.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/store/port.js';
 import {
   appendMembers,
   applyAlertResolved,
@@ -18,7 +18,7 @@ import {
   quotaGranted,
   sinceMs,
   slotsGranted,
-} from './transition.js';
+} from '../../src/store/transition.js';
 
 /**
  * The memory store's data: requests by id, lock key → request id, and groups
