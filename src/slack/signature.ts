@@ -47,8 +47,3 @@ export function verifySlackSignature(req: SignedSlackRequest): SignatureCheck {
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   return { ok: true };
 }
-
-/** Computes `X-Slack-Signature` for a body and timestamp, as Slack does. For tests and fakes. */
-export function signSlackRequest(signingSecret: string, body: string, timestamp: string | number): string {
-  return `v0=${digest(signingSecret, body, String(timestamp)).toString('hex')}`;
-}

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSlackRequest } from '../../src/slack/signature.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
 import { createDynamoStore, tableDefinition } from '../../src/store/dynamodb.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, VERIFIED_OPTION_VALUE } from '../../src/slack/ids.js';
-import { signSlackRequest } from '../../src/slack/signature.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
 import { FENCING_METHODS, type FencingMethod } from '../../src/domain/fencing.js';
 
 export const TEAM = { id: 'T0FAKE0001', domain: 'fake-workspace' };

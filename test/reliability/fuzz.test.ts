@@ -14,7 +14,7 @@ import type { HttpRequest as NovaHttpRequest } from '../../src/openstack/http.js
 import type { HttpResponse } from '../../src/runtime/http.js';
 import { encodeModalMetadata, modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from '../../src/slack/ids.js';
-import { signSlackRequest } from '../../src/slack/signature.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
 import { COMPUTE_URL, createFakeHttp, versionRoute } from '../fakes/http-client.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';

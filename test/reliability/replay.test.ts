@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModalMetadata, modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS, MODAL_INPUTS } from '../../src/slack/ids.js';
 import { FORM_OUT_OF_DATE_TEXT } from '../../src/slack/messages.js';
-import { signSlackRequest } from '../../src/slack/signature.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID } from '../../src/slack/ids.js';
-import { signSlackRequest } from '../../src/slack/signature.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { startChildBot, type ChildBot } from './child-bot.js';

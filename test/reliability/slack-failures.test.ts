@@ -3,7 +3,7 @@
 // runtime: retries 4, 500 ms doubling, Retry-After waited) and Bolt's on the api path (views.open).
 // Nova is the real lab behind the fault proxy (no faults here), hosts fault1..fault4.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signSlackRequest } from '../../src/slack/signature.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID } from '../../src/slack/ids.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';

@@ -16,7 +16,7 @@ import { createApiHandler, createLambdaRuntime, createWorkerHandler, SECRET_TTL_
 import { createJsonLogger } from '../../../src/runtime/logger.js';
 import { createRouter } from '../../../src/runtime/router.js';
 import { ACTION_IDS } from '../../../src/slack/ids.js';
-import { signSlackRequest } from '../../../src/slack/signature.js';
+import { signSlackRequest } from '../../fakes/slack-signature.js';
 import { createDynamoStore, tableDefinition } from '../../../src/store/dynamodb.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../../fakes/secrets-manager.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';

@@ -5,7 +5,7 @@ import type { AlertSource } from '../../../src/alerts/types.js';
 import type { AlertSourceConfig } from '../../../src/runtime/alert-routes.js';
 import type { RequestHead } from '../../../src/runtime/http.js';
 import { BODY_LIMITS, createRouter } from '../../../src/runtime/router.js';
-import { signSlackRequest } from '../../../src/slack/signature.js';
+import { signSlackRequest } from '../../fakes/slack-signature.js';
 
 const TOKEN = 'am-token-0123456789abcdef';
 const SIGNING = 'preflight-signing-secret';

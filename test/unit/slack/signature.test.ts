@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MAX_SKEW_SECONDS, signSlackRequest, verifySlackSignature } from '../../../src/slack/signature.js';
+import { MAX_SKEW_SECONDS, verifySlackSignature } from '../../../src/slack/signature.js';
+import { signSlackRequest } from '../../fakes/slack-signature.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const NOW = Date.parse('2026-11-25T14:00:00Z');
