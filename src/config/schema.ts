@@ -98,7 +98,7 @@ const tokenSource = z.looseObject({
   evidenceLabel: z.object({ name: z.string().min(1), value: z.string() }).optional(),
 });
 
-/** The secret document (DESIGN.md: "The secret document"). */
+/** The secret document (docs/configuration.md: "The secret document"). */
 export const secretDocumentSchema = z.object({
   slack: z
     .object({

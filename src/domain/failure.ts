@@ -1,5 +1,5 @@
 /**
- * Expected failures are data, not exceptions (DESIGN.md: conventions).
+ * Expected failures are data, not exceptions.
  * Every user-facing surface (CLI, Slack card, runbook) switches on these codes.
  */
 export type FailureCode =

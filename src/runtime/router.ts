@@ -111,7 +111,7 @@ export function createRouter(opts: RouterOptions): Router {
     if (!parsable(req.body, contentType)) return json(400, { error: 'malformed body' });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = v;
-    // Bolt compares the content type exactly (DESIGN.md: known pitfalls).
+    // Bolt compares the content type exactly.
     headers['content-type'] = contentType;
     const res = await slack.bot.handle({ rawPath: req.path, headers, body: req.body });
     return { status: res.statusCode, ...(res.headers ? { headers: res.headers } : {}), body: res.body };

@@ -5,8 +5,8 @@ import { nextStep } from '../domain/runbook.js';
 import { codeSpan, escapeMrkdwn, formatUtc, mentionOrName, quoted, safeLink } from './mrkdwn.js';
 
 /**
- * Slack's words for every expected outcome (DESIGN.md: one exhaustive switch
- * turns codes into text). Headlines are our own sentences: Nova's or
+ * Slack's words for every expected outcome (one exhaustive switch turns codes
+ * into text). Headlines are our own sentences: Nova's or
  * Keystone's raw text never appears in them (it goes, truncated and inert,
  * into the audit line of the thread). Every user-facing string is mrkdwn.
  */
