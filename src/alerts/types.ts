@@ -4,27 +4,10 @@
  * HostAlert into a force-down request and a resolved one into an unset request;
  * the fields map onto `Origin` (kind 'alert') in src/domain/request.ts.
  */
-import type { AlertSource } from '../domain/alert-source.js';
+import type { AlertSource, AlertStatus, HostAlert } from '../domain/alert-source.js';
 
-export type { AlertSource };
-
-export type AlertStatus = 'firing' | 'resolved';
-
-export interface HostAlert {
-  source: AlertSource;
-  host: string;
-  status: AlertStatus;
-  /** Stable per alert (and, for Doctor, per host and outage): the lock/dedupe key. */
-  fingerprint: string;
-  alertName?: string;
-  summary?: string;
-  /** An http(s) URL only; anything else is dropped (it ends up as a link in Slack). */
-  link?: string;
-  /** ISO 8601 UTC (`Date#toISOString`). */
-  startsAt?: string;
-  /** The alert carries the configured fencing-evidence label with exactly the configured value. */
-  fencedEvidence: boolean;
-}
+// The normalized alert lives in the domain (the use cases take it); the parsers here produce it.
+export type { AlertSource, AlertStatus, HostAlert };
 
 /**
  * Why an alert in an otherwise valid body was acknowledged but not acted on.

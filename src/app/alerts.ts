@@ -1,6 +1,6 @@
 import { foldHost } from '../domain/host.js';
 import { createHash } from 'node:crypto';
-import type { HostAlert } from '../alerts/types.js';
+import type { HostAlert } from '../domain/alert-source.js';
 import type { AlertSource } from '../domain/alert-source.js';
 import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
 import { pageOf } from './groups.js';

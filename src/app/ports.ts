@@ -2,7 +2,7 @@ import type { FailureCode, Outcome } from '../domain/failure.js';
 import type { ApprovalPolicy } from '../domain/policy.js';
 import type { ForceDownRequest, HistoryEntry, Origin, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
-import type { RequestStore } from '../store/port.js';
+import type { RequestStore } from './store-port.js';
 import type { Job } from './jobs.js';
 
 /** What the use cases need of Nova for one cloud (src/openstack's NovaClient fits). */

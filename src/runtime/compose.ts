@@ -7,7 +7,7 @@ import { createSlackBot } from '../slack/bot.js';
 import { isSlackResponseUrl } from '../slack/envelope.js';
 import { createGroupResolver } from '../slack/groups.js';
 import { createSlackNotifier } from '../slack/notifier.js';
-import type { RequestStore } from '../store/port.js';
+import type { RequestStore } from '../app/store-port.js';
 import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
 import { receiveAlerts } from '../app/alerts.js';
 import { forgetComputeServices } from '../app/service-list.js';

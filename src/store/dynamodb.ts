@@ -2,8 +2,8 @@ import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dy
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from './port.js';
-import { MAX_OPEN_FORMS } from './port.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
+import { MAX_OPEN_FORMS } from '../app/store-port.js';
 import {
   applyNovaHost,
   applyReservation,

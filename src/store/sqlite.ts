@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from './port.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import {
   appendMembers,
   applyAlertResolved,

@@ -1,6 +1,6 @@
 import { foldHost } from '../domain/host.js';
 import { holdsLock, lockKey, type ForceDownRequest, type HistoryEntry, type RequestGroup, type RequestState } from '../domain/request.js';
-import { MAX_OPEN_FORMS, type TransitionGuard, type TransitionPatch } from './port.js';
+import { MAX_OPEN_FORMS, type TransitionGuard, type TransitionPatch } from '../app/store-port.js';
 
 /** The patch keys a transition may set. Anything else a caller passes at run time is ignored. */
 export const PATCH_KEYS = ['confirmation', 'outcome', 'messageTs'] as const;

@@ -1,6 +1,6 @@
 import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../../src/domain/request.js';
 import { StoreError } from '../../src/store/errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/store/port.js';
+import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/app/store-port.js';
 import {
   appendMembers,
   applyAlertResolved,

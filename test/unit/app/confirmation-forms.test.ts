@@ -3,7 +3,7 @@
 // approved compare-and-set, and any state change drops the open ones.
 import { describe, expect, it } from 'vitest';
 import { confirmRequest, openConfirmationForm, openRequest } from '../../../src/app/requests.js';
-import { MAX_OPEN_FORMS } from '../../../src/store/port.js';
+import { MAX_OPEN_FORMS } from '../../../src/app/store-port.js';
 import { APPROVER, REQUESTER, setup, slash } from './harness.js';
 
 const OTHER_APPROVER = 'U_APPROVER2';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
-import { MAX_OPEN_FORMS, type RequestStore } from '../../../src/store/port.js';
+import { MAX_OPEN_FORMS, type RequestStore } from '../../../src/app/store-port.js';
 import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 
 /** One adapter under test, fresh for every test. */
