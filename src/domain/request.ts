@@ -77,10 +77,6 @@ export function holdsLock(state: RequestState): boolean {
   return state === 'pending' || state === 'approved' || state === 'executing' || state === 'failed';
 }
 
-export function isTerminal(state: RequestState): boolean {
-  return TRANSITIONS[state].length === 0;
-}
-
 /** When the request last entered `state` (epoch ms), from its history; undefined if it never did. */
 export function enteredAt(request: Pick<ForceDownRequest, 'history'>, state: RequestState): number | undefined {
   const entry = request.history.findLast((h) => h.state === state);

@@ -1,6 +1,5 @@
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { catalogRewrite, proxiedAuthUrl } from './counting-proxy.js';
 
 /**
  * A fault-injecting reverse proxy on 127.0.0.1, for the reliability suite:
@@ -9,6 +8,9 @@ import { catalogRewrite, proxiedAuthUrl } from './counting-proxy.js';
  * fault to what one does. Every request is recorded where the upstream would
  * see it, so a test counts attempts (retries) and what actually reached the
  * upstream (`forwarded`), not what the client believes it sent.
+ *
+ * With no rule it is a plain counting proxy (the suites that only count what
+ * reached Nova use it so).
  *
  * Faults:
  * - `delay`: wait, then forward.
@@ -260,6 +262,23 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   };
 }
 
+/**
+ * A Keystone proxy's response rewrite: Nova's origin in a new token's catalog
+ * (`POST /v3/auth/tokens`) becomes the Nova proxy's, so the client under test
+ * reaches Nova through it.
+ */
+export function catalogRewrite(novaOrigin: string, novaProxyUrl: string) {
+  return (req: { method: string; path: string }, res: { status: number; body: Buffer }): Buffer | undefined =>
+    req.method === 'POST' && /\/auth\/tokens$/.test(req.path) && res.status < 300
+      ? Buffer.from(res.body.toString('utf8').replaceAll(novaOrigin, novaProxyUrl), 'utf8')
+      : undefined;
+}
+
+/** Keystone's URL (with its path, e.g. /v3) through the proxy at `proxyUrl`. */
+export function proxiedAuthUrl(proxyUrl: string, keystone: string): string {
+  return `${proxyUrl}${new URL(keystone).pathname.replace(/\/+$/, '')}`;
+}
+
 /** Keystone and Nova, each behind a fault proxy. */
 export interface FaultyOpenStack {
   /** Give this to the code under test as `auth.auth_url`: Keystone through its proxy. */
@@ -278,7 +297,7 @@ export interface FaultyOpenStack {
  * Puts Keystone and Nova behind fault proxies. force-down finds Nova in the
  * token's catalog (a cloud has no endpoint override), so the Keystone proxy
  * rewrites Nova's URLs in `POST /v3/auth/tokens` answers to point at the Nova
- * proxy, as test/fakes/counting-proxy.ts does.
+ * proxy; everything else passes through untouched.
  *
  * @param keystone Keystone's v3 URL, e.g. `http://127.0.0.1:5000/v3`
  * @param nova Nova's URL as the catalog lists it, e.g. `http://127.0.0.1:8774/v2.1`

@@ -14,7 +14,7 @@ import type { ForceDownRequest } from '../../src/domain/request.js';
 import { startLocalBot } from '../../src/local/bot.js';
 import { createJsonLogger } from '../../src/runtime/logger.js';
 import { HOSTS_PER_MESSAGE } from '../../src/slack/group-card.js';
-import { startOpenStackProxy, type OpenStackProxy } from '../fakes/counting-proxy.js';
+import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
 import { CHANNEL } from './slack-helpers.js';
@@ -65,7 +65,7 @@ async function startBot(opts: { autoForceDown?: boolean; windowSeconds?: number 
 async function startBotWith(alerts: Record<string, Record<string, unknown>>, windowSeconds?: number) {
   const opts = { windowSeconds };
   const dir = mkdtempSync(join(tmpdir(), 'fd-alerts-e2e-'));
-  const proxy: OpenStackProxy = await startOpenStackProxy({ keystone: lab.keystone, nova: lab.nova });
+  const proxy: FaultyOpenStack = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
   const admin = lab.clouds.admin;
   const secretFile = join(dir, 'secret.json');
   writeFileSync(

@@ -13,7 +13,7 @@ import { startLocalBot } from '../../src/local/bot.js';
 import { createJsonLogger } from '../../src/runtime/logger.js';
 import { decodeModalMetadata, modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from '../../src/slack/ids.js';
-import { startOpenStackProxy, type OpenStackProxy } from '../fakes/counting-proxy.js';
+import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi, type RecordedSlackCall } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
 import {
@@ -61,7 +61,7 @@ const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
 
 type LocalBot = Awaited<ReturnType<typeof startLocalBot>>;
 const running: { bot: LocalBot; dir: string }[] = [];
-const proxies: OpenStackProxy[] = [];
+const proxies: FaultyOpenStack[] = [];
 
 beforeAll(async () => {
   lab = loadLab();
@@ -305,7 +305,7 @@ describe('requests that end without a Nova call', () => {
 describe('concurrency', () => {
   it('50 concurrent confirmations of one request: all answered 200, exactly one force-down reaches Nova', async () => {
     const host = 'compute4';
-    const proxy = await startOpenStackProxy({ keystone: lab.keystone, nova: lab.nova });
+    const proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
     proxies.push(proxy);
     const admin = lab.clouds.admin;
     const b = await startBot({ cloud: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } });
@@ -329,7 +329,7 @@ describe('concurrency', () => {
     expect(proxy.keystone.count('POST', '/v3/auth/tokens')).toBeGreaterThanOrEqual(1);
     expect(proxy.nova.count('GET', /\/os-services$/)).toBeGreaterThanOrEqual(1);
     expect(proxy.nova.count('PUT', /^\/v2\.1\/os-services\//)).toBe(1);
-    expect(proxy.nova.requests().filter((r) => r.method === 'PUT')).toEqual([{ method: 'PUT', path: `/v2.1/os-services/${(await probe.service(host)).id}`, status: 200 }]);
+    expect(proxy.nova.calls().filter((c) => c.method === 'PUT').map((c) => ({ method: c.method, path: c.path, status: c.upstreamStatus }))).toEqual([{ method: 'PUT', path: `/v2.1/os-services/${(await probe.service(host)).id}`, status: 200 }]);
     expect(await probe.service(host)).toMatchObject({ forced_down: true, state: 'down' });
 
     const winner = RACERS[results.findIndex((r) => r.body === '')]!;

@@ -18,7 +18,7 @@ import { DEFAULT_GROUP_MAX_HOSTS, DEFAULT_MAX_NEW_PER_MINUTE } from '../../src/a
 import { moreHostsText } from '../../src/slack/group-card.js';
 import { ACTION_IDS } from '../../src/slack/ids.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
-import { startOpenStackProxy, type OpenStackProxy } from '../fakes/counting-proxy.js';
+import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi, type RecordedSlackCall } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
 import { EVENT_DEADLINE_MS, until } from '../integration/wait.js';
@@ -35,7 +35,7 @@ const CARD_WITHIN_MS = 5_000;
 let lab: Lab;
 let probe: ReturnType<typeof createNovaProbe>;
 let slack: FakeSlackApi;
-let proxy: OpenStackProxy;
+let proxy: FaultyOpenStack;
 const dirs: string[] = [];
 const bots: ChildBot[] = [];
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
   lab = loadLab();
   probe = createNovaProbe(lab);
   slack = await startFakeSlackApi();
-  proxy = await startOpenStackProxy({ keystone: lab.keystone, nova: lab.nova });
+  proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
   for (const h of lab.hosts.alert.slice(0, 2)) await probe.reset(h);
 });
 afterEach(async () => {

@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { errorName } from '../../app/outcomes.js';
 import { cancelRequest, openConfirmationForm } from '../../app/requests.js';
 import { fenceModal } from '../blocks.js';
 import { ACTION_IDS } from '../ids.js';
@@ -35,7 +36,7 @@ export function register(app: App, { deps, groups }: ListenerDeps): void {
     // The api never calls Nova: the worker reads the host's last heartbeat and updates the open modal (same form).
     if (viewId && request.action === 'force-down') {
       await deps.enqueue({ kind: 'check-modal', id: request.id, viewId, form }).catch((err: unknown) =>
-        deps.log.warn('modal heartbeat check not enqueued', { requestId: request.id, error: err instanceof Error ? err.name : 'unknown' }),
+        deps.log.warn('modal heartbeat check not enqueued', { requestId: request.id, error: errorName(err) }),
       );
     }
   };

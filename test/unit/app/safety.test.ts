@@ -3,7 +3,10 @@ import type { Job } from '../../../src/app/ports.js';
 import { cancelRequest, confirmRequest, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
 import { succeed } from '../../../src/domain/failure.js';
-import { isTerminal, LIFECYCLE, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
+import { LIFECYCLE, TRANSITIONS, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
+
+/** A state no edge leaves. */
+const isTerminal = (state: RequestState) => TRANSITIONS[state].length === 0;
 import { APPROVER, REQUESTER, setup, slash } from './harness.js';
 
 const MIN = 60_000;

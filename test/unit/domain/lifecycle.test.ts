@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fromStates, holdsLock, isTerminal, LIFECYCLE, TRANSITIONS, type RequestState } from '../../../src/domain/request.js';
+import { fromStates, holdsLock, LIFECYCLE, TRANSITIONS, type RequestState } from '../../../src/domain/request.js';
+
+/** A state no edge leaves. */
+const isTerminal = (state: RequestState) => TRANSITIONS[state].length === 0;
 
 const STATES = Object.keys(LIFECYCLE) as RequestState[];
 
