@@ -34,7 +34,35 @@ export type FailureCode =
    * (a heartbeat newer than the first one seen, or than the confirmation), so
    * the host is not fenced, whatever the confirmation says. Nova not called.
    */
-  | 'HOST_STILL_REPORTING';
+  | 'HOST_STILL_REPORTING'
+  /**
+   * The host's BMC (Redfish) reports its power is not Off (On, PoweringOn,
+   * PoweringOff, or anything else it said): the host is not fenced by power.
+   */
+  | 'BMC_SAYS_ON'
+  /**
+   * The host's BMC did not answer usefully: a timeout, a TLS or connection
+   * error, an HTTP error status, or an answer that is not Redfish (e.g. an
+   * HTML page). `reason` says which; the message says it in words.
+   */
+  | 'BMC_UNREACHABLE'
+  /** The BMC accepted the power-off, but did not report Off within FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS. */
+  | 'BMC_POWER_OFF_TIMEOUT'
+  /**
+   * The host's BMC entry does not fit the BMC: no system or several systems
+   * match the host (the message names the choices), or the BMC refused the
+   * configured credentials (401/403).
+   */
+  | 'BMC_CONFIG'
+  /**
+   * The BMC answered but refused the power-off: it advertises no
+   * ComputerSystem.Reset action or no reset type that turns power off, or it
+   * answered the Reset with an error (e.g. 501 Not Implemented).
+   */
+  | 'BMC_REJECTED';
+
+/** Why a BMC did not answer usefully (BMC_UNREACHABLE). */
+export type BmcUnreachableReason = 'timeout' | 'tls' | 'refused' | 'dns' | 'network' | 'http-status' | 'not-redfish';
 
 export interface Failure {
   code: FailureCode;
@@ -52,6 +80,8 @@ export interface Failure {
   ageSeconds?: number;
   /** Method and path of the request that failed, e.g. `PUT /os-services/force-down`. */
   request?: string;
+  /** BMC_UNREACHABLE: which kind of failure (the message says it in words). */
+  reason?: BmcUnreachableReason;
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
@@ -61,5 +91,5 @@ export const fail = <T = never>(failure: Failure): Outcome<T> => ({ ok: false, f
 
 /** Failures that mean "the remote side is not reachable" rather than "it said no". */
 export function isUnavailable(code: FailureCode): boolean {
-  return code === 'NOVA_UNAVAILABLE' || code === 'KEYSTONE_UNAVAILABLE';
+  return code === 'NOVA_UNAVAILABLE' || code === 'KEYSTONE_UNAVAILABLE' || code === 'BMC_UNREACHABLE';
 }

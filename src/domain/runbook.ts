@@ -34,5 +34,15 @@ export function nextStep(code: FailureCode, host: string, action: Action): strin
       return `A confirmation says the host was fenced at one moment; this one is too old to act on, so Nova was not called. Check the fence on ${host} again (BMC power state, switch port) and confirm again.`;
     case 'HOST_STILL_REPORTING':
       return `${host}'s nova-compute still reports to Nova, so ${host} is running and not fenced; Nova was not called. Check the fence (BMC power state, switch port), fence ${host} for real, and confirm again.`;
+    case 'BMC_SAYS_ON':
+      return `${host}'s BMC reports its power is not off, so ${host} is not fenced by power. Power it off (or isolate it) and check again; if the BMC is wrong, fence by other means and say so in the confirmation.`;
+    case 'BMC_UNREACHABLE':
+      return `force-down could not read ${host}'s BMC (the reason is in the message). Check that the worker reaches the BMC on the management network, the BMC's URL and its TLS settings (caCert, or insecure), then try again.`;
+    case 'BMC_POWER_OFF_TIMEOUT':
+      return `${host}'s BMC accepted the power-off but never reported Off in time. Check the BMC (its web console or \`ipmitool\`) and the host; do not treat ${host} as fenced until its power is off.`;
+    case 'BMC_CONFIG':
+      return `${host}'s BMC entry in the secret document does not fit its BMC: check its url, username/password and system (the message names the systems the BMC offers).`;
+    case 'BMC_REJECTED':
+      return `${host}'s BMC refused to power it off (the message says how). Power it off by other means (BMC console, PDU) and confirm the fence.`;
   }
 }

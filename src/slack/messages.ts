@@ -71,6 +71,16 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
       return `${notDone(host, ctx.action)}: the confirmation is too old to act on${ageSeconds !== undefined ? ` (${formatSeconds(ageSeconds)} old)` : ''}, so Nova was not called — confirm again`;
     case 'HOST_STILL_REPORTING':
       return `${notDone(host, ctx.action)}: it still reports to Nova (last heartbeat${age}${age ? ' ago' : ' too recent'}) — check the fence (BMC power state, switch port) and confirm again`;
+    case 'BMC_SAYS_ON':
+      return `${notDone(host, ctx.action)}: its BMC reports its power is not off`;
+    case 'BMC_UNREACHABLE':
+      return `*${host}*'s BMC did not answer usefully${http}; ${notDone(host, ctx.action)}`;
+    case 'BMC_POWER_OFF_TIMEOUT':
+      return `*${host}*'s BMC accepted the power-off but never reported Off in time; ${notDone(host, ctx.action)}`;
+    case 'BMC_CONFIG':
+      return `*${host}*'s BMC entry does not fit its BMC (system or credentials); ${notDone(host, ctx.action)}`;
+    case 'BMC_REJECTED':
+      return `*${host}*'s BMC refused to power it off${http}; ${notDone(host, ctx.action)}`;
     default: {
       const unknown: never = code;
       return `Unexpected failure ${escapeMrkdwn(String(unknown))} for *${host}*`;

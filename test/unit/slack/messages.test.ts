@@ -31,6 +31,11 @@ const CODES = {
   NOVA_REJECTED: true,
   CONFIRMATION_STALE: true,
   HOST_STILL_REPORTING: true,
+  BMC_SAYS_ON: true,
+  BMC_UNREACHABLE: true,
+  BMC_POWER_OFF_TIMEOUT: true,
+  BMC_CONFIG: true,
+  BMC_REJECTED: true,
 } satisfies Record<FailureCode, true>;
 const ALL_CODES = Object.keys(CODES) as FailureCode[];
 const ACTIONS: Action[] = ['force-down', 'unset'];
