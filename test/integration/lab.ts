@@ -16,6 +16,8 @@ export interface Lab {
     fault: string[];
     /** hb1..hb4: the heartbeat tests' hosts, silent (`down`, not forced) at lab start (test/integration/heartbeat.ts). */
     heartbeat: string[];
+    /** bmc1..bmc4: the BMC (Redfish) tests' hosts, seeded and kept up like compute1..6. */
+    bmc: string[];
   };
   cloudsYaml: string;
   /** Nova's cell1 SQLite DB (WAL): the services table nova-compute's heartbeats land in. */
@@ -37,7 +39,7 @@ export function loadLab(): Lab {
       member: cloudSchema.parse(raw.clouds.member),
       appcred: cloudSchema.parse(raw.clouds.appcred),
     },
-    hosts: { heartbeat: [], ...raw.hosts },
+    hosts: { heartbeat: [], bmc: [], ...raw.hosts },
     cloudsYaml: `${LAB_DIR}/clouds.yaml`,
     // (A lab started before lab.json listed it: start.sh's path.)
     novaCell1Db: raw.nova_cell1_db ?? `${LAB_DIR}/nova/nova_cell1.sqlite`,

@@ -33,6 +33,7 @@ ALERT_HOSTS = ["alert%d" % i for i in range(1, 5)]
 FAULT_HOSTS = ["fault%d" % i for i in range(1, 5)]
 # Silent at start (a 10-minute-old heartbeat); test/integration/heartbeat.ts makes them report.
 HEARTBEAT_HOSTS = ["hb%d" % i for i in range(1, 5)]
+BMC_HOSTS = ["bmc%d" % i for i in range(1, 5)]
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 
@@ -174,7 +175,8 @@ def main():
         "clouds": clouds,
         "hosts": {"compute": COMPUTE_HOSTS, "scheduler": SCHEDULER_HOST,
                   "evacuated": EVACUATED_HOST, "alert": ALERT_HOSTS,
-                  "fault": FAULT_HOSTS, "heartbeat": HEARTBEAT_HOSTS},
+                  "fault": FAULT_HOSTS, "heartbeat": HEARTBEAT_HOSTS,
+                  "bmc": BMC_HOSTS},
         # Where nova-compute's heartbeats land (the heartbeat tests write them).
         "nova_cell1_db": os.path.abspath(a.nova_cell1_db),
     }

@@ -44,7 +44,8 @@ def main():
     http.trust_env = False
     silent = set(lab["hosts"]["heartbeat"])
     expected = set(lab["hosts"]["compute"] + [lab["hosts"]["evacuated"]]
-                   + lab["hosts"]["alert"] + lab["hosts"]["fault"]) | silent
+                   + lab["hosts"]["alert"] + lab["hosts"]["fault"]
+                   + lab["hosts"].get("bmc", [])) | silent
     for name in ("admin", "appcred"):
         t0 = time.monotonic()
         tok = token(http, lab["keystone"], lab["clouds"][name]["auth"])
