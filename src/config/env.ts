@@ -35,6 +35,7 @@ export const botEnvSchema = z
     FORCE_DOWN_ALERT_MAX_NEW_PER_MINUTE: z.coerce.number({ error: 'must be a number of requests' }).int().min(1).max(100_000).default(200),
     FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(3600).default(600),
     FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(120).default(20),
+    FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(10).max(900).default(120),
     // The local server only (API Gateway stands in front of Lambda); checked against the descriptor limit at start (src/local/limits.ts).
     FORCE_DOWN_MAX_CONNECTIONS: z.coerce.number({ error: 'must be a number of connections' }).int().min(16).max(1_000_000).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
@@ -60,6 +61,8 @@ export interface BotSettings {
   confirmationMaxAgeMs: number;
   /** Nova must not have heard from a host for this long before it is forced down. */
   heartbeatWaitMs: number;
+  /** After a BMC power-off is accepted, how long to wait for it to report Off (BMC_POWER_OFF_TIMEOUT). */
+  bmcPowerOffTimeoutMs: number;
   /** The local server's cap on inbound connections (default: from the descriptor limit, src/local/limits.ts). */
   maxConnections?: number;
   slackApiUrl: string;
@@ -93,6 +96,7 @@ export function loadBotSettings(env: Env): BotSettings {
     alertMaxNewPerMinute: e.FORCE_DOWN_ALERT_MAX_NEW_PER_MINUTE,
     confirmationMaxAgeMs: e.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS * 1000,
     heartbeatWaitMs: e.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS * 1000,
+    bmcPowerOffTimeoutMs: e.FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS * 1000,
     ...(e.FORCE_DOWN_MAX_CONNECTIONS !== undefined ? { maxConnections: e.FORCE_DOWN_MAX_CONNECTIONS } : {}),
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };

@@ -98,6 +98,87 @@ const tokenSource = z.looseObject({
   evidenceLabel: z.object({ name: z.string().min(1), value: z.string() }).optional(),
 });
 
+/** Only https: BMC credentials never travel in clear. `{host}` may stand for the host's name. */
+const bmcUrl = z
+  .string({ error: 'must be a string (an https URL)' })
+  .refine((v) => {
+    try {
+      const u = new URL(v.replaceAll('{host}', 'host'));
+      return u.protocol === 'https:' && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  }, 'must be an https URL without credentials in it, e.g. https://{host}-bmc.mgmt.example (the credentials go in username and password)');
+
+/** The fields of a BMC entry; every one optional so a template and a host entry can each give part. */
+const bmcFields = {
+  url: bmcUrl.optional(),
+  /** A Redfish ComputerSystem path, e.g. /redfish/v1/Systems/1. Without it, chosen from the Systems collection. */
+  system: z
+    .string()
+    .regex(/^\/redfish\/v1\/Systems\/[^/?#\s]+\/?$/, 'must be a Redfish system path like /redfish/v1/Systems/1')
+    .optional(),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  /** PEM text, or a path to a PEM file (resolved like a cloud's cacert). */
+  caCert: z.string().min(1).optional(),
+  /** Accept any certificate (self-signed BMCs without a CA file). Warned about at start. */
+  insecure: z.boolean().optional(),
+};
+
+export const bmcEntrySchema = z.strictObject(bmcFields);
+export type BmcEntry = z.infer<typeof bmcEntrySchema>;
+
+/**
+ * A host's entry over its cloud's template, field by field. A host entry
+ * that sets caCert drops the template's insecure, and one that sets
+ * insecure: true drops the template's caCert.
+ */
+export function mergeBmcEntry(template: BmcEntry | undefined, entry: BmcEntry | undefined): BmcEntry {
+  const merged: BmcEntry = { ...template, ...entry };
+  if (entry?.caCert !== undefined && entry.insecure === undefined) delete merged.insecure;
+  if (entry?.insecure === true && entry.caCert === undefined) delete merged.caCert;
+  return merged;
+}
+
+/**
+ * One cloud's BMCs: `template` applies to every host of the cloud (with
+ * `{host}` replaced by the host's name), `hosts` entries (keys compared
+ * case-insensitively) override it field by field.
+ */
+export const bmcCloudSchema = z
+  .strictObject({
+    template: bmcEntrySchema.optional(),
+    hosts: z.record(z.string().min(1), bmcEntrySchema).default({}),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, string>();
+    for (const name of Object.keys(c.hosts)) {
+      const folded = name.toLowerCase();
+      if (seen.has(folded)) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', name], message: `names the same host as "${seen.get(folded)}" (host names are compared case-insensitively)` });
+      }
+      seen.set(folded, name);
+    }
+    const check = (entry: BmcEntry, path: (string | number)[]) => {
+      for (const field of ['url', 'username', 'password'] as const) {
+        if (entry[field] === undefined) ctx.addIssue({ code: 'custom', path: [...path, field], message: 'required (here or in the template)' });
+      }
+      if (entry.insecure === true && entry.caCert !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'insecure'], message: 'set caCert or insecure: true, not both' });
+      }
+    };
+    // A template with a url stands for every host of the cloud: it must be complete on its own.
+    if (c.template?.url !== undefined) check(c.template, ['template']);
+    else if (c.template?.insecure === true && c.template.caCert !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['template', 'insecure'], message: 'set caCert or insecure: true, not both' });
+    }
+    for (const [name, entry] of Object.entries(c.hosts)) {
+      check(mergeBmcEntry(c.template, entry), ['hosts', name]);
+    }
+  });
+export type BmcCloudConfig = z.infer<typeof bmcCloudSchema>;
+
 /** The secret document (docs/configuration.md: "The secret document"). */
 export const secretDocumentSchema = z.object({
   slack: z
@@ -115,6 +196,8 @@ export const secretDocumentSchema = z.object({
     })
     .default({}),
   clouds: z.record(z.string().min(1), cloudSchema).refine((c) => Object.keys(c).length > 0, 'needs at least one cloud'),
+  /** BMCs (Redfish) by cloud name, for fence evidence (docs/bmc.md). */
+  bmc: z.record(z.string().min(1), bmcCloudSchema).optional(),
 });
 
 export type SecretDocument = z.infer<typeof secretDocumentSchema>;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { resolveCacert } from './cacert.js';
-import { ConfigError, parseConfig, secretDocumentSchema, type SecretDocument } from './schema.js';
+import { ConfigError, parseConfig, secretDocumentSchema, type BmcEntry, type SecretDocument } from './schema.js';
 
 /** Validates a secret document (from Secrets Manager or a file); names bad fields, never values. */
 export function parseSecretDocument(text: string, source: string, baseDir = process.cwd()): SecretDocument {
@@ -17,6 +17,16 @@ export function parseSecretDocument(text: string, source: string, baseDir = proc
     const pem = resolveCacert(cloud.cacert, baseDir, `clouds.${name}.cacert`);
     if (pem !== undefined) cloud.cacert = pem;
   }
+  const problems: string[] = [];
+  for (const [name, bmc] of Object.entries(doc.bmc ?? {})) {
+    if (!Object.hasOwn(doc.clouds, name)) problems.push(`bmc.${name}: names no cloud of clouds (${Object.keys(doc.clouds).join(', ')})`);
+    const entries: [string, BmcEntry | undefined][] = [['template', bmc.template], ...Object.entries(bmc.hosts).map(([h, e]): [string, BmcEntry] => [`hosts.${h}`, e])];
+    for (const [where, entry] of entries) {
+      const pem = resolveCacert(entry?.caCert, baseDir, `bmc.${name}.${where}.caCert`);
+      if (entry && pem !== undefined) entry.caCert = pem;
+    }
+  }
+  if (problems.length) throw new ConfigError(`${source} is invalid`, problems);
   return doc;
 }
 
