@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import type { HostAlert } from '../domain/alert-source.js';
 import type { AlertSource } from '../domain/alert-source.js';
 import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
-import { pageOf } from './groups.js';
 import { errorName, iso } from './outcomes.js';
 import type { AppDeps, Job, RecoveryAlert } from './ports.js';
 import { CARD_OVERDUE_MS, enqueueExecute, openRequest } from './requests.js';
@@ -224,7 +223,7 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
     // A card with no rows is never posted: hosts dropped for it are in the answer and the log only.
     if (ids.length === 0) return result;
     const title = first.alertName ?? first.source ?? opts.source;
-    await deps.store.createGroup({
+    const created: RequestGroup = {
       id: groupId,
       channel: opts.channel,
       title: opts.action === 'unset' ? `${title} resolved` : title,
@@ -234,19 +233,17 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
       key,
       reserved: granted,
       ...(fresh.length > granted ? { overflow: fresh.length - granted } : {}),
-    });
-    await deps.enqueue({ kind: 'show-group', id: groupId, joined: ids });
+    };
+    await deps.store.createGroup(created);
+    await deps.enqueue(deps.cards.later(created, { joined: ids }));
     return result;
   }
   if (ids.length > 0) {
     const joined = await deps.store.addToGroup(groupId, ids);
     if (!joined) return result;
-    // Joiners change the first page (its counts) and the pages their rows land on; pages not posted
-    // yet are posted anyway. Never every page: a host-by-host storm would cost pages × hosts updates.
-    const pages = new Set([0, ...ids.map((id) => pageOf(joined, id))]);
-    await deps.enqueue({ kind: 'show-group', id: groupId, joined: ids, pages: [...pages] });
+    await deps.enqueue(deps.cards.later(joined, { joined: ids }));
   } else if (fresh.length > granted) {
-    await refreshSummaryLine(deps, groupId, now);
+    await refreshSummaryLine(deps, group!, now);
   }
   return result;
 }
@@ -265,11 +262,11 @@ export const SUMMARY_REFRESH_MS = 3_000;
  * end). `joined: []`: a card not posted yet is not posted by this job (its
  * creator's job posts it, with the count as it is then).
  */
-async function refreshSummaryLine(deps: AppDeps, groupId: string, now: number): Promise<void> {
+async function refreshSummaryLine(deps: AppDeps, group: RequestGroup, now: number): Promise<void> {
   const window = Math.floor(now / SUMMARY_REFRESH_MS);
   const end = (window + 1) * SUMMARY_REFRESH_MS;
-  if ((await deps.store.takeQuota(`group-summary#${groupId}#${window}`, 1, 1, iso(end + 60_000))) === 0) return;
-  await deps.enqueue({ kind: 'show-group', id: groupId, pages: [0], joined: [], settleUntil: end });
+  if ((await deps.store.takeQuota(`group-summary#${group.id}#${window}`, 1, 1, iso(end + 60_000))) === 0) return;
+  await deps.enqueue(deps.cards.later(group, { joined: [] }, end));
 }
 
 /** Re-renders where `requests` are shown: their groups' pages, or their own cards. */
@@ -281,10 +278,7 @@ async function refreshShown(deps: AppDeps, requests: readonly ForceDownRequest[]
   }
   for (const [id, members] of groups) {
     const group = await deps.store.getGroup(id);
-    if (!group) continue;
-    const pages = new Set([0]);
-    for (const m of members) pages.add(pageOf(group, m));
-    await deps.enqueue({ kind: 'show-group', id, pages: [...pages] });
+    if (group) await deps.enqueue(deps.cards.later(group, { rows: [...members] }));
   }
 }
 

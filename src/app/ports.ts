@@ -31,10 +31,49 @@ export interface RecoveryAlert {
   origin: Extract<Origin, { kind: 'alert' }>;
 }
 
-/** Where the worker shows requests: the Slack card and its audit thread. */
+/** A show-group job: a grouped card's change, handed from the api to the worker (src/app/jobs.ts). */
+export type ShowGroupJob = Extract<Job, { kind: 'show-group' }>;
+
+/** What changed on a grouped card, as the use cases say it. */
+export interface GroupChange {
+  /** Members whose state changed (their rows, and the card's counts). Default, with no `joined` either: the whole card. */
+  rows?: readonly string[];
+  /** Requests new to the group: shown, announced in its thread in one line, and given the group's card as theirs. */
+  joined?: readonly string[];
+  /** Post the card if it is not shown yet (its show job); otherwise only update what is shown. */
+  post?: boolean;
+}
+
+/**
+ * Where requests are shown (the Slack cards, src/slack/cards.ts): a request
+ * on a card of its own, or as a row of its group's card. The use cases say
+ * what changed; the display decides what that takes (which messages, which
+ * of Nova's views, in what order and at what pace).
+ */
+export interface Cards {
+  /**
+   * Request `request` changed: show its new state where its card is: its row
+   * on its group's card (if the group was recorded and is shown), or its own
+   * card, posted if not shown yet. `view`: Nova's view of its host, for a
+   * card of its own. Returns its card's message (`ForceDownRequest.messageTs`).
+   */
+  request(request: ForceDownRequest, view?: HostView): Promise<string | undefined>;
+  /**
+   * Worker: group `groupId` changed (`change`), or a show-group job asks for
+   * it (`job`). Resolves false when the group was never recorded (its members
+   * were, and the process stopped): the caller then shows each member on a
+   * card of its own.
+   */
+  group(groupId: string, change?: GroupChange, job?: ShowGroupJob): Promise<boolean>;
+  /**
+   * Api side, no Slack call: the job that shows `change` of `group` in the
+   * worker (its `post` is implied). `settleUntil`: no earlier than this.
+   */
+  later(group: RequestGroup, change: Omit<GroupChange, 'post'>, settleUntil?: number): ShowGroupJob;
+}
+
+/** Where the worker tells people what happened: the cards' audit threads, the modal, answers to status/list. */
 export interface Notifier {
-  /** Posts the request's card, or updates it when it has a messageTs. Returns the card's ts. */
-  render(request: ForceDownRequest, view?: HostView): Promise<string | undefined>;
   /** Updates the open confirmation modal `viewId` of `request` (its form `form`) with Nova's view of the host. */
   updateModal(viewId: string, request: ForceDownRequest, view: HostView, form?: string): Promise<void>;
   /** Answers `/force-down status` on the command's response_url. */
@@ -43,16 +82,10 @@ export interface Notifier {
   replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>): Promise<void>;
   /** Adds a line for one lifecycle step to the card's thread (the audit trail people read). */
   audit(request: ForceDownRequest, entry: HistoryEntry): Promise<void>;
-  /**
-   * Posts or updates a grouped card's messages: `pages` (default all), plus
-   * any page not posted yet. `members` in the group's order; `views` by
-   * request id. Returns every page's ts, in order.
-   */
-  renderGroup(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, pages?: readonly number[]): Promise<string[]>;
-  /** One line in the group's thread for requests that joined it (their opening, in one line). */
-  auditJoined(group: RequestGroup, joined: readonly ForceDownRequest[]): Promise<void>;
-  /** One line in the group's thread for members that took the same step (`entry`, e.g. expired by the sweep), naming every host. */
-  auditGroup(group: RequestGroup, requests: readonly ForceDownRequest[], entry: HistoryEntry): Promise<void>;
+  /** One line in the thread of their (shared) card for requests that joined a grouped card (their opening, in one line). */
+  auditJoined(joined: readonly ForceDownRequest[]): Promise<void>;
+  /** One line in the thread of their (shared) card for requests that took the same step (`entry`, e.g. expired by the sweep), naming every host. */
+  auditGroup(requests: readonly ForceDownRequest[], entry: HistoryEntry): Promise<void>;
 }
 
 export interface Logger {
@@ -86,6 +119,9 @@ export interface AppDeps {
   /** The Nova gateway of a configured cloud, or undefined for an unknown cloud name. */
   nova: (cloud: string) => NovaGateway | undefined;
   enqueue: (job: Job) => Promise<void>;
+  /** Where requests are shown (cards). */
+  cards: Cards;
+  /** Audit threads, modal, status and list answers. */
   notifier: Notifier;
   policy: ApprovalPolicy;
   /** Channels cards may be posted in; empty means any. */

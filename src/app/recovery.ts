@@ -1,5 +1,4 @@
 import { enteredAt, type ForceDownRequest, type NovaOutcome } from '../domain/request.js';
-import { renderCard } from './groups.js';
 import { cloudGone, errorName, iso, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
 import { confirmationAgeMs, staleOutcome } from './requests.js';
@@ -106,7 +105,7 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
   deps.log.warn('recovered a request left executing', { requestId: final.id, host: final.host, action: final.action, state: final.state, outcome: outcome.code });
   try {
     // A grouped request's card is its row in the group's message (alert storms), as executeRequest renders it.
-    await renderCard(deps, final, final.group ? undefined : view);
+    await deps.cards.request(final, final.group ? undefined : view);
     await deps.notifier.audit(final, final.history.at(-1)!);
   } catch (err) {
     // The store has the outcome; the next render of this card (or the logs) will show it.
@@ -147,7 +146,7 @@ export async function recoverStuckApproved(deps: AppDeps, options: RecoveryOptio
       try {
         await deps.enqueue({ kind: 'execute', id: request.id });
         done.requeued++;
-        await renderCard(deps, request);
+        await deps.cards.request(request);
       } catch (err) {
         deps.log.error('execute job not enqueued again; the next sweep tries again', { requestId: request.id, error: errorName(err) });
       }
@@ -159,7 +158,7 @@ export async function recoverStuckApproved(deps: AppDeps, options: RecoveryOptio
     done.failed++;
     deps.log.warn('execute job never started; request failed', { requestId: request.id, host: request.host, action: request.action, outcome: outcome.code });
     try {
-      await renderCard(deps, res.request);
+      await deps.cards.request(res.request);
       await deps.notifier.audit(res.request, res.request.history.at(-1)!);
     } catch (err) {
       deps.log.error('stuck request: card not updated', { requestId: request.id, error: errorName(err) });

@@ -2,7 +2,6 @@ import { COMPUTE_BINARY, foldHost, novaSpellings } from '../domain/host.js';
 import { checkApprover, checkCanceller, isExpired, type Refusal } from '../domain/policy.js';
 import { fromStates, type Action, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
 import type { FencingMethod } from '../domain/fencing.js';
-import { renderCard, renderGroup } from './groups.js';
 import { watchHeartbeat } from './heartbeat.js';
 import { cloudGone, errorName, iso, outcomeOf, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
@@ -253,11 +252,11 @@ export async function showCard(deps: AppDeps, id: string): Promise<void> {
   const request = await deps.store.get(id);
   if (!request) return;
   // A grouped request shows on its group's card; on one of its own if the group was never recorded.
-  if (request.group && (await renderGroup(deps, request.group, { post: true }))) return;
+  if (request.group && (await deps.cards.group(request.group, { post: true }))) return;
   const found = await lookupHost(deps, request);
   // Nova spells the host otherwise (in case only): the card, the modal, the audit and the Nova calls use Nova's spelling.
   const shown = found.novaHost !== undefined ? ((await recordNovaHost(deps, request, found.novaHost)) ?? request) : request;
-  const ts = await deps.notifier.render(shown, found.view);
+  const ts = await deps.cards.request(shown, found.view);
   if (ts && ts !== shown.messageTs) {
     await deps.store.setMessage(id, ts);
     await deps.notifier.audit({ ...shown, messageTs: ts }, shown.history[0]!);
@@ -319,7 +318,7 @@ async function recordNovaHost(deps: AppDeps, request: ForceDownRequest, novaHost
 export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
   const request = await deps.store.get(id);
   if (!request) return;
-  await renderCard(deps, request);
+  await deps.cards.request(request);
   const last = request.history.at(-1);
   if (last && (last.state === 'cancelled' || last.state === 'expired')) await deps.notifier.audit(request, last);
 }
@@ -334,20 +333,20 @@ export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
 export async function refreshGroup(deps: AppDeps, groupId: string, ids: readonly string[]): Promise<void> {
   const requests = (await Promise.all([...new Set(ids)].map((id) => deps.store.get(id)))).filter((r): r is ForceDownRequest => r?.group === groupId);
   if (requests.length === 0) return;
-  if (!(await renderGroup(deps, groupId, { rows: requests.map((r) => r.id) }))) {
+  if (!(await deps.cards.group(groupId, { rows: requests.map((r) => r.id) }))) {
     for (const r of requests) await refreshCard(deps, r.id);
     return;
   }
-  const group = await deps.store.getGroup(groupId);
-  if (!group) return;
+  // Shown on the group's card now, whose first message is every member's card (and thread): read again only if one was not yet.
+  const shown = requests.every((r) => r.messageTs) ? requests : await Promise.all(requests.map(async (r) => (await deps.store.get(r.id)) ?? r));
   const byStep = new Map<string, ForceDownRequest[]>();
-  for (const r of requests) {
+  for (const r of shown) {
     const last = r.history.at(-1);
     if (!last || (last.state !== 'cancelled' && last.state !== 'expired')) continue;
     const key = `${last.state}/${last.by ?? ''}`;
     byStep.set(key, [...(byStep.get(key) ?? []), r]);
   }
-  for (const same of byStep.values()) await deps.notifier.auditGroup(group, same, same[0]!.history.at(-1)!);
+  for (const same of byStep.values()) await deps.notifier.auditGroup(same, same[0]!.history.at(-1)!);
 }
 
 export async function readHost(deps: AppDeps, request: ForceDownRequest): Promise<HostView | undefined> {
@@ -370,7 +369,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
     const done = started.current;
     // A retry of a job whose outcome was recorded but not shown (Slack failed): show it now. Idempotent.
     if (done && (done.state === 'succeeded' || done.state === 'failed') && done.outcome) {
-      await renderCard(deps, done, done.group ? undefined : await readHost(deps, done));
+      await deps.cards.request(done, done.group ? undefined : await readHost(deps, done));
     }
     return done;
   }
@@ -379,12 +378,12 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   // (about a message a second per channel) must never delay a force-down.
   const confirmed = request.history.findLast((h) => h.state === 'approved');
   const progress = (async () => {
-    await renderCard(deps, request);
+    await deps.cards.request(request);
     if (confirmed) await deps.notifier.audit(request, confirmed);
   })().catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
   const waiting = async (view: HostView) => {
     await progress;
-    await renderCard(deps, request, view).catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
+    await deps.cards.request(request, view).catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
   };
 
   const outcome = await decideAndCall(deps, request, waiting);
@@ -394,7 +393,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const final = done.ok ? done.request : (done.current ?? request);
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
   deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
-  await renderCard(deps, final, final.group ? undefined : await readHost(deps, final));
+  await deps.cards.request(final, final.group ? undefined : await readHost(deps, final));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
 }

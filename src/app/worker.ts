@@ -1,7 +1,6 @@
 import type { AppDeps, Job } from './ports.js';
 import { recoverStaleExecuting, recoverStuckApproved } from './recovery.js';
 import { offerRecovery } from './alerts.js';
-import { renderGroup } from './groups.js';
 import { executeRequest, expireRequests, readHost, refreshCard, refreshGroup, showCard } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
@@ -19,7 +18,7 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'show-group':
       // A flood's summary line: wait out its short window, then show every host left out in it at once.
       if (job.settleUntil !== undefined) await deps.sleep(Math.min(10_000, Math.max(0, job.settleUntil - deps.now())));
-      if (!(await renderGroup(deps, job.id, { post: true, ...(job.pages ? { pages: job.pages } : {}), ...(job.joined ? { joined: job.joined } : {}) })) && job.orphan) {
+      if (!(await deps.cards.group(job.id, { post: true, ...(job.joined ? { joined: job.joined } : {}) }, job)) && job.orphan) {
         await showCard(deps, job.orphan);
       }
       return;

@@ -6,6 +6,7 @@ import type { CloudClient } from '../openstack/cloud.js';
 import { createSlackBot } from '../slack/bot.js';
 import { isSlackResponseUrl } from '../slack/envelope.js';
 import { createGroupResolver } from '../slack/groups.js';
+import { createSlackCards } from '../slack/cards.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../app/store-port.js';
 import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
@@ -106,13 +107,15 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     },
     opts.onAuthFailure,
   );
+  // About one message a second per channel, short bursts allowed (Slack's chat.postMessage limit):
+  // a 200-host storm's five grouped messages go out at once, later updates keep the pace.
+  // One pacer for the cards and their threads: they share the channel's budget.
+  const pacer = opts.slackPacer ?? createChannelPacer({ minIntervalMs: 1000, burst: 5, log });
   const notifier = createSlackNotifier({
     client,
     now,
     log,
-    // About one message a second per channel, short bursts allowed (Slack's chat.postMessage limit):
-    // a 200-host storm's five grouped messages go out at once, later updates keep the pace.
-    pacer: opts.slackPacer ?? createChannelPacer({ minIntervalMs: 1000, burst: 5, log }),
+    pacer,
     postToResponseUrl: async (url, message) => {
       // Only Slack's (the api checked the request's; a job is checked again): never another host.
       if (!isSlackResponseUrl(url, settings.slackApiUrl)) return void log.warn("response_url refused: not Slack's");
@@ -121,10 +124,13 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     },
   });
 
+  const cards = createSlackCards({ client, store: opts.store, nova, notifier, now, log, pacer });
+
   const deps: AppDeps = {
     store: opts.store,
     nova,
     enqueue: opts.enqueue,
+    cards,
     notifier,
     policy: { approverUsers: settings.approverUsers, approverGroups: settings.approverGroups, twoPerson: settings.twoPerson },
     allowedChannels: settings.allowedChannels,

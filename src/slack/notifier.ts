@@ -1,13 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import type { HostView, Logger, Notifier } from '../app/ports.js';
 import type { Outcome } from '../domain/failure.js';
-import type { ForceDownRequest, HistoryEntry, RequestGroup } from '../domain/request.js';
+import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
-import { auditLine, auditMessage, fenceModal, requestCard, type CardMessage } from './blocks.js';
-import { groupCard, type GroupHostView } from './group-card.js';
+import { auditLine, auditMessage, fenceModal } from './blocks.js';
 import { failureText } from './messages.js';
 import { escapeMrkdwn, formatAge, formatUtc, parseUtc } from './mrkdwn.js';
 import type { ChannelPacer } from './pacer.js';
+import { logFailedCall, slackErrorCode } from './slack-calls.js';
 
 export interface SlackNotifierOptions {
   client: Pick<WebClient, 'chat' | 'views'>;
@@ -20,129 +20,20 @@ export interface SlackNotifierOptions {
    * per channel, short bursts aside); queues, never drops. Default: none.
    */
   pacer?: ChannelPacer;
-  /** Waits between the retries of an outcome's card update. Default: a timer. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Waits before each retry of an outcome's card update. Default {@link OUTCOME_RETRY_DELAYS_MS}. */
-  outcomeRetryDelaysMs?: readonly number[];
 }
 
 /**
- * An outcome (✅/❌) that Slack failed to show is shown again after these
- * waits (30 s in all, on top of the WebClient's own retries of each call):
- * the store already holds the outcome, only the card is missing it.
- */
-export const OUTCOME_RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 15_000];
-
-/** Slack's platform errors worth another try; any other (invalid_auth, message_not_found…) will not change. */
-const TRANSIENT_SLACK_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
-
-/** A failure that may pass: the network, an HTTP error or rate limit, or one of Slack's transient platform errors. */
-export function isTransientSlackError(err: unknown): boolean {
-  const platform = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
-  return typeof platform !== 'string' || TRANSIENT_SLACK_ERRORS.has(platform);
-}
-
-/**
- * The Slack Web API's reason for a failed call (`invalid_auth`, `http_503`,
- * `ratelimited`, …): the platform error code or the HTTP status, never the
- * error's message (which may quote a URL or a body).
- */
-export function slackErrorCode(err: unknown): string {
-  const e = err as { code?: unknown; data?: { error?: unknown }; statusCode?: unknown; name?: unknown } | undefined;
-  if (typeof e?.data?.error === 'string') return e.data.error;
-  if (typeof e?.statusCode === 'number') return `http_${e.statusCode}`;
-  if (e?.code === 'slack_webapi_rate_limited_error') return 'ratelimited';
-  if (typeof e?.code === 'string') return e.code;
-  return typeof e?.name === 'string' ? e.name : 'unknown';
-}
-
-/** A sender's new card goes ahead of a channel's queue at most once per this long (see `firstCardAhead`). */
-export const PRIORITY_SENDER_GAP_MS = 10_000;
-
-/** Progress states: their card is a courtesy, and must never stop the Nova call that follows it. */
-const PROGRESS = new Set<ForceDownRequest['state']>(['approved', 'executing']);
-/** Outcome states: their card update is retried until it is shown (bounded). */
-const OUTCOME = new Set<ForceDownRequest['state']>(['succeeded', 'failed']);
-
-/**
- * The worker's Slack side: the request card (posted once, then updated in
- * place), its audit thread, and answers to status/list. The WebClient retries
- * rate-limited (429, honouring Retry-After) and failed calls itself.
- *
- * When a call still fails, the log says which request, in which state, with
- * which outcome (the store keeps the full record). Updating a card to
- * "⏳ forcing down…" and posting audit lines are best effort (the thread
- * repeats the stored history): their failure is logged and swallowed, so a
- * Slack outage or a revoked token never keeps an approved force-down from
- * reaching Nova. Posting a card and showing an outcome throw, so that the job
- * fails visibly (Lambda retries it, then dead-letters it).
+ * The worker's Slack side besides the cards (src/slack/cards.ts): a card's
+ * audit thread, the confirmation modal's Nova reading, and answers to
+ * status/list. The WebClient retries rate-limited (429, honouring
+ * Retry-After) and failed calls itself. Audit lines are best effort (the
+ * thread repeats the stored history): their failure is logged and swallowed.
  */
 export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
   const { client } = opts;
-  // `priority`: a new incident's first card, ahead of the channel's queued continuation pages and updates.
-  const paced = <T>(channel: string, call: () => Promise<T>, priority = false): Promise<T> =>
-    opts.pacer ? opts.pacer.schedule(channel, call, { priority }) : call();
-  // Fair among senders: a new card goes ahead of the queue only if its sender (an alert source, Slack, the
-  // CLI) had no card go ahead in this channel for a while. A flood of new cards from one source (many alert
-  // names) is then queued like any other call, and a real alert from another source still goes first.
-  const lastAhead = new Map<string, number>();
-  const firstCardAhead = (channel: string, request: ForceDownRequest | undefined): boolean => {
-    if (!request) return false;
-    const key = `${channel}\u0000${request.origin.kind === 'alert' ? `alert:${request.origin.source}` : request.origin.kind}`;
-    const t = opts.now();
-    const last = lastAhead.get(key);
-    if (last !== undefined && t - last < PRIORITY_SENDER_GAP_MS) return false;
-    lastAhead.set(key, t);
-    return true;
-  };
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  /** Runs `call`, and again after each of the outcome retry delays while it fails transiently. */
-  const untilShown = async <T>(request: ForceDownRequest, call: () => Promise<T>): Promise<T> => {
-    const delays = opts.outcomeRetryDelaysMs ?? OUTCOME_RETRY_DELAYS_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        if (attempt >= delays.length || !isTransientSlackError(err)) throw err;
-        opts.log.warn('outcome card update failed; retrying', { requestId: request.id, state: request.state, outcome: request.outcome?.code, slackError: slackErrorCode(err), attempt: attempt + 1 });
-        await sleep(delays[attempt]!);
-      }
-    }
-  };
-  const failed = (call: string, request: ForceDownRequest, err: unknown, swallowed: boolean) => {
-    const data = {
-      call,
-      requestId: request.id,
-      host: request.host,
-      action: request.action,
-      state: request.state,
-      ...(request.outcome ? { outcome: request.outcome.code } : {}),
-      slackError: slackErrorCode(err),
-      swallowed,
-    };
-    if (swallowed) opts.log.warn('slack call failed', data);
-    else opts.log.error('slack call failed', data);
-  };
+  const paced = <T>(channel: string, call: () => Promise<T>): Promise<T> => (opts.pacer ? opts.pacer.schedule(channel, call) : call());
+  const failed = (call: string, request: ForceDownRequest, err: unknown, swallowed: boolean) => logFailedCall(opts.log, call, request, err, swallowed);
   return {
-    async render(request: ForceDownRequest, view?: HostView) {
-      const card = requestCard(request, { ...(view ?? {}), now: opts.now() });
-      const call = request.messageTs ? 'chat.update' : 'chat.postMessage';
-      try {
-        if (request.messageTs) {
-          const ts = request.messageTs;
-          const update = () => paced(request.channel, () => client.chat.update({ channel: request.channel, ts, text: card.text, blocks: card.blocks }));
-          await (OUTCOME.has(request.state) ? untilShown(request, update) : update());
-          return request.messageTs;
-        }
-        const res = await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, text: card.text, blocks: card.blocks, unfurl_links: false }), firstCardAhead(request.channel, request));
-        return res.ts;
-      } catch (err) {
-        const swallowed = PROGRESS.has(request.state) && request.messageTs !== undefined;
-        failed(call, request, err, swallowed);
-        if (swallowed) return request.messageTs;
-        throw err;
-      }
-    },
     async audit(request: ForceDownRequest, entry: HistoryEntry) {
       if (!request.messageTs) return;
       try {
@@ -153,51 +44,29 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         failed('chat.postMessage (audit)', request, err, true);
       }
     },
-    async renderGroup(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, pages?: readonly number[]) {
-      const now = opts.now();
-      // One host: the full single card (Nova's view in detail, Cancel); more, or hosts left out: the grouped card.
-      const cards: CardMessage[] =
-        members.length === 1 && !group.overflow
-          ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now })]
-          : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title, moreHosts: group.overflow ?? 0 });
-      const ts = [...group.messages];
-      const wanted = new Set(pages ?? cards.map((_, i) => i));
-      for (let i = 0; i < cards.length; i++) {
-        const card = cards[i]!;
-        const existing = ts[i];
-        if (existing) {
-          if (wanted.has(i)) await paced(group.channel, () => client.chat.update({ channel: group.channel, ts: existing, text: card.text, blocks: card.blocks }));
-          continue;
-        }
-        // Pages are posted in order, so they read top to bottom in the channel. A new card's first
-        // page goes ahead of the channel's queue (another card's pages and updates): a new incident
-        // shows within seconds whatever else is queued.
-        const res = await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, text: card.text, blocks: card.blocks, unfurl_links: false }), i === 0 && firstCardAhead(group.channel, members[0]));
-        if (!res.ts) break;
-        ts[i] = res.ts;
-      }
-      return ts;
-    },
-    async auditJoined(group: RequestGroup, joined: readonly ForceDownRequest[]) {
-      const thread = group.messages[0];
+    async auditJoined(joined: readonly ForceDownRequest[]) {
       const first = joined[0];
+      const thread = first?.messageTs;
       if (!thread || !first) return;
+      const channel = first.channel;
       // The first request's opening line, naming every host that joined: one line, not one per host.
       const line = auditLine(first, first.history[0]!);
       const text = joined.length === 1 ? line : line.replace(`*${escapeMrkdwn(first.host)}*`, `${joined.length} hosts: ${joined.map((r) => `*${escapeMrkdwn(r.host)}*`).join(', ')}`);
       try {
-        await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, thread_ts: thread, text: text.length > 3000 ? `${text.slice(0, 2990)}…` : text, unfurl_links: false }));
+        await paced(channel, () => client.chat.postMessage({ channel, thread_ts: thread, text: text.length > 3000 ? `${text.slice(0, 2990)}…` : text, unfurl_links: false }));
       } catch (err) {
         failed('chat.postMessage (audit)', first, err, true);
       }
     },
-    async auditGroup(group: RequestGroup, requests: readonly ForceDownRequest[], entry: HistoryEntry) {
-      const thread = group.messages[0];
+    async auditGroup(requests: readonly ForceDownRequest[], entry: HistoryEntry) {
       const first = requests[0];
+      // Every member of a group shows on (and threads under) the group's first message.
+      const thread = requests.find((r) => r.messageTs)?.messageTs;
       if (!thread || !first) return;
+      const channel = first.channel;
       const text = requests.length === 1 ? auditLine(first, entry) : manyHostsLine(auditLine(first, entry), first, requests);
       try {
-        await paced(group.channel, () => client.chat.postMessage({ channel: group.channel, thread_ts: thread, text, unfurl_links: false }));
+        await paced(channel, () => client.chat.postMessage({ channel, thread_ts: thread, text, unfurl_links: false }));
       } catch (err) {
         failed('chat.postMessage (audit)', first, err, true);
       }

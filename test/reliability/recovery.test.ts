@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AppDeps, NovaGateway } from '../../src/app/ports.js';
+import type { WebClient } from '@slack/web-api';
+import type { AppDeps, Cards, NovaGateway, Notifier } from '../../src/app/ports.js';
+import { createSlackCards } from '../../src/slack/cards.js';
 import { recoverStaleExecuting, STALE_EXECUTING_MS, WORKER_STOPPED_DETAIL } from '../../src/app/recovery.js';
 import { runJob } from '../../src/app/worker.js';
 import { fail, succeed } from '../../src/domain/failure.js';
@@ -31,7 +33,7 @@ describe('the recovery rule (fakes)', () => {
     let now = T0;
     let seq = 0;
     const renders: ForceDownRequest[] = [];
-    const groupRenders: string[] = [];
+    const slackCalls: { method: string; channel: string; ts?: string }[] = [];
     const audits: HistoryEntry[] = [];
     const capture = captureLog();
     const service = (host: string): ComputeService => ({ id: `id-${host}`, host, binary: 'nova-compute', state: 'up', status: 'enabled', forcedDown: nova.forcedDown ?? false });
@@ -42,20 +44,31 @@ describe('the recovery rule (fakes)', () => {
         throw new Error('recovery must never call setForcedDown');
       },
     };
-    const deps: AppDeps = {
-      store: createMemoryStore(),
-      nova: (cloud) => (cloud === 'lab' ? gateway : undefined),
-      enqueue: async () => undefined,
-      notifier: {
-        render: async (r) => (renders.push(structuredClone(r)), r.messageTs),
-        updateModal: async () => undefined,
-        audit: async (_r, e) => void audits.push(e),
-        replyStatus: async () => undefined,
-        replyList: async () => undefined,
-        renderGroup: async (g) => (groupRenders.push(g.id), [...g.messages]),
-        auditJoined: async () => undefined,
-        auditGroup: async () => undefined,
+    const store = createMemoryStore();
+    const novaOf = (cloud: string) => (cloud === 'lab' ? gateway : undefined);
+    const notifier: Notifier = {
+      updateModal: async () => undefined,
+      audit: async (_r, e) => void audits.push(e),
+      replyStatus: async () => undefined,
+      replyList: async () => undefined,
+      auditJoined: async () => undefined,
+      auditGroup: async () => undefined,
+    };
+    // The real cards over a recording Slack client: what reached Slack, and which requests were shown.
+    const client = {
+      chat: {
+        postMessage: async (a: { channel: string }) => (slackCalls.push({ method: 'chat.postMessage', channel: a.channel }), { ok: true, ts: `9.${String(++seq).padStart(6, '0')}` }),
+        update: async (a: { channel: string; ts: string }) => (slackCalls.push({ method: 'chat.update', channel: a.channel, ts: a.ts }), { ok: true }),
       },
+    } as unknown as Pick<WebClient, 'chat'>;
+    const real = createSlackCards({ client, store, nova: novaOf, notifier, now: () => now, log: capture.log });
+    const cards: Cards = { ...real, request: async (r, view) => (renders.push(structuredClone(r)), real.request(r, view)) };
+    const deps: AppDeps = {
+      store,
+      nova: novaOf,
+      enqueue: async () => undefined,
+      cards,
+      notifier,
       policy: { approverUsers: new Set(['UAPPROVER']), approverGroups: new Set(), twoPerson: false },
       allowedChannels: new Set(),
       defaultCloud: 'lab',
@@ -81,7 +94,7 @@ describe('the recovery rule (fakes)', () => {
       if (!res.ok) throw new Error('setup');
       return res.request;
     }
-    return { deps, renders, groupRenders, audits, log: capture, executing, advance: (ms: number) => (now += ms), now: () => now };
+    return { deps, renders, slackCalls, audits, log: capture, executing, advance: (ms: number) => (now += ms), now: () => now };
   }
 
   it('the bound is over twice the worst case of one force-down with the default HTTP settings', () => {
@@ -171,8 +184,8 @@ describe('the recovery rule (fakes)', () => {
     t.advance(STALE_EXECUTING_MS + 1);
     expect(await recoverStaleExecuting(t.deps)).toBe(1);
     expect(await t.deps.store.get(r.id)).toMatchObject({ state: 'succeeded' });
-    expect(t.groupRenders).toEqual(['g-1']);
-    expect(t.renders).toEqual([]);
+    // The group's message (its first page, every member's card) updated in place; no card of its own posted.
+    expect(t.slackCalls).toEqual([{ method: 'chat.update', channel: 'C1', ts: '1.000001' }]);
   });
 
   it('two sweeps at once settle a request once', async () => {

@@ -25,7 +25,7 @@ import { succeed } from '../../src/domain/failure.js';
 import type { ForceDownRequest } from '../../src/domain/request.js';
 import type { ComputeService } from '../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../src/slack/group-card.js';
-import { createSlackNotifier } from '../../src/slack/notifier.js';
+import { slackCards } from '../unit/app/harness.js';
 import { createChannelPacer } from '../../src/slack/pacer.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
@@ -112,7 +112,7 @@ describe('expiry storm: a 600-host grouped card expires in a channel limited to 
       store,
       nova: (cloud) => (cloud === 'lab' ? nova : undefined),
       enqueue: async (job) => void jobs.push(job),
-      notifier: createSlackNotifier({ client: new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, logLevel: LogLevel.ERROR }), now: () => past, log: quiet, postToResponseUrl: async () => {} }),
+      ...slackCards({ client: new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, logLevel: LogLevel.ERROR }), now: () => past, store, nova: (cloud) => (cloud === 'lab' ? nova : undefined) }),
       policy: { approverUsers: new Set(['U0APPROVE1']), approverGroups: new Set(), twoPerson: false },
       allowedChannels: new Set(),
       defaultCloud: 'lab',

@@ -14,7 +14,7 @@ import { AUTO_APPROVER, type ForceDownRequest } from '../../../src/domain/reques
 import type { ComputeService } from '../../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
 import { ACTION_IDS } from '../../../src/slack/ids.js';
-import { createSlackNotifier } from '../../../src/slack/notifier.js';
+import { slackCards } from './harness.js';
 import { createChannelPacer, type ChannelPacer, type ScheduleOptions } from '../../../src/slack/pacer.js';
 import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
@@ -60,17 +60,12 @@ function setup(hosts: ComputeService[] = [], pacer = createChannelPacer({ minInt
   };
   const jobs: Job[] = [];
   const client = new WebClient('xoxb-unit-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+  const store = createMemoryStore();
   const deps: AppDeps = {
-    store: createMemoryStore(),
+    store,
     nova: (cloud) => (cloud === 'prod' ? nova : undefined),
     enqueue: async (job) => void jobs.push(job),
-    notifier: createSlackNotifier({
-      client,
-      now: () => now,
-      log: { info() {}, warn() {}, error() {} },
-      postToResponseUrl: async () => {},
-      pacer,
-    }),
+    ...slackCards({ client, now: () => now, pacer: pacer, store, nova: (cloud) => (cloud === 'prod' ? nova : undefined) }),
     policy: { approverUsers: new Set([APPROVER]), approverGroups: new Set(), twoPerson: true },
     allowedChannels: new Set([CHANNEL]),
     defaultCloud: 'prod',

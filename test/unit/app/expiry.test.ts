@@ -10,7 +10,7 @@ import { succeed } from '../../../src/domain/failure.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
 import type { ComputeService } from '../../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
-import { createSlackNotifier } from '../../../src/slack/notifier.js';
+import { slackCards } from './harness.js';
 import { createChannelPacer } from '../../../src/slack/pacer.js';
 import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
@@ -46,11 +46,12 @@ function setup() {
   };
   const jobs: Job[] = [];
   const client = new WebClient('xoxb-unit-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+  const store = createMemoryStore();
   const deps: AppDeps = {
-    store: createMemoryStore(),
+    store,
     nova: (cloud) => (cloud === 'prod' ? gateway : undefined),
     enqueue: async (job) => void jobs.push(job),
-    notifier: createSlackNotifier({ client, now: () => now, log: { info() {}, warn() {}, error() {} }, postToResponseUrl: async () => {}, pacer: createChannelPacer({ minIntervalMs: 1, burst: 5 }) }),
+    ...slackCards({ client, now: () => now, pacer: createChannelPacer({ minIntervalMs: 1, burst: 5 }), store, nova: (cloud) => (cloud === 'prod' ? gateway : undefined) }),
     policy: { approverUsers: new Set(['U0APPROVER']), approverGroups: new Set(), twoPerson: true },
     allowedChannels: new Set([CHANNEL]),
     defaultCloud: 'prod',

@@ -1,4 +1,9 @@
-import type { AppDeps, HostView, Job, NovaGateway } from '../../../src/app/ports.js';
+import type { WebClient } from '@slack/web-api';
+import type { AppDeps, HostView, Job, Logger, NovaGateway } from '../../../src/app/ports.js';
+import type { RequestStore } from '../../../src/app/store-port.js';
+import { createSlackCards } from '../../../src/slack/cards.js';
+import { createSlackNotifier } from '../../../src/slack/notifier.js';
+import type { ChannelPacer } from '../../../src/slack/pacer.js';
 import { runJob } from '../../../src/app/worker.js';
 import { fail, succeed, type Failure } from '../../../src/domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../../../src/domain/request.js';
@@ -57,19 +62,24 @@ export function setup(over: Partial<AppDeps> = {}) {
     store: createMemoryStore(),
     nova: (cloud) => (cloud === 'prod' ? nova.gateway : undefined),
     enqueue: async (job) => void jobs.push(job),
-    notifier: {
-      async render(request) {
+    cards: {
+      async request(request) {
         renders.push(structuredClone(request));
         return request.messageTs ?? `1700000000.${String(++seq).padStart(6, '0')}`;
       },
+      async group() {
+        throw new Error('slash-command requests are never grouped');
+      },
+      later() {
+        throw new Error('slash-command requests are never grouped');
+      },
+    },
+    notifier: {
       async audit(request, entry) {
         audits.push({ id: request.id, entry });
       },
       async replyStatus() {},
       async replyList() {},
-      async renderGroup() {
-        throw new Error('slash-command requests are never grouped');
-      },
       async auditJoined() {},
       async auditGroup() {},
       async updateModal(viewId, request, view) {
@@ -104,3 +114,15 @@ export const slash = (over: Partial<OpenInput> = {}): OpenInput => ({
   ...over,
 });
 
+
+/**
+ * The real Slack side of the use cases (src/slack/cards.ts and notifier.ts)
+ * over `client` (the fake Slack Web API), as src/runtime/compose.ts wires it:
+ * `cards` and `notifier` for AppDeps.
+ */
+export function slackCards(opts: { client: WebClient; now: () => number; pacer?: ChannelPacer; store: RequestStore; nova: (cloud: string) => NovaGateway | undefined; log?: Logger }): Pick<AppDeps, 'cards' | 'notifier'> {
+  const log = opts.log ?? { info() {}, warn() {}, error() {} };
+  const notifier = createSlackNotifier({ client: opts.client, now: opts.now, log, postToResponseUrl: async () => {}, ...(opts.pacer ? { pacer: opts.pacer } : {}) });
+  const cards = createSlackCards({ client: opts.client, store: opts.store, nova: opts.nova, notifier, now: opts.now, log, ...(opts.pacer ? { pacer: opts.pacer } : {}) });
+  return { cards, notifier };
+}

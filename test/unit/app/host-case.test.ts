@@ -94,8 +94,8 @@ describe('case variants of a host name', () => {
     const opened = await openRequest(t.deps, slash({ host: 'RT1' }));
     const id = opened.kind === 'opened' ? opened.request.id : '';
     const views: unknown[] = [];
-    const render = t.deps.notifier.render.bind(t.deps.notifier);
-    t.deps.notifier.render = async (request, view) => {
+    const render = t.deps.cards.request.bind(t.deps.cards);
+    t.deps.cards.request = async (request, view) => {
       views.push(view);
       return render(request, view);
     };

@@ -166,8 +166,8 @@ describe('request lifecycle (use cases over the memory store)', () => {
     let release!: () => void;
     const slow = new Promise<void>((r) => (release = r));
     const order: string[] = [];
-    const render = t.deps.notifier.render.bind(t.deps.notifier);
-    t.deps.notifier.render = async (request, view) => {
+    const render = t.deps.cards.request.bind(t.deps.cards);
+    t.deps.cards.request = async (request, view) => {
       if (request.state === 'executing') await slow;
       order.push(`render ${request.state}`);
       return render(request, view);
@@ -195,13 +195,13 @@ describe('request lifecycle (use cases over the memory store)', () => {
     await t.drain();
     const id = opened.kind === 'opened' ? opened.request.id : '';
     await confirmRequest(t.deps, { id, userId: APPROVER, userGroups: new Set(), method: 'bmc' });
-    const render = t.deps.notifier.render.bind(t.deps.notifier);
-    t.deps.notifier.render = async (request, view) => {
+    const render = t.deps.cards.request.bind(t.deps.cards);
+    t.deps.cards.request = async (request, view) => {
       if (request.state === 'succeeded') throw Object.assign(new Error('An API error occurred: internal_error'), { data: { error: 'internal_error' } });
       return render(request, view);
     };
     await expect(t.drain()).rejects.toThrow(/internal_error/);
-    t.deps.notifier.render = render;
+    t.deps.cards.request = render;
     t.renders.length = 0;
     await runJob(t.deps, { kind: 'execute', id }); // Lambda's retry
     expect(t.nova.calls).toHaveLength(1);

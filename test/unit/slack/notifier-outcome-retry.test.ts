@@ -1,8 +1,10 @@
-// An outcome that reaches the card even after a failed update (issue #11, 1): the ✅/❌ card update
+// An outcome that reaches the card (src/slack/cards.ts) even after a failed update (issue #11, 1): the ✅/❌ card update
 // is retried (bounded, with backoff) when Slack fails; progress updates are not; permanent errors are not.
 import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
-import { createSlackNotifier, isTransientSlackError, OUTCOME_RETRY_DELAYS_MS } from '../../../src/slack/notifier.js';
+import { createSlackCards, OUTCOME_RETRY_DELAYS_MS } from '../../../src/slack/cards.js';
+import { isTransientSlackError } from '../../../src/slack/slack-calls.js';
+import { createMemoryStore } from '../../fakes/memory-store.js';
 import { aRequest, NOW } from './builders.js';
 
 const platform = (error: string) => Object.assign(new Error(`An API error occurred: ${error}`), { code: 'slack_webapi_platform_error', data: { ok: false, error } });
@@ -26,14 +28,16 @@ function setup(failures: Error[]) {
     },
     views: {},
   };
-  const notifier = createSlackNotifier({
+  const cards = createSlackCards({
     client: client as never,
-    postToResponseUrl: async () => undefined,
+    store: createMemoryStore(),
+    nova: () => undefined,
+    notifier: { auditJoined: async () => undefined },
     now: () => NOW,
     log: { info: log('info'), warn: log('warn'), error: log('error') },
     sleep: async (ms) => void waits.push(ms),
   });
-  return { notifier, updates, waits, logs, failures };
+  return { cards, updates, waits, logs, failures };
 }
 
 const succeeded = (): ForceDownRequest =>
@@ -42,7 +46,7 @@ const succeeded = (): ForceDownRequest =>
 describe('the outcome card update', () => {
   it('Slack fails twice (internal_error, then the network): the ✅ card is shown on the third try, after waiting 1 s then 2 s', async () => {
     const t = setup([platform('internal_error'), network()]);
-    expect(await t.notifier.render(succeeded())).toBe('1795600000.000100');
+    expect(await t.cards.request(succeeded())).toBe('1795600000.000100');
     expect(t.updates).toHaveLength(1);
     expect(String(t.updates[0]!.text)).toContain('compute1');
     expect(JSON.stringify(t.updates[0]!.blocks)).toContain('✅');
@@ -55,14 +59,14 @@ describe('the outcome card update', () => {
 
   it('a failed request\'s ❌ card too', async () => {
     const t = setup([http503()]);
-    await t.notifier.render(aRequest({ state: 'failed', outcome: { code: 'NOVA_UNAVAILABLE', message: 'connect EMFILE' } }));
+    await t.cards.request(aRequest({ state: 'failed', outcome: { code: 'NOVA_UNAVAILABLE', message: 'connect EMFILE' } }));
     expect(t.updates).toHaveLength(1);
     expect(t.waits).toEqual([1_000]);
   });
 
   it('bounded: after the last retry the failure is thrown (the job fails visibly; the store has the outcome)', async () => {
     const t = setup(Array.from({ length: 10 }, () => network()));
-    await expect(t.notifier.render(succeeded())).rejects.toMatchObject({ code: 'slack_webapi_request_error' });
+    await expect(t.cards.request(succeeded())).rejects.toMatchObject({ code: 'slack_webapi_request_error' });
     expect(t.waits).toEqual([...OUTCOME_RETRY_DELAYS_MS]);
     expect(t.failures).toHaveLength(10 - (OUTCOME_RETRY_DELAYS_MS.length + 1));
     expect(t.logs.at(-1)).toMatchObject({ level: 'error', message: 'slack call failed', call: 'chat.update', outcome: 'OK', swallowed: false });
@@ -71,14 +75,14 @@ describe('the outcome card update', () => {
   it('an error that will not pass (invalid_auth, message_not_found) is not retried', async () => {
     for (const code of ['invalid_auth', 'message_not_found']) {
       const t = setup([platform(code)]);
-      await expect(t.notifier.render(succeeded())).rejects.toMatchObject({ data: { error: code } });
+      await expect(t.cards.request(succeeded())).rejects.toMatchObject({ data: { error: code } });
       expect(t.waits).toEqual([]);
     }
   });
 
   it('a progress card (⏳) is not retried: its failure is swallowed so that Nova is called at once', async () => {
     const t = setup([network()]);
-    expect(await t.notifier.render(aRequest({ state: 'executing' }))).toBe('1795600000.000100');
+    expect(await t.cards.request(aRequest({ state: 'executing' }))).toBe('1795600000.000100');
     expect(t.updates).toEqual([]);
     expect(t.waits).toEqual([]);
   });

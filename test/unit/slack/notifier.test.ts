@@ -1,11 +1,13 @@
-// The worker's Slack side (src/slack/notifier.ts) against the fake Slack, through the real WebClient:
+// The worker's Slack side (src/slack/cards.ts and notifier.ts) against the fake Slack, through the real WebClient:
 // one card per request, posted once and updated in place; audit lines in its thread; which failures
 // are swallowed (progress cards, audit lines, the modal's reading) and which are thrown (a new card,
 // a pending card's update, an outcome once its retries are spent; those are in notifier-outcome-retry.test.ts).
 import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
+import { createSlackCards } from '../../../src/slack/cards.js';
 import { createSlackNotifier } from '../../../src/slack/notifier.js';
+import { createMemoryStore } from '../../fakes/memory-store.js';
 import { type FakeSlackApi, startFakeSlackApi } from '../../fakes/slack-api.js';
 import { aRequest, aService, CONFIRMATION, NOW } from './builders.js';
 
@@ -22,15 +24,15 @@ function setup() {
   const responses: { url: string; message: Record<string, unknown> }[] = [];
   // No WebClient retries: each fault below is the call's final answer.
   const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+  const logger = { info: log('info'), warn: log('warn'), error: log('error') };
   const notifier = createSlackNotifier({
     client,
     postToResponseUrl: async (url, message) => void responses.push({ url, message }),
     now: () => NOW,
-    log: { info: log('info'), warn: log('warn'), error: log('error') },
-    sleep: async () => undefined,
-    outcomeRetryDelaysMs: [],
+    log: logger,
   });
-  return { notifier, logs, responses };
+  const cards = createSlackCards({ client, store: createMemoryStore(), nova: () => undefined, notifier, now: () => NOW, log: logger, sleep: async () => undefined, outcomeRetryDelaysMs: [] });
+  return { notifier, cards, logs, responses };
 }
 
 /** A new request: no card yet. */
@@ -42,15 +44,15 @@ const fresh = (over: Partial<ForceDownRequest> = {}): ForceDownRequest => {
 describe('the request card', () => {
   it('is posted once, then every later state updates that same message in place', async () => {
     const t = setup();
-    const ts = await t.notifier.render(fresh());
+    const ts = await t.cards.request(fresh());
     expect(ts).toMatch(/^\d+\.\d{6}$/);
     expect(slack.calls('chat.postMessage')).toHaveLength(1);
     expect(slack.calls('chat.postMessage')[0]!.body).toMatchObject({ channel: 'C0ONCALL01', unfurl_links: 'false' });
 
     const approved = aRequest({ messageTs: ts!, state: 'approved', confirmation: CONFIRMATION });
-    expect(await t.notifier.render(approved)).toBe(ts);
+    expect(await t.cards.request(approved)).toBe(ts);
     const succeeded = aRequest({ messageTs: ts!, state: 'succeeded', confirmation: CONFIRMATION, outcome: { code: 'OK', message: 'forced down' } });
-    expect(await t.notifier.render(succeeded)).toBe(ts);
+    expect(await t.cards.request(succeeded)).toBe(ts);
 
     expect(slack.calls('chat.postMessage')).toHaveLength(1);
     expect(slack.calls('chat.update').map((c) => c.body.ts)).toEqual([ts, ts]);
@@ -63,32 +65,32 @@ describe('the request card', () => {
   it('a new card that Slack refuses is thrown and logged as an error (the job fails visibly)', async () => {
     const t = setup();
     slack.failNext('chat.postMessage', { error: 'channel_not_found' });
-    await expect(t.notifier.render(fresh())).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
+    await expect(t.cards.request(fresh())).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
     expect(t.logs).toEqual([expect.objectContaining({ level: 'error', message: 'slack call failed', call: 'chat.postMessage', requestId: 'req-0001', slackError: 'channel_not_found', swallowed: false })]);
   });
 
   it.each(['approved', 'executing'] as const)('a progress card (%s) that Slack fails to update is swallowed and logged as a warning: Nova is called anyway', async (state) => {
     const t = setup();
-    const ts = (await t.notifier.render(fresh()))!;
+    const ts = (await t.cards.request(fresh()))!;
     slack.failNext('chat.update', { status: 500 });
-    expect(await t.notifier.render(aRequest({ messageTs: ts, state, confirmation: CONFIRMATION }))).toBe(ts);
+    expect(await t.cards.request(aRequest({ messageTs: ts, state, confirmation: CONFIRMATION }))).toBe(ts);
     expect(t.logs).toEqual([expect.objectContaining({ level: 'warn', message: 'slack call failed', call: 'chat.update', state, slackError: 'http_500', swallowed: true })]);
   });
 
   it('a pending card that Slack fails to update is thrown (not a progress state)', async () => {
     const t = setup();
-    const ts = (await t.notifier.render(fresh()))!;
+    const ts = (await t.cards.request(fresh()))!;
     slack.failNext('chat.update', { error: 'invalid_auth' });
-    await expect(t.notifier.render(aRequest({ messageTs: ts }))).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
+    await expect(t.cards.request(aRequest({ messageTs: ts }))).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
     expect(t.logs).toEqual([expect.objectContaining({ level: 'error', call: 'chat.update', state: 'pending', swallowed: false })]);
   });
 
   it('an outcome that Slack will not show is thrown once its retries are spent', async () => {
     const t = setup();
-    const ts = (await t.notifier.render(fresh()))!;
+    const ts = (await t.cards.request(fresh()))!;
     slack.failNext('chat.update', { error: 'message_not_found' });
     const failed = aRequest({ messageTs: ts, state: 'failed', outcome: { code: 'NOVA_UNAVAILABLE', message: 'nova down' } });
-    await expect(t.notifier.render(failed)).rejects.toMatchObject({ data: { error: 'message_not_found' } });
+    await expect(t.cards.request(failed)).rejects.toMatchObject({ data: { error: 'message_not_found' } });
     expect(t.logs.at(-1)).toMatchObject({ level: 'error', call: 'chat.update', state: 'failed', outcome: 'NOVA_UNAVAILABLE', swallowed: false });
   });
 });
@@ -96,7 +98,7 @@ describe('the request card', () => {
 describe('the audit thread', () => {
   it('each history entry is a reply in the card\'s thread', async () => {
     const t = setup();
-    const ts = (await t.notifier.render(fresh()))!;
+    const ts = (await t.cards.request(fresh()))!;
     const r = aRequest({ messageTs: ts, state: 'approved', confirmation: CONFIRMATION });
     await t.notifier.audit(r, r.history[0]!);
     await t.notifier.audit(r, { state: 'approved', at: CONFIRMATION.at, by: CONFIRMATION.by });
@@ -115,7 +117,7 @@ describe('the audit thread', () => {
 
   it('an audit line that Slack refuses is swallowed and logged as a warning (the store keeps the history)', async () => {
     const t = setup();
-    const ts = (await t.notifier.render(fresh()))!;
+    const ts = (await t.cards.request(fresh()))!;
     slack.failNext('chat.postMessage', { status: 429, retryAfter: 0 });
     const r = aRequest({ messageTs: ts });
     await expect(t.notifier.audit(r, r.history[0]!)).resolves.toBeUndefined();
