@@ -9,6 +9,26 @@ export const FENCING_METHODS = {
 
 export type FencingMethod = keyof typeof FENCING_METHODS;
 
+/**
+ * Power off now: force-down fences the host itself through its BMC (Redfish),
+ * then forces it down. Offered (first) only for a host with a BMC; the CLI's
+ * `--power-off`. Unlike {@link FENCING_METHODS}, not something done already.
+ */
+export const POWER_OFF_NOW = 'power-off';
+export const POWER_OFF_NOW_LABEL = 'Power off now via the BMC (Redfish)';
+
+/** What a confirmation records: how the host was fenced, or that force-down is to power it off now. */
+export type FenceChoice = FencingMethod | typeof POWER_OFF_NOW;
+
+/** A fence choice in words (the card, the audit, the CLI). */
+export function fenceChoiceLabel(choice: FenceChoice): string {
+  return choice === POWER_OFF_NOW ? POWER_OFF_NOW_LABEL : FENCING_METHODS[choice];
+}
+
+export function isFenceChoice(value: string): value is FenceChoice {
+  return value === POWER_OFF_NOW || isFencingMethod(value);
+}
+
 export function isFencingMethod(value: string): value is FencingMethod {
   return Object.hasOwn(FENCING_METHODS, value);
 }

@@ -123,6 +123,15 @@ export interface NovaOutcome {
   ageSeconds?: number;
   microversion?: string;
   novaResponse?: unknown;
+  /** What the host's BMC said before the Nova call, when it has one (the audit line's evidence). */
+  bmc?: BmcRecord;
+}
+
+/** A BMC's evidence as recorded: the power state read, and for "power off now" the reset sent. Times are ISO 8601. */
+export interface BmcRecord {
+  powerState: string | null;
+  readAt: string;
+  reset?: { resetType: string; sentAt: string; offAt: string };
 }
 
 export interface HistoryEntry {
