@@ -5,6 +5,7 @@ import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } f
 import { AUTO_APPROVER, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
 import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
+import { confirmActionId, confirmButtonText, confirmedBy, headerText, lastEntry, LIMITS, methodLabel, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
 import { encodeModalMetadata } from './envelope.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
@@ -41,19 +42,7 @@ export type KnownBlock = types.KnownBlock;
 /** A modal whose blocks are all known blocks (assignable to Bolt's `ModalView`, for `views.open`). */
 export type ModalView = Omit<types.ModalView, 'blocks'> & { blocks: KnownBlock[] };
 
-/** Slack's limits (https://docs.slack.dev/reference/block-kit/blocks). */
-export const LIMITS = {
-  messageBlocks: 50,
-  sectionText: 3000,
-  sectionField: 2000,
-  sectionFields: 10,
-  headerText: 150,
-  buttonText: 75,
-  optionText: 75,
-  modalTitle: 24,
-  modalButton: 24,
-  contextElements: 10,
-} as const;
+export { LIMITS } from './card-parts.js';
 
 /** How much of a reason or alert summary the card shows. */
 export const REASON_MAX = 1500;
@@ -109,22 +98,7 @@ export interface CardView {
   heartbeatWaitUntil?: number;
 }
 
-const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
-const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(text, max), emoji: true });
 const field = (label: string, value: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, LIMITS.sectionField) });
-
-function headerText(request: Pick<ForceDownRequest, 'action' | 'host'>): string {
-  return request.action === 'force-down' ? `🔴 Force down ${request.host}` : `🟢 Unset forced-down: ${request.host}`;
-}
-
-/** The last transition into `state`, for who did it and when. */
-function lastEntry(request: ForceDownRequest, state: ForceDownRequest['state']): HistoryEntry | undefined {
-  for (let i = request.history.length - 1; i >= 0; i--) {
-    const entry = request.history[i];
-    if (entry?.state === state) return entry;
-  }
-  return undefined;
-}
 
 function originFields(origin: Origin, request: ForceDownRequest, now: number): types.MrkdwnElement[] {
   const fields = [field('Cloud', escapeAndTruncate(request.cloud, 200))];
@@ -230,18 +204,6 @@ export function heartbeatWarning(host: string, service: ComputeService, now: num
   return `⚠ Nova heard from *${escapeMrkdwn(host)}* ${Math.round(age / 1000)} s ago: it may not be fenced`;
 }
 
-function methodLabel(method: FencingMethod | undefined): string {
-  return method ? FENCING_METHODS[method] : 'method not recorded';
-}
-
-/** `(by @approver, fenced: BMC …)`. The approver's note is theirs: the quoted block shows it, never the state line. */
-function confirmedBy(request: ForceDownRequest): string {
-  const c = request.confirmation;
-  if (!c) return '';
-  const fenced = request.action === 'force-down' ? `, fenced: ${escapeMrkdwn(methodLabel(c.method))}` : '';
-  return ` (by ${mentionOrName(c.by)}${fenced})`;
-}
-
 function button(text: string, actionId: string, value: string, style?: 'danger' | 'primary'): types.Button {
   return { type: 'button', text: plain(text, LIMITS.buttonText), action_id: actionId, value, ...(style ? { style } : {}) };
 }
@@ -259,12 +221,11 @@ function cancelButton(request: ForceDownRequest): types.Button {
 }
 
 function confirmButtons(request: ForceDownRequest, label: 'confirm' | 'retry'): types.ActionsBlock {
-  const forceDown = request.action === 'force-down';
-  const text = label === 'retry' ? 'Retry…' : forceDown ? 'Confirm fenced…' : 'Confirm recovered…';
+  const style = request.action === 'force-down' ? 'danger' : 'primary';
   return {
     type: 'actions',
     block_id: CARD_ACTIONS_BLOCK_ID,
-    elements: [button(text, forceDown ? ACTION_IDS.confirmFenced : ACTION_IDS.confirmRecovered, request.id, forceDown ? 'danger' : 'primary'), cancelButton(request)],
+    elements: [button(confirmButtonText(request, label === 'retry'), confirmActionId(request), request.id, style), cancelButton(request)],
   };
 }
 
@@ -295,11 +256,8 @@ function stateLine(request: ForceDownRequest, view: CardView): { line: string; s
         ? { line: `✅ ${host} is forced down in Nova${confirmedBy(request)}`, summary: 'forced down in Nova' }
         : { line: `✅ ${host} is no longer forced down in Nova${confirmedBy(request)}`, summary: 'no longer forced down in Nova' };
     case 'failed': {
-      const o = request.outcome;
-      if (o && o.code !== 'OK') {
-        const t = failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds }, request);
-        return { line: `❌ ${t.headline}.\n${t.nextStep}`, summary: 'failed' };
-      }
+      const t = outcomeFailureText(request);
+      if (t) return { line: `❌ ${t.headline}.\n${t.nextStep}`, summary: 'failed' };
       return { line: `❌ The request did not finish; Nova's answer is unknown. See the thread, check the host in Nova, and retry.`, summary: 'failed' };
     }
     case 'cancelled':

@@ -29,10 +29,7 @@ export interface SlackCardsOptions {
   notifier: Pick<Notifier, 'auditJoined'>;
   now: () => number;
   log: Logger;
-  /**
-   * Spaces posts and updates per channel (Slack: about one message a second
-   * per channel, short bursts aside); queues, never drops. Default: none.
-   */
+  /** Spaces posts and updates per channel (Slack: about a message a second per channel, short bursts aside); queues, never drops. Default: none. */
   pacer?: ChannelPacer;
   /** Waits between the retries of an outcome's card update. Default: a timer. */
   sleep?: (ms: number) => Promise<void>;

@@ -1,10 +1,9 @@
 import type { types } from '@slack/bolt';
-import { FENCING_METHODS } from '../domain/fencing.js';
-import type { ForceDownRequest, HistoryEntry, RequestState } from '../domain/request.js';
-import { LIMITS, QUOTE_MAX, quotedBlock, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
-import { ACTION_IDS } from './ids.js';
+import type { ForceDownRequest, RequestState } from '../domain/request.js';
+import { QUOTE_MAX, quotedBlock, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
+import { confirmActionId, confirmButtonText, confirmedBy, effectiveState, groupHeaderText, lastEntry, LIMITS, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
 import { cancelledText, expiredText, failureText } from './messages.js';
-import { codeSpan, escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, mentionOrName, parseUtc, quoted, truncate } from './mrkdwn.js';
+import { codeSpan, escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, parseUtc, quoted, truncate } from './mrkdwn.js';
 
 /**
  * The grouped card: many hosts that went down together (one webhook, or
@@ -66,17 +65,6 @@ export function moreHostsText(n: number): string {
   return `and ${n.toLocaleString('en-US')} more ${n === 1 ? 'host' : 'hosts'}: too many to act on one by one; check the alert source`;
 }
 
-const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
-const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(text, max), emoji: true });
-
-/** A pending or failed request past its expiry is shown (and counted) as expired: its button would only be refused. */
-function effectiveState(request: ForceDownRequest, now: number): RequestState {
-  if (request.state === 'pending' || request.state === 'failed') {
-    const expires = parseUtc(request.expiresAt);
-    if (expires !== undefined && expires <= now) return 'expired';
-  }
-  return request.state;
-}
 
 /** Sort rank: pending first, then failed, then in progress, then done. */
 const RANK: Record<RequestState, number> = { pending: 0, failed: 1, approved: 2, executing: 2, succeeded: 3, cancelled: 4, expired: 5 };
@@ -122,34 +110,12 @@ function titleOf(requests: readonly ForceDownRequest[], opts: GroupCardOptions):
   return alert ? alert.alertName?.trim() || alert.source : undefined;
 }
 
-/** Our words only: the title (an alert's words) is in the quoted block below the header, never in it. */
-function headerText(n: number, recovery: boolean): string {
-  return recovery ? `🟢 ${n} ${n === 1 ? 'host' : 'hosts'} recovered` : `🔴 ${n} ${n === 1 ? 'host' : 'hosts'} down`;
-}
-
 /** What the alert said since: repeats, and a resolution while the request is still open. */
 function alertNotes(request: ForceDownRequest, state: RequestState): string {
   const notes: string[] = [];
   if (request.seen && request.seen.count > 1) notes.push(`alert seen ${request.seen.count}×, last ${formatUtc(request.seen.lastAt)}`);
   if (request.alertResolvedAt && (state === 'pending' || state === 'failed')) notes.push('_alert resolved: confirm only if it is still fenced, else let it expire_');
   return notes.length ? ` · ${notes.join(' · ')}` : '';
-}
-
-/** The last transition into `state` (who did it and when). */
-function lastEntry(request: ForceDownRequest, state: RequestState): HistoryEntry | undefined {
-  for (let i = request.history.length - 1; i >= 0; i--) {
-    const entry = request.history[i];
-    if (entry?.state === state) return entry;
-  }
-  return undefined;
-}
-
-/** `(by @approver, fenced: BMC)`, as the single card says it (without the note: rows stay short). */
-function confirmedBy(request: ForceDownRequest): string {
-  const c = request.confirmation;
-  if (!c) return '';
-  const fenced = request.action === 'force-down' ? `, fenced: ${escapeMrkdwn(c.method ? FENCING_METHODS[c.method] : 'method not recorded')}` : '';
-  return ` (by ${mentionOrName(c.by)}${fenced})`;
 }
 
 /** Nova state, forced_down and heartbeat age on one line. */
@@ -183,11 +149,8 @@ function stateLine(request: ForceDownRequest, state: RequestState): string {
     case 'succeeded':
       return `✅ ${forceDown ? 'forced down in Nova' : 'no longer forced down in Nova'}${confirmedBy(request)}`;
     case 'failed': {
-      const o = request.outcome;
-      if (o && o.code !== 'OK') {
-        const t = failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds }, request);
-        return `❌ ${t.headline}. ${t.nextStep}`;
-      }
+      const t = outcomeFailureText(request);
+      if (t) return `❌ ${t.headline}. ${t.nextStep}`;
       return `❌ The request did not finish; Nova's answer is unknown. Check the host in Nova, and retry.`;
     }
     case 'cancelled':
@@ -205,11 +168,10 @@ function stateLine(request: ForceDownRequest, state: RequestState): string {
 function rowButton(request: ForceDownRequest, state: RequestState): types.Button | undefined {
   if (state !== 'pending' && state !== 'failed') return undefined;
   const forceDown = request.action === 'force-down';
-  const text = state === 'failed' ? 'Retry…' : forceDown ? 'Confirm fenced…' : 'Confirm recovered…';
   return {
     type: 'button',
-    text: plain(text, LIMITS.buttonText),
-    action_id: forceDown ? ACTION_IDS.confirmFenced : ACTION_IDS.confirmRecovered,
+    text: plain(confirmButtonText(request, state === 'failed'), LIMITS.buttonText),
+    action_id: confirmActionId(request),
     value: request.id,
     ...(forceDown ? { style: 'danger' as const } : {}),
   };
@@ -254,7 +216,7 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
   const sorted = opts.order === 'given' ? [...requests] : sortRequests(requests, now);
   const total = sorted.length;
   const title = titleOf(sorted, opts);
-  const header = headerText(total, sorted.every((r) => r.action === 'unset'));
+  const header = groupHeaderText(total, sorted.every((r) => r.action === 'unset'));
   const clouds = cloudsOf(sorted);
   const messages: CardMessage[] = [];
 

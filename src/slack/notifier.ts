@@ -15,10 +15,7 @@ export interface SlackNotifierOptions {
   postToResponseUrl: (url: string, message: Record<string, unknown>) => Promise<void>;
   now: () => number;
   log: Logger;
-  /**
-   * Spaces posts and updates per channel (Slack: about one message a second
-   * per channel, short bursts aside); queues, never drops. Default: none.
-   */
+  /** Spaces thread lines per channel: the cards' pacer (src/slack/cards.ts), since they share the channel's budget. Default: none. */
   pacer?: ChannelPacer;
 }
 

@@ -1,0 +1,88 @@
+import type { types } from '@slack/bolt';
+import { FENCING_METHODS, type FencingMethod } from '../domain/fencing.js';
+import type { ForceDownRequest, HistoryEntry, RequestState } from '../domain/request.js';
+import { ACTION_IDS } from './ids.js';
+import { failureText, type FailureText } from './messages.js';
+import { escapeMrkdwn, mentionOrName, parseUtc, truncate } from './mrkdwn.js';
+
+/**
+ * The parts every card is made of, in one place: the single card and the
+ * confirmation modal (blocks.ts) and the grouped card (group-card.ts) say the
+ * same things the same way with them.
+ */
+
+/** Slack's limits (https://docs.slack.dev/reference/block-kit/blocks). */
+export const LIMITS = {
+  messageBlocks: 50,
+  sectionText: 3000,
+  sectionField: 2000,
+  sectionFields: 10,
+  headerText: 150,
+  buttonText: 75,
+  optionText: 75,
+  modalTitle: 24,
+  modalButton: 24,
+  contextElements: 10,
+} as const;
+
+/** A mrkdwn text element, cut to a section's limit. */
+export const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
+/** A plain-text element (emoji shown), cut to `max`. */
+export const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(text, max), emoji: true });
+
+/** The single card's header: our words and the host name only. */
+export function headerText(request: Pick<ForceDownRequest, 'action' | 'host'>): string {
+  return request.action === 'force-down' ? `🔴 Force down ${request.host}` : `🟢 Unset forced-down: ${request.host}`;
+}
+
+/** The grouped card's header. Our words only: the title (an alert's words) is in the quoted block below the header, never in it. */
+export function groupHeaderText(n: number, recovery: boolean): string {
+  return recovery ? `🟢 ${n} ${n === 1 ? 'host' : 'hosts'} recovered` : `🔴 ${n} ${n === 1 ? 'host' : 'hosts'} down`;
+}
+
+/** The last transition into `state`, for who did it and when. */
+export function lastEntry(request: ForceDownRequest, state: RequestState): HistoryEntry | undefined {
+  for (let i = request.history.length - 1; i >= 0; i--) {
+    const entry = request.history[i];
+    if (entry?.state === state) return entry;
+  }
+  return undefined;
+}
+
+/** How the host was fenced, in words. */
+export function methodLabel(method: FencingMethod | undefined): string {
+  return method ? FENCING_METHODS[method] : 'method not recorded';
+}
+
+/** `(by @approver, fenced: BMC …)`. The approver's note is theirs: the quoted block shows it, never a state line. */
+export function confirmedBy(request: ForceDownRequest): string {
+  const c = request.confirmation;
+  if (!c) return '';
+  const fenced = request.action === 'force-down' ? `, fenced: ${escapeMrkdwn(methodLabel(c.method))}` : '';
+  return ` (by ${mentionOrName(c.by)}${fenced})`;
+}
+
+/** A pending or failed request past its expiry is shown (and counted) as expired: its button would only be refused. */
+export function effectiveState(request: ForceDownRequest, now: number): RequestState {
+  if (request.state === 'pending' || request.state === 'failed') {
+    const expires = parseUtc(request.expiresAt);
+    if (expires !== undefined && expires <= now) return 'expired';
+  }
+  return request.state;
+}
+
+/** The confirm button's words: **Retry…** on a failed request, else **Confirm fenced…** / **Confirm recovered…**. */
+export function confirmButtonText(request: Pick<ForceDownRequest, 'action'>, retry: boolean): string {
+  return retry ? 'Retry…' : request.action === 'force-down' ? 'Confirm fenced…' : 'Confirm recovered…';
+}
+
+/** The confirm button's action_id (its `value` is the request id), on every card alike, so one listener handles them all. */
+export function confirmActionId(request: Pick<ForceDownRequest, 'action'>): string {
+  return request.action === 'force-down' ? ACTION_IDS.confirmFenced : ACTION_IDS.confirmRecovered;
+}
+
+/** A failed request's outcome in words (headline, next step), or undefined when it has no failure recorded. */
+export function outcomeFailureText(request: ForceDownRequest): FailureText | undefined {
+  const o = request.outcome;
+  return o && o.code !== 'OK' ? failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds }, request) : undefined;
+}
