@@ -101,12 +101,15 @@ export function createRedfishGateway(target: BmcTarget, deps: RedfishDeps = {}):
   const pollIntervalMs = deps.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
   const origin = new URL(target.url).origin;
   const who = `${target.host}'s BMC (${origin})`;
-  const secrets = [target.auth.password, ...(target.auth.username.length >= 4 ? [target.auth.username] : [])];
-
-  /** Removes every credential (and the session token) from a text the BMC or a library wrote. */
-  const scrub = (text: string, token?: string): string => {
+  /**
+   * Removes the password and the session token from a text; with `username`,
+   * the user name too (for the BMC's own words: our messages never name the
+   * user, and a short one such as "root" would garble them).
+   */
+  const scrub = (text: string, token: string | undefined, username = false): string => {
     let out = text;
-    for (const s of [...secrets, ...(token ? [token] : [])]) if (s) out = out.split(s).join('***');
+    const secrets = [target.auth.password, token, username && target.auth.username.length >= 3 ? target.auth.username : undefined];
+    for (const s of secrets) if (s) out = out.split(s).join('***');
     return out;
   };
 
@@ -135,7 +138,7 @@ export function createRedfishGateway(target: BmcTarget, deps: RedfishDeps = {}):
         err instanceof BmcFailure
           ? err.failure
           : { code: 'BMC_UNREACHABLE', reason: 'network', message: `${who}: ${what} failed unexpectedly (${err instanceof Error ? err.name : 'error'})` };
-      return fail({ ...f, message: scrub(f.message, c.token), ...(f.detail !== undefined ? { detail: scrub(f.detail, c.token) } : {}) });
+      return fail({ ...f, message: scrub(f.message, c.token), ...(f.detail !== undefined ? { detail: scrub(f.detail, c.token, true) } : {}) });
     } finally {
       await c.logout();
       await agent.destroy().catch(() => undefined);
@@ -371,7 +374,9 @@ export function createRedfishGateway(target: BmcTarget, deps: RedfishDeps = {}):
 
   function readingOf(s: { path: string; doc: Json }): BmcReading {
     const id = s.doc['@odata.id'];
-    return { powerState: powerStateOf(s.doc.PowerState), readAt: now(), system: typeof id === 'string' && id.startsWith('/') ? stripSlash(id) : s.path };
+    // The system's own id when it is a plain Redfish path (it reaches Slack and logs), else the path read.
+    const system = typeof id === 'string' && /^\/redfish\/v1\/[\x21-\x7e]{1,200}$/.test(id) ? stripSlash(id) : s.path;
+    return { powerState: powerStateOf(s.doc.PowerState), readAt: now(), system };
   }
 
   const tell = (opts: PowerOffOptions, r: BmcReading) => {
