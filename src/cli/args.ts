@@ -1,19 +1,22 @@
 import { parseArgs } from 'node:util';
 import { checkHostName, COMPUTE_BINARY, describeHostNameProblem } from '../domain/host.js';
 import type { CloudFlag } from '../config/cloud-choice.js';
-import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
+import { FENCING_METHODS, isFencingMethod, POWER_OFF_NOW, whyFenceFirst, type FenceChoice } from '../domain/fencing.js';
 
 export type CliCommand =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'status'; host: string; binary: string; common: Common }
   | { kind: 'list'; all: boolean; common: Common }
+  /** `bmc <host>`: the host's power state as its BMC reports it (no Nova call). */
+  | { kind: 'bmc'; host: string; common: Common }
   | {
       kind: 'set';
       host: string;
       binary: string;
       forcedDown: boolean;
-      fenced?: FencingMethod;
+      /** How the host was fenced (--fenced), or `power-off` (--power-off: force-down powers it off via its BMC). */
+      fenced?: FenceChoice;
       note?: string;
       /** --ignore-heartbeat: skip the heartbeat watch (forcing down only). */
       ignoreHeartbeat?: boolean;
@@ -35,9 +38,11 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage:
   force-down <host> [nova-compute] --fenced <how> [--note TEXT] [--ignore-heartbeat] [--cloud NAME] [--json]
+  force-down <host> [nova-compute] --power-off [--note TEXT] [--cloud NAME] [--json]
   force-down --unset <host> [nova-compute] [--note TEXT] [--cloud NAME] [--json]
   force-down status <host> [--cloud NAME] [--json]
   force-down list [--all] [--cloud NAME] [--json]
+  force-down bmc <host> [--cloud NAME] [--json]
 
 Marks a fenced compute host's nova-compute service down in Nova at once (the
 seed's \`nova service-force-down\`), so its instances can be evacuated, and
@@ -47,6 +52,12 @@ unsets it (--unset) once the host is recovered.
 ${Object.entries(FENCING_METHODS)
   .map(([k, v]) => `                     ${k.padEnd(8)} ${v}`)
   .join('\n')}
+  --power-off      instead of --fenced: force-down fences the host itself, via its
+                   BMC (below): it powers the host off (Redfish ComputerSystem.Reset,
+                   ForceOff where the BMC allows it), waits until the BMC reports
+                   Off (FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS, default 120,
+                   10-900), then forces it down; not with --unset or
+                   --ignore-heartbeat
   --note TEXT      free text for the answer and the Slack audit line (required
                    with --fenced other)
   --ignore-heartbeat
@@ -58,6 +69,8 @@ ${Object.entries(FENCING_METHODS)
   --os-compute-api-version 2.N
                    pin the compute microversion (default: discovered; 2.53+ preferred)
   --all            list: every nova-compute service, not only down or forced-down ones
+  bmc <host>       print the host's power state as its BMC reports it (no Nova
+                   call; exit 0 whatever the state)
   --json           print one JSON object instead of a line (errors too)
   --debug          list on stderr the configuration files read (paths only, never
                    their contents) and the cloud chosen; the answer is unchanged
@@ -67,6 +80,16 @@ in Nova. If Nova hears from it after the command started, the host is not
 fenced: nothing is changed and force-down exits 3 (HOST_STILL_REPORTING). A
 last heartbeat younger than FORCE_DOWN_HEARTBEAT_WAIT_SECONDS (default 20,
 0-120, as for the bot) is watched until it is that old.
+
+BMCs: a host's BMC (Redfish) comes from FORCE_DOWN_SECRET_FILE's bmc section
+only (bmc.<cloud>: a template and hosts entries, as for the bot); clouds.yaml
+and the OS_* variables have none, so --power-off and bmc need that file. For a
+host with a BMC entry, force-down reads its power state before forcing down: Off
+replaces the heartbeat wait (a heartbeat after it still refuses); with --fenced
+bmc anything else refuses (exit 3, BMC_SAYS_ON), and so does a BMC that cannot
+be read (exit 4, BMC_UNREACHABLE); with the other methods the heartbeat watch
+decides. A host without a BMC entry is checked as above. BMC credentials are
+never printed.
 
 Credentials: FORCE_DOWN_SECRET_FILE (the bot's secret document), else clouds.yaml
 (OS_CLIENT_CONFIG_FILE, ./clouds.yaml, ~/.config/openstack/, /etc/openstack/),
@@ -85,7 +108,10 @@ changes nothing else. Otherwise nothing is recorded beyond this command's output
 
 Exit codes: 0 done, 2 usage or configuration (nothing sent to Nova), 3 refused
 (by Nova or Keystone, or the host still reports to Nova), 4 Nova or Keystone
-unreachable.`;
+unreachable. With a BMC: 2 also when the host has no BMC entry (--power-off,
+bmc) or its entry does not fit the BMC (BMC_CONFIG), 3 when the BMC reports the
+host on (BMC_SAYS_ON), refuses the power-off (BMC_REJECTED) or does not report
+Off in time (BMC_POWER_OFF_TIMEOUT), 4 when it is unreachable (BMC_UNREACHABLE).`;
 
 /** Whether the command line asks for JSON: read before parsing, so that usage errors are JSON too. */
 export function wantsJson(argv: readonly string[]): boolean {
@@ -108,6 +134,7 @@ export function parseCli(argv: string[]): CliCommand {
         cloud: { type: 'string' },
         'os-cloud': { type: 'string' },
         'ignore-heartbeat': { type: 'boolean', default: false },
+        'power-off': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
@@ -150,20 +177,40 @@ export function parseCli(argv: string[]): CliCommand {
     rejectSetOptions(v, 'status');
     return { kind: 'status', host: validHost(host), binary: validBinary(binary), common };
   }
+  if (first === 'bmc') {
+    const [host, ...extra] = rest;
+    if (host === undefined) throw new UsageError('bmc needs a host, e.g. force-down bmc compute1');
+    if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    rejectSetOptions(v, 'bmc');
+    if (v.all) throw new UsageError('--all goes with list');
+    if (microversion !== undefined) throw new UsageError('--os-compute-api-version does not go with bmc (it does not call Nova)');
+    return { kind: 'bmc', host: validHost(host), common };
+  }
 
   const [binary, ...extra] = rest;
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (v.all) throw new UsageError('--all goes with list');
   const host = validHost(first);
   if (v.unset) {
+    if (v['power-off']) throw new UsageError('--power-off goes with forcing down, not with --unset');
     if (v.fenced !== undefined) throw new UsageError('--fenced goes with forcing down, not with --unset');
     if (v['ignore-heartbeat']) throw new UsageError('--ignore-heartbeat goes with forcing down, not with --unset (unsetting has no heartbeat watch)');
     return { kind: 'set', host, binary: validBinary(binary), forcedDown: false, ...(v.note ? { note: v.note } : {}), common };
   }
+  if (v['power-off']) {
+    if (v.fenced !== undefined) {
+      throw new UsageError(`--power-off is the fence (force-down powers ${host} off via its BMC): give --power-off or --fenced, not both`);
+    }
+    if (v['ignore-heartbeat']) {
+      throw new UsageError(`--ignore-heartbeat does not go with --power-off (after the BMC reports Off there is no heartbeat wait, only a check that Nova has heard nothing from ${host} since)`);
+    }
+    return { kind: 'set', host, binary: validBinary(binary), forcedDown: true, fenced: POWER_OFF_NOW, ...(v.note ? { note: v.note } : {}), common };
+  }
   if (v.fenced === undefined) {
     throw new UsageError(
       `refusing to force ${host} down without --fenced.\n${whyFenceFirst(host)}\n` +
-        `Then run: force-down ${host} --fenced ${Object.keys(FENCING_METHODS).join('|')}`,
+        `Then run: force-down ${host} --fenced ${Object.keys(FENCING_METHODS).join('|')}\n` +
+        `(or, when ${host} has a BMC entry in FORCE_DOWN_SECRET_FILE: force-down ${host} --power-off)`,
     );
   }
   if (!isFencingMethod(v.fenced)) {
@@ -192,9 +239,12 @@ function cloudFlag(cloud: string | undefined, osCloud: string | undefined): Clou
   return undefined;
 }
 
-function rejectSetOptions(v: { unset: boolean; fenced?: string | undefined; note?: string | undefined; 'ignore-heartbeat': boolean }, cmd: string): void {
-  if (v.unset || v.fenced !== undefined || v.note !== undefined || v['ignore-heartbeat']) {
-    throw new UsageError(`--unset, --fenced, --note and --ignore-heartbeat do not go with ${cmd}`);
+function rejectSetOptions(
+  v: { unset: boolean; fenced?: string | undefined; note?: string | undefined; 'ignore-heartbeat': boolean; 'power-off': boolean },
+  cmd: string,
+): void {
+  if (v.unset || v.fenced !== undefined || v.note !== undefined || v['ignore-heartbeat'] || v['power-off']) {
+    throw new UsageError(`--unset, --fenced, --power-off, --note and --ignore-heartbeat do not go with ${cmd}`);
   }
 }
 

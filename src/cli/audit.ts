@@ -1,7 +1,9 @@
 // The breakglass CLI's audit line: one Slack message per force-down or --unset,
 // like the bot's audit thread. Plain fetch, no @slack/* (the CLI is bundled small).
 import { hostname, userInfo } from 'node:os';
-import { FENCING_METHODS, type FencingMethod } from '../domain/fencing.js';
+import type { BmcEvidence } from '../app/fence.js';
+import { fenceChoiceLabel, POWER_OFF_NOW, type FenceChoice } from '../domain/fencing.js';
+import { describePowerState } from '../domain/power.js';
 import { escapeAndTruncate, inert, quoted, truncate } from '../slack/mrkdwn.js';
 
 type Env = Record<string, string | undefined>;
@@ -59,9 +61,12 @@ export interface AuditEvent {
   host: string;
   binary: string;
   cloud: string;
-  fenced?: FencingMethod;
+  /** --fenced, or `power-off` (--power-off). */
+  fenced?: FenceChoice;
   note?: string;
   heartbeatIgnored?: boolean;
+  /** What the host's BMC said, when it was read (a power-off: the reset sent and when Off was seen). */
+  bmc?: BmcEvidence;
   outcome:
     | { ok: true; request: string; microversion: string }
     | { ok: false; code: string; message: string; request?: string; status?: number };
@@ -71,7 +76,8 @@ export interface AuditEvent {
 const LINE_MAX = 3_000;
 
 /**
- * One mrkdwn line: when, who (CLI), what, the cloud, the fence method and note, and the outcome code.
+ * One mrkdwn line: when, who (CLI), what, the cloud, the fence method (with
+ * the BMC's evidence), note, and the outcome code.
  * What a person wrote or chose (the note, \$USER, the binary, the message) is inert (mrkdwn.ts `inert`):
  * one line, no formatting, mention or link; the note in curly quotes, last but for the outcome.
  */
@@ -82,15 +88,29 @@ export function auditText(e: AuditEvent): string {
   const parts = [
     `\`${new Date(e.at).toISOString()}\` breakglass CLI: ${inert(e.who, 200)} ${e.outcome.ok ? done : `failed to ${doing}`} in ${escapeAndTruncate(e.cloud, 200)}`,
   ];
-  if (e.fenced) parts.push(`fenced: ${FENCING_METHODS[e.fenced]}`);
+  if (e.fenced === POWER_OFF_NOW) parts.push(powerOffWords(e.bmc));
+  else if (e.fenced) parts.push(`fenced: ${fenceChoiceLabel(e.fenced)}`);
+  if (e.bmc && e.fenced !== POWER_OFF_NOW) parts.push(`BMC reads ${describePowerState(e.bmc.powerState)} at ${at(e.bmc.readAt)}`);
   const note = quoted(e.note, 500);
   if (note) parts.push(`note: ${note}`);
   if (e.heartbeatIgnored) parts.push('heartbeat watch skipped (--ignore-heartbeat)');
   const o = e.outcome;
-  const path = o.request ? `Nova: \`${escapeAndTruncate(o.request, 100)}\`${o.ok ? ` @ ${escapeAndTruncate(o.microversion, 20)}` : ''} → ` : '→ ';
+  // A BMC code's request went to the BMC (Redfish), every other one to Nova or Keystone.
+  const service = !o.ok && o.code.startsWith('BMC_') ? 'BMC' : 'Nova';
+  const path = o.request ? `${service}: \`${escapeAndTruncate(o.request, 100)}\`${o.ok ? ` @ ${escapeAndTruncate(o.microversion, 20)}` : ''} → ` : '→ ';
   parts.push(o.ok ? `${path}*OK*` : `${path}*${escapeAndTruncate(o.code, 60)}*${o.status !== undefined ? ` (HTTP ${o.status})` : ''}: ${inert(o.message, 300)}`);
   return truncate(parts.join(' · ').replace(/\n/g, ' '), LINE_MAX);
 }
+
+/** Power off now, and what the BMC said: the reset and when Off was seen, or that it already read Off. */
+function powerOffWords(bmc: BmcEvidence | undefined): string {
+  const words = 'BMC power-off via Redfish';
+  if (!bmc) return words;
+  if (!bmc.reset) return `${words}: none needed, BMC reads Off at ${at(bmc.readAt)}`;
+  return `${words} (${bmc.reset.resetType}), reset sent at ${at(bmc.reset.sentAt)}, Off seen at ${at(bmc.reset.offAt)}`;
+}
+
+const at = (ms: number) => `\`${new Date(ms).toISOString()}\``;
 
 export interface PostOptions {
   fetch?: typeof fetch;

@@ -1,11 +1,16 @@
-import { watchHeartbeat } from '../app/heartbeat.js';
-import { chooseCloud, cloudContextOf } from '../config/cloud-choice.js';
 import { resolve } from 'node:path';
+import type { BmcGateway } from '../app/bmc-port.js';
+import { checkFence, type BmcEvidence, type FenceProgress } from '../app/fence.js';
+import { createBmcLookup } from '../bmc/redfish.js';
+import { insecureBmcWarningFor, type BmcSection } from '../config/bmc.js';
+import { chooseCloud, cloudContextOf } from '../config/cloud-choice.js';
 import { loadCloudFromOpenStackConfig, type ConfigTrace } from '../config/clouds-yaml.js';
+import { bmcPowerOffTimeoutMs } from '../config/env.js';
 import { loadSecretFile } from '../config/secret-document.js';
 import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
-import { FENCING_METHODS } from '../domain/fencing.js';
+import { fenceChoiceLabel, POWER_OFF_NOW } from '../domain/fencing.js';
+import { describePowerState } from '../domain/power.js';
 import { novaSpellings } from '../domain/host.js';
 import { DEFAULT_HEARTBEAT_WAIT_MS } from '../domain/heartbeat.js';
 import { nextStep } from '../domain/runbook.js';
@@ -30,7 +35,7 @@ export interface CliIo {
   cwd?: string;
   now?: () => number;
   version?: string;
-  /** Pause between the heartbeat watch's reads of Nova (default: a timer). */
+  /** Pause between polls: the heartbeat watch's reads of Nova, a power-off's reads of the BMC (default: a timer). */
   sleep?: (ms: number) => Promise<void>;
   /** Connects to the chosen cloud (default: the OpenStack client; tests pass a fake). */
   connect?: (name: string, cloud: CloudConfig) => CliCloud;
@@ -55,6 +60,16 @@ interface Resolved {
   cloud: CloudConfig;
   /** The secret document's Slack bot token, for the audit line. */
   botToken?: string;
+  /** Where the cloud came from (a path, or "OS_* variables"), for messages. */
+  source: string;
+  /** The secret document's `bmc` section, when the cloud came from one (clouds.yaml and openrc have no BMCs). */
+  bmc?: { section: BmcSection | undefined; file: string };
+}
+
+/** What --power-off and the BMC checks need, read before anything is sent. */
+interface BmcPlan {
+  gateway: BmcGateway;
+  powerOffTimeoutMs?: number;
 }
 
 /** Runs the breakglass CLI and returns its exit code. All output goes through `io`. */
@@ -85,8 +100,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   let resolved: Resolved;
   let waitMs: number | undefined;
+  let powerOffTimeoutMs: number | undefined;
+  const powerOff = cmd.kind === 'set' && cmd.fenced === POWER_OFF_NOW;
   try {
-    if (cmd.kind === 'set' && cmd.forcedDown && !cmd.ignoreHeartbeat) waitMs = heartbeatWaitMs(io.env);
+    // Power off now has no heartbeat wait (only a check, once the BMC reads Off).
+    if (cmd.kind === 'set' && cmd.forcedDown && !powerOff && !cmd.ignoreHeartbeat) waitMs = heartbeatWaitMs(io.env);
+    if (powerOff) powerOffTimeoutMs = bmcPowerOffTimeoutMs(io.env);
     resolved = resolveCloud(cmd.common, io);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -95,6 +114,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     throw err;
   }
+
+  // The host's BMC: looked up before anything is sent; --power-off and bmc need one.
+  let bmc: BmcPlan | undefined;
+  if (cmd.kind === 'bmc' || (cmd.kind === 'set' && cmd.forcedDown)) {
+    const gateway = resolved.bmc
+      ? createBmcLookup(resolved.bmc.section, { now, ...(io.sleep ? { sleep: io.sleep } : {}) })(resolved.name, cmd.host)
+      : undefined;
+    if (!gateway) {
+      if (cmd.kind === 'bmc' || powerOff) return failed(noBmc(cmd.host, resolved), { host: cmd.host, action: cmd.kind === 'bmc' ? 'bmc' : 'force-down' }, cmd.common, io, resolved.name);
+    } else {
+      if (cmd.common.debug) io.err(`force-down: debug: BMC ${gateway.endpoint} for ${cmd.host} from bmc.${resolved.name} of the secret document`);
+      const insecure = insecureBmcWarningFor(resolved.bmc?.section, resolved.name, cmd.host);
+      if (insecure) io.err(`force-down: warning: ${insecure}`);
+      bmc = { gateway, ...(powerOffTimeoutMs !== undefined ? { powerOffTimeoutMs } : {}) };
+    }
+  }
+  if (cmd.kind === 'bmc') return await runBmc(cmd, bmc!.gateway, resolved.name, io);
+
   const cloud = cmd.common.microversion ? { ...resolved.cloud, compute_api_version: cmd.common.microversion } : resolved.cloud;
   const client = (io.connect ?? createCloudClient)(resolved.name, cloud);
   try {
@@ -121,7 +158,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return EXIT.done;
       }
       case 'set':
-        return await runSet(cmd, client, resolved, io, { now, started, ...(waitMs !== undefined ? { waitMs } : {}) });
+        return await runSet(cmd, client, resolved, io, { now, started, ...(waitMs !== undefined ? { waitMs } : {}) }, bmc);
     }
   } finally {
     await client.close();
@@ -129,9 +166,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 type SetCommand = Extract<CliCommand, { kind: 'set' }>;
+type BmcCommand = Extract<CliCommand, { kind: 'bmc' }>;
 
 /**
- * force-down / --unset: the heartbeat watch (forcing down only, unless
+ * force-down / --unset: the fence checks (forcing down only: src/app/fence.ts,
+ * power off now, the BMC's reading, the heartbeat watch unless
  * --ignore-heartbeat), Nova's PUT, the answer, then the audit line. The
  * audit starts once the outcome is known and can only add a warning.
  */
@@ -141,30 +180,54 @@ async function runSet(
   resolved: Resolved,
   io: CliIo,
   t: { now: () => number; started: number; waitMs?: number },
+  bmc: BmcPlan | undefined,
 ): Promise<number> {
   const action = cmd.forcedDown ? 'force-down' : 'unset';
   const cloudName = resolved.name;
+  const powerOff = cmd.fenced === POWER_OFF_NOW;
   const ignored = cmd.forcedDown && cmd.ignoreHeartbeat === true;
   let waitedMs: number | undefined;
+  let evidence: BmcEvidence | undefined;
   let outcome: Awaited<ReturnType<CliCloud['nova']['setForcedDown']>> | undefined;
-  if (t.waitMs !== undefined) {
-    const watched = await watchHeartbeat(client.nova, cmd.host, cmd.binary, {
-      waitMs: t.waitMs,
-      now: t.now,
-      sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-      confirmedAtMs: t.started,
-      onWait: ({ lastMs, untilMs }) => {
+  if (cmd.forcedDown) {
+    let lastState: string | undefined;
+    const onProgress = (p: FenceProgress) => {
+      if (p.kind === 'heartbeat-wait') {
         const at = t.now();
-        const age = Math.max(0, Math.round((at - lastMs) / 1000));
-        const left = Math.max(0, Math.ceil((untilMs - at) / 1000));
+        const age = Math.max(0, Math.round((at - p.wait.lastMs) / 1000));
+        const left = Math.max(0, Math.ceil((p.wait.untilMs - at) / 1000));
         io.err(`force-down: waiting to see whether ${cmd.host} still reports to Nova (last heartbeat ${age} s ago; deciding in ${left} s)…`);
+        return;
+      }
+      const state = describePowerState(p.powerState);
+      if (state === lastState) return;
+      io.err(
+        lastState === undefined && p.powerState === 'Off'
+          ? `force-down: ${cmd.host}'s BMC already reports power Off: no reset sent`
+          : `force-down: powering ${cmd.host} off via its BMC… (PowerState: ${state})`,
+      );
+      lastState = state;
+    };
+    const checked = await checkFence(
+      client.nova,
+      bmc?.gateway,
+      { host: cmd.host, binary: cmd.binary, method: cmd.fenced, confirmedAtMs: t.started },
+      {
+        heartbeatWaitMs: t.waitMs,
+        powerOffTimeoutMs: bmc?.powerOffTimeoutMs ?? 0,
+        now: t.now,
+        sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+        onProgress,
       },
-    });
-    if (watched.ok) waitedMs = watched.value.waitedMs;
-    else outcome = watched;
+    );
+    if (checked.ok) {
+      if (!ignored) waitedMs = checked.value.waitedMs;
+      evidence = checked.value.bmc;
+    } else outcome = checked;
   }
   outcome ??= await client.nova.setForcedDown(cmd.host, cmd.forcedDown, cmd.binary);
   const doneAt = t.now();
+  const bmcSeen = evidence && bmc ? { endpoint: bmc.gateway.endpoint, ...evidence } : undefined;
 
   let code: number;
   if (!outcome.ok) {
@@ -172,12 +235,13 @@ async function runSet(
     code = failed(outcome.failure, { host: cmd.host, action, didYouMean, ...(ignored ? { heartbeatIgnored: true } : {}) }, cmd.common, io, cloudName);
   } else {
     const r = outcome.value;
-    const how = cmd.fenced ? `; fenced: ${FENCING_METHODS[cmd.fenced]}` : '';
+    const how = cmd.fenced ? `; fenced: ${powerOff ? poweredOffWords(bmcSeen) : fenceChoiceLabel(cmd.fenced)}` : '';
+    const reading = bmcSeen && !powerOff ? `; BMC ${bmcSeen.endpoint} reads ${describePowerState(bmcSeen.powerState)} at ${isoSeconds(bmcSeen.readAt)}` : '';
     const note = cmd.note ? ` (${cmd.note})` : '';
     const skipped = ignored ? '; heartbeat watch skipped (--ignore-heartbeat)' : '';
     const state = r.service.state ? ` state=${r.service.state}` : '';
     const line = cmd.forcedDown
-      ? `${cmd.host}: forced down (${r.service.binary || cmd.binary}${state} forced_down=${r.forcedDown}) via ${r.request} at ${r.microversion} on ${cloudName}${how}${note}${skipped}`
+      ? `${cmd.host}: forced down (${r.service.binary || cmd.binary}${state} forced_down=${r.forcedDown}) via ${r.request} at ${r.microversion} on ${cloudName}${how}${note}${reading}${skipped}`
       : `${cmd.host}: forced_down unset (${r.service.binary || cmd.binary}${state} forced_down=${r.forcedDown}) via ${r.request} at ${r.microversion} on ${cloudName}${note}`;
     report(
       cmd.common,
@@ -194,6 +258,7 @@ async function runSet(
         microversion: r.microversion,
         ...(cmd.fenced ? { fenced: cmd.fenced } : {}),
         ...(cmd.note ? { note: cmd.note } : {}),
+        ...(bmcSeen ? { bmc: bmcJson(bmcSeen) } : {}),
         ...(ignored ? { heartbeatIgnored: true } : {}),
         ...(waitedMs !== undefined ? { heartbeatWaitedMs: waitedMs } : {}),
         elapsedMs: doneAt - t.started,
@@ -203,7 +268,7 @@ async function runSet(
     code = EXIT.done;
   }
 
-  // The audit line: only now that Nova has answered, bounded, and never changing the exit code.
+  // The audit line: only now that Nova has answered (or the checks refused), bounded, and never changing the exit code.
   const { target, warning } = auditTarget(resolved.botToken, io.env);
   if (warning) io.err(`force-down: ${warning}`);
   if (target) {
@@ -217,6 +282,7 @@ async function runSet(
       ...(cmd.fenced ? { fenced: cmd.fenced } : {}),
       ...(cmd.note ? { note: cmd.note } : {}),
       ...(ignored ? { heartbeatIgnored: true } : {}),
+      ...(evidence ? { bmc: evidence } : {}),
       outcome: outcome.ok
         ? { ok: true, request: outcome.value.request, microversion: outcome.value.microversion }
         : {
@@ -236,6 +302,63 @@ async function runSet(
   return code;
 }
 
+/** `bmc <host>`: one read of the host's power state; no Nova call. */
+async function runBmc(cmd: BmcCommand, gateway: BmcGateway, cloud: string, io: CliIo): Promise<number> {
+  const read = await gateway.readPower();
+  if (!read.ok) return failed(read.failure, { host: cmd.host, action: 'bmc' }, cmd.common, io, cloud);
+  const r = read.value;
+  report(
+    cmd.common,
+    io,
+    { ok: true, cloud, host: cmd.host, powerState: r.powerState, readAt: new Date(r.readAt).toISOString(), system: r.system, endpoint: gateway.endpoint },
+    `${cmd.host} on ${cloud}: BMC ${gateway.endpoint} reports power ${describePowerState(r.powerState)} (read ${isoSeconds(r.readAt)}, system ${r.system})`,
+  );
+  return EXIT.done;
+}
+
+type BmcSeen = BmcEvidence & { endpoint: string };
+
+/** The fence of --power-off in the answer line. */
+function poweredOffWords(seen: BmcSeen | undefined): string {
+  if (!seen) return fenceChoiceLabel(POWER_OFF_NOW);
+  if (!seen.reset) return `its BMC ${seen.endpoint} already read Off at ${isoSeconds(seen.readAt)} (no reset sent)`;
+  return `powered off via its BMC ${seen.endpoint} (${seen.reset.resetType} sent at ${isoSeconds(seen.reset.sentAt)}, Off seen at ${isoSeconds(seen.reset.offAt)})`;
+}
+
+function bmcJson(seen: BmcSeen): Record<string, unknown> {
+  return {
+    endpoint: seen.endpoint,
+    powerState: seen.powerState,
+    readAt: new Date(seen.readAt).toISOString(),
+    ...(seen.reset
+      ? { reset: { resetType: seen.reset.resetType, sentAt: new Date(seen.reset.sentAt).toISOString(), offAt: new Date(seen.reset.offAt).toISOString() } }
+      : {}),
+  };
+}
+
+/** `2026-11-25T14:00:00Z`: a moment in the answer line. */
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** Why --power-off or bmc cannot go on: the host has no BMC here (BMC_CONFIG, exit 2, nothing sent). */
+function noBmc(host: string, resolved: Resolved): Failure {
+  if (!resolved.bmc) {
+    return {
+      code: 'BMC_CONFIG',
+      message: `${host}'s BMC is not known: BMCs are configured only in FORCE_DOWN_SECRET_FILE's bmc section (the bot's secret document), and this run read its cloud from ${resolved.source}, which has no BMCs`,
+    };
+  }
+  const { section, file } = resolved.bmc;
+  const has = section !== undefined && Object.hasOwn(section, resolved.name);
+  return {
+    code: 'BMC_CONFIG',
+    message: has
+      ? `${host} has no BMC entry in ${file} (bmc.${resolved.name} has no hosts entry for it and no template with a url)`
+      : `${host} has no BMC entry: ${file} has no bmc.${resolved.name} section`,
+  };
+}
+
 function resolveCloud(common: Common, io: CliIo): Resolved {
   // --debug: paths and names only, on stderr; never a file's contents.
   const debug = common.debug ? (line: string) => io.err(`force-down: debug: ${line}`) : undefined;
@@ -245,7 +368,13 @@ function resolveCloud(common: Common, io: CliIo): Resolved {
     const doc = loadSecretFile(secretFile);
     const { name, cloud, namedBy } = chooseCloud(doc.clouds, common.cloud, io.env, `secret file ${secretFile}`);
     debug?.(`cloud ${name} (${namedBy}) from the secret document`);
-    return { name, cloud, ...(doc.slack?.botToken ? { botToken: doc.slack.botToken } : {}) };
+    return {
+      name,
+      cloud,
+      source: `secret file ${secretFile}`,
+      bmc: { section: doc.bmc, file: `secret file ${secretFile}` },
+      ...(doc.slack?.botToken ? { botToken: doc.slack.botToken } : {}),
+    };
   }
   const trace: ConfigTrace | undefined = debug && {
     read: (what, path) => debug(`read ${what} ${resolve(path)}`),
@@ -253,15 +382,31 @@ function resolveCloud(common: Common, io: CliIo): Resolved {
   };
   const { name, cloud, source, namedBy } = loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd, trace);
   debug?.(source === 'OS_* variables' ? `cloud ${name} from the OS_* variables (no configuration file)` : `cloud ${name} (${namedBy}) from ${resolve(source)}`);
-  return { name, cloud };
+  return { name, cloud, source: source === 'OS_* variables' ? 'the OS_* variables (an openrc)' : source };
 }
 
-/** What CLI-specific words replace the runbook's for a code (the runbook speaks of Slack's confirmation). */
-function cliNextStep(f: Failure, host: string, action: 'force-down' | 'unset'): string {
-  if (f.code === 'HOST_STILL_REPORTING') {
-    return `${host}'s nova-compute still reports to Nova, so ${host} is running and not fenced; nothing was changed in Nova. Check the fence (BMC power state, switch port), fence ${host} for real, and run force-down again.`;
+type Action = 'force-down' | 'unset' | 'bmc';
+
+/** What CLI-specific words replace the runbook's for a code (the runbook speaks of Slack's confirmation and the worker). */
+function cliNextStep(f: Failure, host: string, action: Action): string {
+  const otherFence = `if ${host} is fenced another way, run force-down ${host} --fenced pdu|network|dead|other saying how`;
+  const unchanged = action === 'bmc' ? '' : ' Nothing was changed in Nova.';
+  switch (f.code) {
+    case 'HOST_STILL_REPORTING':
+      return `${host}'s nova-compute still reports to Nova, so ${host} is running and not fenced; nothing was changed in Nova. Check the fence (BMC power state, switch port), fence ${host} for real, and run force-down again.`;
+    case 'BMC_SAYS_ON':
+      return `${host}'s BMC reports its power is not Off, so ${host} is not fenced by power; nothing was changed in Nova. Power it off (force-down ${host} --power-off does it via the BMC) and run force-down again; ${otherFence}.`;
+    case 'BMC_UNREACHABLE':
+      return `force-down could not use ${host}'s BMC (the reason is in the message). Check that this machine reaches the BMC on the management network, and the url and TLS settings (caCert, or insecure) of its entry in FORCE_DOWN_SECRET_FILE's bmc section.${unchanged}${action === 'bmc' ? '' : ` Then try again; ${otherFence}.`}`;
+    case 'BMC_POWER_OFF_TIMEOUT':
+      return `${host}'s BMC accepted the power-off but did not report Off within FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS; nothing was changed in Nova. Check the BMC (its web console or ipmitool) and the host; do not treat ${host} as fenced until its power is off, then run force-down ${host} --fenced bmc (the BMC is read again).`;
+    case 'BMC_CONFIG':
+      return `Add or fix ${host}'s BMC entry in FORCE_DOWN_SECRET_FILE's bmc section (url, username/password, system: the message says what does not fit).${unchanged}${action === 'bmc' ? '' : ` Or ${otherFence}.`}`;
+    case 'BMC_REJECTED':
+      return `${host}'s BMC refused to power it off (the message says how); nothing was changed in Nova. Power it off by other means (BMC console, PDU), then run force-down ${host} --fenced bmc (or --fenced pdu).`;
+    default:
+      return nextStep(f.code, host, action === 'bmc' ? 'force-down' : action);
   }
-  return nextStep(f.code, host, action);
 }
 
 /**
@@ -277,12 +422,13 @@ async function spellings(client: CliCloud, f: Failure, host: string, binary: str
 
 function failed(
   f: Failure,
-  what: { host?: string; action: 'force-down' | 'unset'; heartbeatIgnored?: boolean; didYouMean?: string[] },
+  what: { host?: string; action: Action; heartbeatIgnored?: boolean; didYouMean?: string[] },
   common: Common,
   io: CliIo,
   cloud: string,
 ): number {
-  const code = isUnavailable(f.code) ? EXIT.unreachable : EXIT.refused;
+  // A BMC entry that does not fit (or none) is configuration: nothing was sent to Nova.
+  const code = f.code === 'BMC_CONFIG' ? EXIT.usage : isUnavailable(f.code) ? EXIT.unreachable : EXIT.refused;
   const step = cliNextStep(f, what.host ?? 'the host', what.action);
   const nova = f.detail ? ` (OpenStack said: ${f.detail})` : '';
   const subject = what.host ? `${what.host} on ${cloud}` : `cloud ${cloud}`;

@@ -67,7 +67,22 @@ export function insecureBmcEntries(section: BmcSection | undefined): string[] {
 
 /** The warning to log at start when some BMC entries skip TLS verification; `undefined` when none does. */
 export function insecureBmcWarning(section: BmcSection | undefined): string | undefined {
-  const entries = insecureBmcEntries(section);
+  return warnInsecure(insecureBmcEntries(section));
+}
+
+/**
+ * The same warning for one host's BMC only (the breakglass CLI, before it
+ * talks to it): the entry that turns verification off for `host` in `cloud`
+ * (its hosts entry, else the template); `undefined` when it verifies.
+ */
+export function insecureBmcWarningFor(section: BmcSection | undefined, cloud: string, host: string): string | undefined {
+  const bmc = section && Object.hasOwn(section, cloud) ? section[cloud] : undefined;
+  if (!bmc || resolveBmcTarget(section, cloud, host)?.tls.insecure !== true) return undefined;
+  const key = Object.keys(bmc.hosts).find((k) => foldHost(k) === foldHost(host));
+  return warnInsecure([key === undefined ? `bmc.${cloud}.template` : `bmc.${cloud}.hosts.${key}`]);
+}
+
+function warnInsecure(entries: string[]): string | undefined {
   if (entries.length === 0) return undefined;
   return `BMC TLS verification is off (insecure: true) for ${entries.join(', ')}: anyone on the management network path can pose as these BMCs; give them a caCert instead`;
 }

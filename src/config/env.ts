@@ -101,3 +101,20 @@ export function loadBotSettings(env: Env): BotSettings {
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };
 }
+
+/**
+ * FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS alone, in ms, parsed as the bot
+ * parses it (same range and default): the breakglass CLI reads it for
+ * --power-off. An empty value counts as unset.
+ */
+export function bmcPowerOffTimeoutMs(env: Env): number {
+  const name = 'FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS';
+  const raw = env[name]?.trim();
+  const field = botEnvSchema.shape[name];
+  const res = field.safeParse(raw === '' ? undefined : raw);
+  if (!res.success) {
+    const { minValue, maxValue } = field.unwrap();
+    throw new ConfigError(`${name} must be a whole number of seconds from ${minValue} to ${maxValue} (got "${raw?.slice(0, 20)}")`);
+  }
+  return res.data * 1000;
+}

@@ -50,7 +50,7 @@ export function harness(nova: FakeNovaOptions = {}): Harness {
       out.push(t);
     },
     err: (t) => {
-      events.push(t.startsWith('force-down: waiting') ? 'progress' : 'err');
+      events.push(/^force-down: (waiting|powering)/.test(t) ? 'progress' : 'err');
       err.push(t);
     },
     now: () => clock.now,
@@ -103,11 +103,11 @@ export function harness(nova: FakeNovaOptions = {}): Harness {
 
 const cloud = (region: string) => ({ auth: { auth_url: 'https://keystone.example:5000/v3', application_credential_id: `ac-${region}`, application_credential_secret: 'SEKRET-appcred-456' }, region_name: region });
 
-/** A secret file with these clouds (and a Slack bot token unless `slack: false`); returns its path. */
-export function secretFile(names: string[], opts: { botToken?: string | false } = {}): string {
+/** A secret file with these clouds (and a Slack bot token unless `slack: false`, a `bmc` section when given); returns its path. */
+export function secretFile(names: string[], opts: { botToken?: string | false; bmc?: Record<string, unknown> } = {}): string {
   const file = join(tempDir('force-down-secret-'), 'secret.json');
   const slack = opts.botToken === false ? {} : { slack: { signingSecret: 'SEKRET-signing-789', botToken: opts.botToken ?? 'xoxb-SEKRET-bot-000' } };
-  writeFileSync(file, JSON.stringify({ ...slack, clouds: Object.fromEntries(names.map((n) => [n, cloud(n)])) }));
+  writeFileSync(file, JSON.stringify({ ...slack, clouds: Object.fromEntries(names.map((n) => [n, cloud(n)])), ...(opts.bmc ? { bmc: opts.bmc } : {}) }));
   return file;
 }
 
