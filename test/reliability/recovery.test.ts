@@ -7,15 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebClient } from '@slack/web-api';
-import type { AppDeps, Cards, NovaGateway, Notifier } from '../../src/app/ports.js';
-import { createSlackCards } from '../../src/slack/cards.js';
+import type { AppDeps } from '../../src/app/ports.js';
 import { recoverStaleExecuting, STALE_EXECUTING_MS, WORKER_STOPPED_DETAIL } from '../../src/app/recovery.js';
 import { runJob } from '../../src/app/worker.js';
-import { fail, succeed } from '../../src/domain/failure.js';
-import type { Action, ForceDownRequest, HistoryEntry } from '../../src/domain/request.js';
-import type { ComputeService } from '../../src/domain/service.js';
+import type { Failure } from '../../src/domain/failure.js';
+import type { Action, ForceDownRequest } from '../../src/domain/request.js';
 import { defaultHttpSettings } from '../../src/openstack/http.js';
-import { createMemoryStore } from '../fakes/memory-store.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
@@ -25,68 +22,42 @@ import { buttonsOf, user } from '../integration/slack-helpers.js';
 import { startChildBot, type ChildBot } from './child-bot.js';
 import { captureLog, textOf, through } from './harness.js';
 import { createSlackFlow } from './slack-flow.js';
+import { fakeNova, setup as bench, svc } from '../unit/app/harness.js';
 
 describe('the recovery rule (fakes)', () => {
-  const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
-
-  function setup(nova: Partial<NovaGateway> & { forcedDown?: boolean } = {}) {
-    let now = T0;
-    let seq = 0;
-    const renders: ForceDownRequest[] = [];
-    const slackCalls: { method: string; channel: string; ts?: string }[] = [];
-    const audits: HistoryEntry[] = [];
+  function setup(opts: { forcedDown?: boolean; readFailure?: Failure; beforeRead?: (host: string) => Promise<void> } = {}) {
     const capture = captureLog();
-    const service = (host: string): ComputeService => ({ id: `id-${host}`, host, binary: 'nova-compute', state: 'up', status: 'enabled', forcedDown: nova.forcedDown ?? false });
-    const gateway: NovaGateway = {
-      getService: nova.getService ?? (async (host) => succeed(service(host))),
-      listComputeServices: async () => succeed([]),
-      setForcedDown: async () => {
-        throw new Error('recovery must never call setForcedDown');
-      },
-    };
-    const store = createMemoryStore();
-    const novaOf = (cloud: string) => (cloud === 'lab' ? gateway : undefined);
-    const notifier: Notifier = {
-      updateModal: async () => undefined,
-      audit: async (_r, e) => void audits.push(e),
-      replyStatus: async () => undefined,
-      replyList: async () => undefined,
-      auditJoined: async () => undefined,
-      auditGroup: async () => undefined,
-    };
-    // The real cards over a recording Slack client: what reached Slack, and which requests were shown.
+    // The real cards and notifier over a recording Slack client: what reached Slack.
+    const slackCalls: { method: string; channel: string; ts?: string; thread_ts?: string }[] = [];
+    let seq = 0;
     const client = {
       chat: {
-        postMessage: async (a: { channel: string }) => (slackCalls.push({ method: 'chat.postMessage', channel: a.channel }), { ok: true, ts: `9.${String(++seq).padStart(6, '0')}` }),
+        postMessage: async (a: { channel: string; thread_ts?: string }) => (
+          slackCalls.push({ method: 'chat.postMessage', channel: a.channel, ...(a.thread_ts ? { thread_ts: a.thread_ts } : {}) }), { ok: true, ts: `9.${String(++seq).padStart(6, '0')}` }
+        ),
         update: async (a: { channel: string; ts: string }) => (slackCalls.push({ method: 'chat.update', channel: a.channel, ts: a.ts }), { ok: true }),
       },
-    } as unknown as Pick<WebClient, 'chat'>;
-    const real = createSlackCards({ client, store, nova: novaOf, notifier, now: () => now, log: capture.log });
-    const cards: Cards = { ...real, request: async (r, view) => (renders.push(structuredClone(r)), real.request(r, view)) };
-    const deps: AppDeps = {
-      store,
-      nova: novaOf,
-      enqueue: async () => undefined,
-      cards,
-      notifier,
-      policy: { approverUsers: new Set(['UAPPROVER']), approverGroups: new Set(), twoPerson: false },
-      allowedChannels: new Set(),
-      defaultCloud: 'lab',
-      ttlMs: 30 * 60_000,
-      safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000 },
-      now: () => now,
-      sleep: async (ms) => void (now += ms),
-      newId: () => `req-${++seq}`,
-      log: capture.log,
-    };
+      views: {},
+    } as unknown as Pick<WebClient, 'chat' | 'views'>;
+    const nova = fakeNova({}, {
+      readOnly: 'recovery must never call setForcedDown',
+      ...(opts.readFailure ? { readFailure: opts.readFailure } : {}),
+      ...(opts.beforeRead ? { beforeRead: opts.beforeRead } : {}),
+    });
+    const t = bench(
+      { policy: { approverUsers: new Set(['UAPPROVER']), approverGroups: new Set(), twoPerson: false }, allowedChannels: new Set(), log: capture.log },
+      { nova, cloud: 'lab', slack: { client } },
+    );
+    const { deps } = t;
     /** A request that entered `executing` at the current time (a row of grouped card `group`, if given). */
     async function executing(host: string, action: Action = 'force-down', group?: string): Promise<ForceDownRequest> {
-      const at = new Date(now).toISOString();
+      const at = new Date(t.now()).toISOString();
       const r: ForceDownRequest = {
         id: deps.newId(), cloud: 'lab', host, binary: 'nova-compute', action, state: 'pending', origin: { kind: 'slash', userId: 'UREQ', channelId: 'C1' },
-        requestedBy: 'UREQ', channel: 'C1', messageTs: '1.000001', createdAt: at, updatedAt: at, expiresAt: new Date(now + deps.ttlMs).toISOString(), history: [{ state: 'pending', at }],
+        requestedBy: 'UREQ', channel: 'C1', messageTs: '1.000001', createdAt: at, updatedAt: at, expiresAt: new Date(t.now() + deps.ttlMs).toISOString(), history: [{ state: 'pending', at }],
         ...(group ? { group } : {}),
       };
+      nova.hosts[host] = svc(host, { state: 'up', forcedDown: opts.forcedDown ?? false });
       await deps.store.create(r);
       if (group) await deps.store.createGroup({ id: group, channel: 'C1', title: 'HostDown', createdAt: at, members: [r.id], messages: ['1.000001'] });
       await deps.store.transition(r.id, ['pending'], 'approved', at, { confirmation: { by: 'UAPPROVER', at, method: 'bmc' } }, 'UAPPROVER');
@@ -94,7 +65,7 @@ describe('the recovery rule (fakes)', () => {
       if (!res.ok) throw new Error('setup');
       return res.request;
     }
-    return { deps, renders, slackCalls, audits, log: capture, executing, advance: (ms: number) => (now += ms), now: () => now };
+    return { deps, renders: t.renders, slackCalls, audits: t.audits, log: capture, executing, advance: t.advance, now: t.now };
   }
 
   it('the bound is over twice the worst case of one force-down with the default HTTP settings', () => {
@@ -120,7 +91,7 @@ describe('the recovery rule (fakes)', () => {
     expect(after).toMatchObject({ state: 'failed', outcome: { code: 'NOVA_UNAVAILABLE', detail: WORKER_STOPPED_DETAIL } });
     expect(after.outcome?.message).toContain('confirm again to retry');
     expect(t.renders.at(-1)).toMatchObject({ id: r.id, state: 'failed' });
-    expect(t.audits.at(-1)).toMatchObject({ state: 'failed' });
+    expect(t.audits.at(-1)?.entry).toMatchObject({ state: 'failed' });
     expect(t.log.entries()).toContainEqual(expect.objectContaining({ level: 'warn', message: 'recovered a request left executing', requestId: r.id, outcome: 'NOVA_UNAVAILABLE' }));
   });
 
@@ -139,7 +110,7 @@ describe('the recovery rule (fakes)', () => {
   });
 
   it('Nova cannot be read: failed with the lookup\'s code, and the card says check then retry', async () => {
-    const t = setup({ getService: async () => fail({ code: 'KEYSTONE_UNAVAILABLE', message: 'Keystone did not answer' }) });
+    const t = setup({ readFailure: { code: 'KEYSTONE_UNAVAILABLE', message: 'Keystone did not answer' } });
     const r = await t.executing('fault1');
     t.advance(STALE_EXECUTING_MS + 1);
     await recoverStaleExecuting(t.deps);
@@ -164,10 +135,9 @@ describe('the recovery rule (fakes)', () => {
     let deps: AppDeps | undefined;
     let id = '';
     const t = setup({
-      getService: async (host) => {
+      beforeRead: async () => {
         // The live worker records Nova's answer while the sweep reads Nova.
         await deps!.store.transition(id, ['executing'], 'succeeded', new Date().toISOString(), { outcome: { code: 'OK', message: 'forced down' } });
-        return succeed({ host, binary: 'nova-compute', forcedDown: false });
       },
     });
     deps = t.deps;
@@ -185,7 +155,7 @@ describe('the recovery rule (fakes)', () => {
     expect(await recoverStaleExecuting(t.deps)).toBe(1);
     expect(await t.deps.store.get(r.id)).toMatchObject({ state: 'succeeded' });
     // The group's message (its first page, every member's card) updated in place; no card of its own posted.
-    expect(t.slackCalls).toEqual([{ method: 'chat.update', channel: 'C1', ts: '1.000001' }]);
+    expect(t.slackCalls.filter((c) => !c.thread_ts)).toEqual([{ method: 'chat.update', channel: 'C1', ts: '1.000001' }]);
   });
 
   it('two sweeps at once settle a request once', async () => {

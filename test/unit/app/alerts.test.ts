@@ -1,22 +1,19 @@
 // The alert use case (src/app/alerts.ts) over the memory store, with the real
-// Slack notifier (grouped cards, pacer) against the fake Slack Web API and a
-// hand-written fake Nova that counts force-down calls.
+// Slack cards and notifier (grouped cards, pacer) against the fake Slack Web API
+// and the bench's fake Nova, which counts its calls (harness.ts).
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_GROUP_MAX_HOSTS, receiveAlerts, type AlertIntakeOptions } from '../../../src/app/alerts.js';
-import type { AppDeps, Job, NovaGateway } from '../../../src/app/ports.js';
 import { confirmRequest, openRequest } from '../../../src/app/requests.js';
 import { SHARED_LIST_TTL_MS } from '../../../src/app/service-list.js';
 import { runJob } from '../../../src/app/worker.js';
 import type { HostAlert } from '../../../src/alerts/types.js';
-import { fail, succeed } from '../../../src/domain/failure.js';
 import { AUTO_APPROVER, type ForceDownRequest } from '../../../src/domain/request.js';
 import type { ComputeService } from '../../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
 import { ACTION_IDS } from '../../../src/slack/ids.js';
-import { slackCards } from './harness.js';
+import { fakeNova, setup as bench, svc as benchHost } from './harness.js';
 import { createChannelPacer, type ChannelPacer, type ScheduleOptions } from '../../../src/slack/pacer.js';
-import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 
 const CHANNEL = 'C0ONCALL01';
@@ -29,56 +26,22 @@ beforeAll(async () => {
 afterAll(async () => slack.close());
 beforeEach(() => slack.reset());
 
-function svc(host: string, over: Partial<ComputeService> = {}): ComputeService {
-  return { id: `uuid-${host}`, host, binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T14:00:00.000000', ...over };
-}
+/** A host that stopped reporting just now (the bench's clock): Nova counts it down. */
+const svc = (host: string, over: Partial<ComputeService> = {}): ComputeService => benchHost(host, { updatedAt: '2026-11-25T14:00:00.000000', ...over });
 
 function setup(hosts: ComputeService[] = [], pacer = createChannelPacer({ minIntervalMs: 1, burst: 5 })) {
-  let now = Date.UTC(2026, 10, 25, 14, 0, 0);
-  const logs: Record<string, unknown>[] = [];
   let seq = 0;
-  const table = new Map(hosts.map((h) => [h.host, h]));
-  const novaCalls = { list: 0, get: 0, put: [] as { host: string; forcedDown: boolean }[], listDelayMs: 0 };
-  const nova: NovaGateway = {
-    async listComputeServices() {
-      novaCalls.list++;
-      if (novaCalls.listDelayMs) await new Promise((r) => setTimeout(r, novaCalls.listDelayMs));
-      return succeed([...table.values()].map((s) => ({ ...s })));
-    },
-    async getService(host) {
-      novaCalls.get++;
-      const s = table.get(host);
-      return s ? succeed({ ...s }) : fail({ code: 'HOST_NOT_FOUND', message: `no host ${host}` });
-    },
-    async setForcedDown(host, forcedDown) {
-      novaCalls.put.push({ host, forcedDown });
-      const s = table.get(host);
-      if (!s) return fail({ code: 'HOST_NOT_FOUND', message: 'no such host', status: 404 });
-      s.forcedDown = forcedDown;
-      return succeed({ service: { ...s }, forcedDown, request: 'PUT /os-services/{id}', microversion: '2.53', novaResponse: {} });
-    },
-  };
-  const jobs: Job[] = [];
+  const nova = fakeNova(hosts);
   const client = new WebClient('xoxb-unit-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
-  const store = createMemoryStore();
-  const deps: AppDeps = {
-    store,
-    nova: (cloud) => (cloud === 'prod' ? nova : undefined),
-    enqueue: async (job) => void jobs.push(job),
-    ...slackCards({ client, now: () => now, pacer: pacer, store, nova: (cloud) => (cloud === 'prod' ? nova : undefined) }),
-    policy: { approverUsers: new Set([APPROVER]), approverGroups: new Set(), twoPerson: true },
-    allowedChannels: new Set([CHANNEL]),
-    defaultCloud: 'prod',
-    ttlMs: 30 * 60_000,
-    safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000 },
-    now: () => now,
-    sleep: async (ms) => void (now += ms),
-    newId: () => `id-${String(++seq).padStart(4, '0')}`,
-    log: { info: (message, data) => void logs.push({ level: 'info', message, ...data }), warn: (message, data) => void logs.push({ level: 'warn', message, ...data }), error: (message, data) => void logs.push({ level: 'error', message, ...data }) },
-  };
-  const drain = async () => {
-    while (jobs.length) await runJob(deps, jobs.shift()!);
-  };
+  const t = bench(
+    {
+      policy: { approverUsers: new Set([APPROVER]), approverGroups: new Set(), twoPerson: true },
+      allowedChannels: new Set([CHANNEL]),
+      newId: () => `id-${String(++seq).padStart(4, '0')}`,
+    },
+    { nova, slack: { client, pacer } },
+  );
+  const { deps } = t;
   const opts = (over: Partial<AlertIntakeOptions> = {}): AlertIntakeOptions => ({
     source: 'alertmanager',
     channel: CHANNEL,
@@ -88,7 +51,20 @@ function setup(hosts: ComputeService[] = [], pacer = createChannelPacer({ minInt
   });
   const all = async (): Promise<ForceDownRequest[]> =>
     (await Promise.all((['pending', 'approved', 'executing', 'succeeded', 'failed'] as const).map((s) => deps.store.listByState(s)))).flat();
-  return { deps, jobs, drain, opts, all, novaCalls, table, logs, advance: (ms: number) => (now += ms) };
+  /** Nova's calls: lists, lookups, force-downs (`put`); `listDelayMs` slows its lists. */
+  const novaCalls = {
+    get list() {
+      return nova.reads.list;
+    },
+    get get() {
+      return nova.reads.get;
+    },
+    put: nova.calls,
+    set listDelayMs(ms: number) {
+      nova.listDelayMs = ms;
+    },
+  };
+  return { deps, jobs: t.jobs, drain: t.drain, opts, all, novaCalls, table: new Map(Object.entries(nova.hosts)), logs: t.logs, advance: t.advance };
 }
 
 function alert(host: string, over: Partial<HostAlert> = {}): HostAlert {

@@ -1,18 +1,14 @@
 // The expiry sweep over grouped cards (issue #11, finding 5): the members of a group that expire in one
 // sweep are shown once for the group — one Nova list, one update per page, one thread line — not host by
-// host. The real Slack notifier against the fake Slack Web API, a memory store and a counting fake Nova.
+// host. The real Slack cards and notifier against the fake Slack Web API, on the shared bench (harness.ts).
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AppDeps, Job, NovaGateway } from '../../../src/app/ports.js';
 import { REFRESH_GROUP_MAX_IDS, expireRequests, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
-import { succeed } from '../../../src/domain/failure.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
-import type { ComputeService } from '../../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
-import { slackCards } from './harness.js';
+import { fakeNova, setup as bench, svc } from './harness.js';
 import { createChannelPacer } from '../../../src/slack/pacer.js';
-import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 
 const CHANNEL = 'C0ONCALL01';
@@ -26,45 +22,20 @@ afterAll(async () => slack.close());
 beforeEach(() => slack.reset());
 
 function setup() {
-  let now = Date.UTC(2026, 10, 25, 14, 0, 0);
   let seq = 0;
-  const nova = { lists: 0, gets: 0 };
-  const svc = (host: string): ComputeService => ({ id: `uuid-${host}`, host, binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T13:50:00.000000' });
-  const known = new Set<string>();
-  const gateway: NovaGateway = {
-    async listComputeServices() {
-      nova.lists++;
-      return succeed([...known].map(svc));
-    },
-    async getService(host) {
-      nova.gets++;
-      return succeed(svc(host));
-    },
-    async setForcedDown() {
-      throw new Error('the expiry sweep never changes Nova');
-    },
-  };
-  const jobs: Job[] = [];
+  // Nova finds every host the tests open (and lists them); the sweep must never change it.
+  const nova = fakeNova({}, { anyHost: true, readOnly: 'the expiry sweep never changes Nova' });
   const client = new WebClient('xoxb-unit-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
-  const store = createMemoryStore();
-  const deps: AppDeps = {
-    store,
-    nova: (cloud) => (cloud === 'prod' ? gateway : undefined),
-    enqueue: async (job) => void jobs.push(job),
-    ...slackCards({ client, now: () => now, pacer: createChannelPacer({ minIntervalMs: 1, burst: 5 }), store, nova: (cloud) => (cloud === 'prod' ? gateway : undefined) }),
-    policy: { approverUsers: new Set(['U0APPROVER']), approverGroups: new Set(), twoPerson: true },
-    allowedChannels: new Set([CHANNEL]),
-    defaultCloud: 'prod',
-    ttlMs: TTL_MS,
-    safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000 },
-    now: () => now,
-    sleep: async (ms) => void (now += ms),
-    newId: () => `id-${String(++seq).padStart(4, '0')}`,
-    log: { info() {}, warn() {}, error() {} },
-  };
-  const drain = async () => {
-    while (jobs.length) await runJob(deps, jobs.shift()!);
-  };
+  const t = bench(
+    {
+      policy: { approverUsers: new Set(['U0APPROVER']), approverGroups: new Set(), twoPerson: true },
+      allowedChannels: new Set([CHANNEL]),
+      ttlMs: TTL_MS,
+      newId: () => `id-${String(++seq).padStart(4, '0')}`,
+    },
+    { nova, slack: { client, pacer: createChannelPacer({ minIntervalMs: 1, burst: 5 }) } },
+  );
+  const { deps, jobs, drain } = t;
 
   /** `n` hosts opened into one group and its card posted, as the alert intake does (one show-group job). */
   async function group(n: number, prefix = 'node', record = true): Promise<{ id: string; members: ForceDownRequest[] }> {
@@ -72,7 +43,7 @@ function setup() {
     const members: ForceDownRequest[] = [];
     for (let i = 0; i < n; i++) {
       const host = `${prefix}${String(i).padStart(3, '0')}`;
-      known.add(host);
+      nova.hosts[host] = svc(host);
       const res = await openRequest(
         deps,
         { host, action: 'force-down', origin: { kind: 'alert', source: 'alertmanager', fingerprint: `fp-${host}`, alertName: 'HostDown' }, requestedBy: 'alertmanager', channel: CHANNEL, group: id },
@@ -88,7 +59,16 @@ function setup() {
     return { id, members };
   }
 
-  return { deps, jobs, drain, nova, group, advance: (ms: number) => (now += ms) };
+  /** Nova's reads: service lists and single-host lookups. */
+  const reads = {
+    get lists() {
+      return nova.reads.list;
+    },
+    get gets() {
+      return nova.reads.get;
+    },
+  };
+  return { deps, jobs, drain, nova: reads, group, advance: t.advance };
 }
 
 /** Slack calls made from now on. */

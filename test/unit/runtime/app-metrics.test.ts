@@ -1,20 +1,19 @@
 // The use cases' metric hooks, through the real composition (composeRuntime with the EMF
 // emitter, the real Slack notifier against the fake Slack Web API), down to the EMF lines
-// CloudWatch would turn into metrics. Nova is a scripted gateway here.
+// CloudWatch would turn into metrics. Nova is the use cases' bench fake (test/unit/app/harness.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppDeps, Job, NovaGateway } from '../../../src/app/ports.js';
+import type { AppDeps, Job } from '../../../src/app/ports.js';
 import { confirmRequest, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
 import { loadBotSettings } from '../../../src/config/env.js';
 import { parseSecretDocument } from '../../../src/config/secret-document.js';
-import { fail, succeed } from '../../../src/domain/failure.js';
-import type { ComputeService } from '../../../src/domain/service.js';
 import { composeRuntime } from '../../../src/runtime/compose.js';
 import { runWithLogContext } from '../../../src/runtime/logger.js';
 import { createEmfMetrics } from '../../../src/runtime/metrics.js';
 import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { appCredCloud, SECRETS } from '../config/builders.js';
+import { fakeNova } from '../app/harness.js';
 
 const CHANNEL = 'C0ONCALL01';
 const APPROVER = 'U0APPROVE1';
@@ -27,20 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await slack?.close();
 });
-
-const service = (host: string): ComputeService => ({ id: `uuid-${host}`, host, binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T13:50:00.000000' });
-
-/** Nova that forces hosts down, except those listed in `forbidden` (403 on the policy). */
-function scriptedNova(forbidden: Set<string>): NovaGateway {
-  return {
-    getService: async (host) => succeed(service(host)),
-    listComputeServices: async () => succeed([]),
-    setForcedDown: async (host, forcedDown) =>
-      forbidden.has(host)
-        ? fail({ code: 'NOVA_FORBIDDEN', message: 'Nova refused: policy', status: 403 })
-        : succeed({ service: { ...service(host), forcedDown }, forcedDown, request: 'PUT /os-services/{id}', microversion: '2.53', novaResponse: {} }),
-  };
-}
 
 function setup() {
   const lines: string[] = [];
@@ -55,7 +40,9 @@ function setup() {
     log: { info() {}, warn() {}, error() {} },
     metrics: createEmfMetrics({ dimensions: { Stage: 'test' }, write: (l) => lines.push(l) }),
   });
-  const deps: AppDeps = { ...rt.deps, nova: (cloud) => (cloud === 'prod' ? scriptedNova(new Set(['compute2'])) : undefined) };
+  // The bench's fake Nova (test/unit/app/harness.ts): it finds every host, and refuses to force compute2 down (403 on its policy).
+  const nova = fakeNova({}, { anyHost: true, refuse: new Set(['compute2']) });
+  const deps: AppDeps = { ...rt.deps, nova: (cloud) => (cloud === 'prod' ? nova.gateway : undefined) };
   const drain = async () => {
     while (jobs.length) await runJob(deps, jobs.shift()!);
   };
