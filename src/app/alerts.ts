@@ -229,7 +229,6 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
       title: opts.action === 'unset' ? `${title} resolved` : title,
       createdAt: iso(now),
       members: ids,
-      messages: [],
       key,
       reserved: granted,
       ...(fresh.length > granted ? { overflow: fresh.length - granted } : {}),

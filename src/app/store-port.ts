@@ -16,6 +16,18 @@ export const MAX_OPEN_FORMS = 20;
 export type TransitionPatch = Partial<Pick<ForceDownRequest, 'confirmation' | 'outcome' | 'messageTs'>>;
 
 /**
+ * A group as the store keeps it: the domain's record, and `messages`, the
+ * display's references to where the group is shown (its page messages, in
+ * order, empty until posted). They are the display's alone (src/slack/cards.ts
+ * writes and reads them); the use cases and the domain never look at them.
+ * The stored field keeps the name `messages`, so groups already stored read.
+ */
+export type StoredGroup = RequestGroup & { messages: string[] };
+
+/** A group to record: `messages` only when it is shown already (default none). */
+export type NewGroup = RequestGroup & { messages?: readonly string[] };
+
+/**
  * Where requests live. Every state change is a compare-and-set naming the
  * states it comes from, so two approvers clicking at once, or a Lambda async
  * retry, cause exactly one transition (and so exactly one Nova call).
@@ -103,26 +115,26 @@ export interface RequestStore {
    */
   markAlertResolved(id: string, at: string): Promise<ForceDownRequest | undefined>;
 
-  /** Records a new group (its members' requests are created separately). DUPLICATE_ID if the id exists. */
-  createGroup(group: RequestGroup): Promise<void>;
+  /** Records a new group (its members' requests are created separately), shown nowhere yet unless `messages` says so. DUPLICATE_ID if the id exists. */
+  createGroup(group: NewGroup): Promise<void>;
 
-  getGroup(id: string): Promise<RequestGroup | undefined>;
+  getGroup(id: string): Promise<StoredGroup | undefined>;
 
   /**
    * Appends `members` to group `id`'s members, atomically as seen by other
    * callers (two concurrent appends both land, each id once). Returns the
    * updated group, or undefined for an unknown id.
    */
-  addToGroup(id: string, members: readonly string[]): Promise<RequestGroup | undefined>;
+  addToGroup(id: string, members: readonly string[]): Promise<StoredGroup | undefined>;
 
-  /** Records the group's page messages (last writer wins). */
+  /** Records where the display shows the group (its `messages`; last writer wins). */
   setGroupMessages(id: string, messages: readonly string[]): Promise<void>;
 
   /**
    * The most recently created group in `channel` created at or after `since`
    * (ISO-8601), if any; with `key`, only groups recorded with that `key`.
    */
-  findRecentGroup(channel: string, since: string, key?: string): Promise<RequestGroup | undefined>;
+  findRecentGroup(channel: string, since: string, key?: string): Promise<StoredGroup | undefined>;
 
   /**
    * Reserves rows on group `id` for `wanted` new members, atomically as seen
@@ -132,7 +144,7 @@ export interface RequestStore {
    * `overflow`. Changes nothing else. Returns the grant and the updated
    * group, or undefined for an unknown id (and creates nothing).
    */
-  reserveGroupSlots(id: string, wanted: number, limits: { max: number; allowed?: number }): Promise<{ granted: number; group: RequestGroup } | undefined>;
+  reserveGroupSlots(id: string, wanted: number, limits: { max: number; allowed?: number }): Promise<{ granted: number; group: StoredGroup } | undefined>;
 
   /**
    * Takes up to `wanted` from counter `key`, whose total never goes past

@@ -202,9 +202,9 @@ export interface ForceDownRequest {
 }
 
 /**
- * Hosts that went down together share one grouped card (src/slack/group-card.ts):
- * the group lists its member requests and the Slack messages that show them
- * (one per page of rows, in order).
+ * Hosts that went down together share one card: the group lists its member
+ * requests, in the order they joined. Where and how it is shown is the
+ * display's business (src/slack/cards.ts), not the domain's.
  */
 export interface RequestGroup {
   id: string;
@@ -214,8 +214,6 @@ export interface RequestGroup {
   createdAt: string;
   /** Member request ids, in the order they joined. */
   members: string[];
-  /** The ts of each page message, in page order, once posted. */
-  messages: string[];
   /**
    * What new requests join this group by: alerts of one source and alert
    * name (and action), so a flood under one name never takes in another

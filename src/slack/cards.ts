@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { Cards, GroupChange, HostView, Logger, NovaGateway, Notifier, ShowGroupJob } from '../app/ports.js';
-import type { RequestStore } from '../app/store-port.js';
+import type { RequestStore, StoredGroup } from '../app/store-port.js';
 import { viewOf } from '../app/outcomes.js';
 import { sharedComputeServices } from '../app/service-list.js';
 import type { ForceDownRequest, RequestGroup } from '../domain/request.js';
@@ -187,7 +187,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
    * Posts or updates a group's messages: `pages` (default all), plus any page
    * not posted yet. `members` in the group's order. Returns every page's ts, in order.
    */
-  async function pages(group: RequestGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, wantedPages?: readonly number[]): Promise<string[]> {
+  async function pages(group: StoredGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, wantedPages?: readonly number[]): Promise<string[]> {
     const now = opts.now();
     // One host: the full single card (Nova's view in detail, Cancel); more, or hosts left out: the grouped card.
     const cards: CardMessage[] =

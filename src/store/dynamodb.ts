@@ -1,8 +1,8 @@
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestGroup, type RequestState } from '../domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
+import type { CreateResult, NewGroup, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import { MAX_OPEN_FORMS } from '../app/store-port.js';
 import {
   applyNovaHost,
@@ -146,7 +146,7 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
     return Item === undefined ? undefined : fromItem(Item);
   };
 
-  const getGroup = async (id: string): Promise<RequestGroup | undefined> => {
+  const getGroup = async (id: string): Promise<StoredGroup | undefined> => {
     const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: groupPk(id) }, ConsistentRead: true }));
     return Item === undefined ? undefined : fromGroupItem(Item);
   };
@@ -459,7 +459,7 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       }
     },
 
-    async createGroup(group: RequestGroup): Promise<void> {
+    async createGroup(group: NewGroup): Promise<void> {
       const createdMs = groupCreatedMs(group);
       const ttl = Math.floor(createdMs / 1000) + GROUP_LIFETIME_S + RETENTION_AFTER_EXPIRY_S;
       const written = await conditional(
@@ -486,7 +486,7 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
 
     getGroup,
 
-    async addToGroup(id: string, members: readonly string[]): Promise<RequestGroup | undefined> {
+    async addToGroup(id: string, members: readonly string[]): Promise<StoredGroup | undefined> {
       // Members only ever grow, which makes both ways below safe without a lock:
       // - up to MAX_CONTAINS_IDS new ids: one list_append conditioned on none of them being in the
       //   list yet. Concurrent appends of other ids all land at once (DynamoDB applies updates to
@@ -496,7 +496,7 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       //   read again and retry after a backoff.
       const wanted = uniqueIds(members);
       const deadline = Date.now() + 10_000;
-      let known: RequestGroup | undefined; // the group as last read, once read
+      let known: StoredGroup | undefined; // the group as last read, once read
       let lostRaces = 0;
       for (;;) {
         const present = new Set(known?.members);
@@ -569,7 +569,7 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
       );
     },
 
-    async findRecentGroup(channel: string, since: string, key?: string): Promise<RequestGroup | undefined> {
+    async findRecentGroup(channel: string, since: string, key?: string): Promise<StoredGroup | undefined> {
       const from = sinceMs(since);
       const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: latestGroupPk(channel, key) }, ConsistentRead: true }));
       if (Item === undefined) return undefined;
@@ -762,7 +762,7 @@ function fromItem(item: Record<string, unknown>): ForceDownRequest {
 }
 
 /** The group as a table item, without its `ttl`. */
-function groupToItem(g: RequestGroup): Record<string, unknown> {
+function groupToItem(g: NewGroup): Record<string, unknown> {
   return {
     pk: groupPk(g.id),
     id: g.id,
@@ -770,14 +770,14 @@ function groupToItem(g: RequestGroup): Record<string, unknown> {
     title: g.title,
     createdAt: g.createdAt,
     members: [...g.members],
-    messages: [...g.messages],
+    messages: [...(g.messages ?? [])],
     ...(g.key !== undefined ? { key: g.key } : {}),
     ...(g.reserved !== undefined ? { reserved: g.reserved } : {}),
     ...(g.overflow !== undefined ? { overflow: g.overflow } : {}),
   };
 }
 
-function fromGroupItem(item: Record<string, unknown>): RequestGroup {
+function fromGroupItem(item: Record<string, unknown>): StoredGroup {
   const { id, channel, title, createdAt, members, messages, key, reserved, overflow } = item;
   const isIds = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
   const isCount = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
 import { StoreError } from './errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
+import type { CreateResult, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import {
   appendMembers,
   applyAlertResolved,
@@ -213,11 +213,11 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
   const selectRecentKeyedGroup = db.prepare<[string, string, string], RequestRow>(
     "SELECT json FROM groups WHERE channel = ? AND created_at >= ? AND json_extract(json, '$.key') = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
   );
-  const readGroup = (id: string): RequestGroup | undefined => {
+  const readGroup = (id: string): StoredGroup | undefined => {
     const row = selectGroup.get(id);
     return row === undefined ? undefined : parseGroup(row.json, id);
   };
-  const addToGroupTx = db.transaction((id: string, members: readonly string[]): RequestGroup | undefined => {
+  const addToGroupTx = db.transaction((id: string, members: readonly string[]): StoredGroup | undefined => {
     const current = readGroup(id);
     if (current === undefined) return undefined;
     const json = JSON.stringify({ ...current, members: appendMembers(current.members, members) });
@@ -291,7 +291,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
 
     async createGroup(group) {
       const createdAt = new Date(groupCreatedMs(group)).toISOString();
-      const { changes } = insertGroup.run(group.id, group.channel, createdAt, JSON.stringify(group));
+      const { changes } = insertGroup.run(group.id, group.channel, createdAt, JSON.stringify({ ...group, messages: [...(group.messages ?? [])] }));
       if (changes !== 1) throw new StoreError('DUPLICATE_ID', `group ${group.id} already exists`);
     },
 
@@ -335,9 +335,9 @@ function parse(json: string, id: string): ForceDownRequest {
   }
 }
 
-function parseGroup(json: string, id: string): RequestGroup {
+function parseGroup(json: string, id: string): StoredGroup {
   try {
-    return JSON.parse(json) as RequestGroup;
+    return JSON.parse(json) as StoredGroup;
   } catch (cause) {
     throw new StoreError('CORRUPT_ITEM', `group ${id}: stored JSON does not parse`, { cause });
   }

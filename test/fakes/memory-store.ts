@@ -1,6 +1,6 @@
-import { holdsLock, lockKey, type ForceDownRequest, type RequestGroup, type RequestState } from '../../src/domain/request.js';
+import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../../src/domain/request.js';
 import { StoreError } from '../../src/store/errors.js';
-import type { CreateResult, RequestStore, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/app/store-port.js';
+import type { CreateResult, NewGroup, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/app/store-port.js';
 import {
   appendMembers,
   applyAlertResolved,
@@ -29,7 +29,7 @@ import {
 export interface MemoryStoreState {
   requests: Map<string, ForceDownRequest>;
   locks: Map<string, string>;
-  groups?: Map<string, RequestGroup>;
+  groups?: Map<string, StoredGroup>;
   /** `takeQuota`'s counters by key (made by the store when left out). */
   quotas?: Map<string, number>;
 }
@@ -51,7 +51,7 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
     const r = requests.get(id);
     return r === undefined ? undefined : jsonCopy(r);
   };
-  const readGroup = (id: string): RequestGroup | undefined => {
+  const readGroup = (id: string): StoredGroup | undefined => {
     const g = groups.get(id);
     return g === undefined ? undefined : jsonCopy(g);
   };
@@ -140,17 +140,17 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       return jsonCopy(next);
     },
 
-    async createGroup(group: RequestGroup): Promise<void> {
+    async createGroup(group: NewGroup): Promise<void> {
       groupCreatedMs(group);
       if (groups.has(group.id)) throw new StoreError('DUPLICATE_ID', `group ${group.id} already exists`);
-      groups.set(group.id, jsonCopy(group));
+      groups.set(group.id, jsonCopy({ ...group, messages: [...(group.messages ?? [])] }));
     },
 
-    async getGroup(id: string): Promise<RequestGroup | undefined> {
+    async getGroup(id: string): Promise<StoredGroup | undefined> {
       return readGroup(id);
     },
 
-    async addToGroup(id: string, members: readonly string[]): Promise<RequestGroup | undefined> {
+    async addToGroup(id: string, members: readonly string[]): Promise<StoredGroup | undefined> {
       const current = groups.get(id);
       if (current === undefined) return undefined;
       groups.set(id, { ...current, members: appendMembers(current.members, members) });
@@ -162,9 +162,9 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       if (current !== undefined) groups.set(id, { ...current, messages: [...messages] });
     },
 
-    async findRecentGroup(channel: string, since: string, key?: string): Promise<RequestGroup | undefined> {
+    async findRecentGroup(channel: string, since: string, key?: string): Promise<StoredGroup | undefined> {
       const from = sinceMs(since);
-      let best: { group: RequestGroup; ms: number } | undefined;
+      let best: { group: StoredGroup; ms: number } | undefined;
       // Insertion order: of two groups created at the same instant, the later written wins.
       for (const group of groups.values()) {
         if (group.channel !== channel || (key !== undefined && group.key !== key)) continue;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ForceDownRequest, RequestGroup } from '../../../src/domain/request.js';
+import type { StoredGroup } from '../../../src/app/store-port.js';
+import type { ForceDownRequest } from '../../../src/domain/request.js';
 
 export const T0 = '2025-03-01T10:00:00.000Z';
 export const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
@@ -72,7 +73,8 @@ export function aFullRequest(overrides: Partial<ForceDownRequest> = {}): ForceDo
 }
 
 /** An empty group in C0ONCALL created at T0, with a fresh id. */
-export function aGroup(overrides: Partial<RequestGroup> = {}): RequestGroup {
+/** A group as the store keeps it (shown nowhere yet unless `messages` says so). */
+export function aGroup(overrides: Partial<StoredGroup> = {}): StoredGroup {
   return {
     id: `grp-${randomUUID()}`,
     channel: 'C0ONCALL',
