@@ -102,8 +102,8 @@ other setting in it is refused (exit 2) and nothing is sent.
 
 Audit: when FORCE_DOWN_SECRET_FILE has slack.botToken and FORCE_DOWN_CHANNEL is
 set, each force-down and --unset posts one line to that Slack channel once Nova
-has answered (who ran it as $USER@hostname, host, cloud, fence method, note,
-outcome code); a post that fails or takes over 3 s is a warning on stderr and
+has answered (who ran it as $USER@hostname, host, cloud, fence method, the
+BMC's power-off or reading, note, outcome code); a post that fails or takes over 3 s is a warning on stderr and
 changes nothing else. Otherwise nothing is recorded beyond this command's output.
 
 Exit codes: 0 done, 2 usage or configuration (nothing sent to Nova), 3 refused
