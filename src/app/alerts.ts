@@ -2,10 +2,11 @@ import { foldHost } from '../domain/host.js';
 import { createHash } from 'node:crypto';
 import type { HostAlert } from '../domain/alert-source.js';
 import type { AlertSource } from '../domain/alert-source.js';
-import { AUTO_APPROVER, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
+import { isOff } from '../domain/power.js';
+import { AUTO_APPROVER, AUTO_BMC_NOTE, type Action, type Confirmation, type ForceDownRequest, type Origin, type RequestGroup } from '../domain/request.js';
 import { errorName, iso } from './outcomes.js';
 import type { AppDeps, Job, RecoveryAlert } from './ports.js';
-import { CARD_OVERDUE_MS, enqueueExecute, openRequest } from './requests.js';
+import { bmcOf, CARD_OVERDUE_MS, enqueueExecute, executeRequest, openRequest } from './requests.js';
 import { sharedComputeServices } from './service-list.js';
 
 /** Hosts whose alerts arrive within this long of a group's creation join that group's card. */
@@ -35,8 +36,13 @@ export interface AlertIntakeOptions {
   source: AlertSource;
   /** Where alert cards go (FORCE_DOWN_CHANNEL). */
   channel: string;
-  /** `alerts.<source>.autoForceDown`: act on alerts carrying fencing evidence without a human. */
-  autoForceDown: boolean;
+  /**
+   * `alerts.<source>.autoForceDown`: `true`: act on alerts carrying the fencing
+   * evidence label without a human; `"bmc-off"`: act on a firing alert when the
+   * host's BMC reports power Off (the worker reads it: job `auto-bmc`);
+   * `false`: never.
+   */
+  autoForceDown: boolean | 'bmc-off';
   /** The evidence label, for the record (`fenced="true"` by default). */
   evidenceLabel: { name: string; value: string };
   groupWindowMs?: number;
@@ -58,6 +64,8 @@ export interface AlertReceipt {
   recoveryChecks: number;
   /** Requests forced down in auto mode (evidence label, source opted in). */
   auto: number;
+  /** `autoForceDown: "bmc-off"`: new requests whose host's BMC the worker reads, to force it down if it reports Off. */
+  bmcChecks?: number;
   /** Alerts that could not be recorded (logged). */
   failed: number;
   /**
@@ -340,10 +348,21 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
       await deps.enqueue(r.group ? { kind: 'show-group', id: r.group, orphan: r.id } : { kind: 'show-card', id: r.id });
     }
 
-    if (opts.autoForceDown) {
+    if (opts.autoForceDown === true) {
       const evidence = new Set(part.filter((a) => a.fencedEvidence).map((a) => a.host));
       for (const r of res.opened.filter((o) => evidence.has(o.host))) {
         if (await autoConfirm(deps, r, opts)) receipt.auto++;
+      }
+    } else if (opts.autoForceDown === 'bmc-off') {
+      // The api never calls a BMC: the worker reads it. Only hosts with a BMC entry (configuration, no call).
+      for (const r of res.opened.filter((o) => bmcOf(deps, o.cloud, o.host) !== undefined)) {
+        try {
+          await deps.enqueue({ kind: 'auto-bmc', id: r.id });
+          receipt.bmcChecks = (receipt.bmcChecks ?? 0) + 1;
+        } catch (err) {
+          // The card is shown anyway: a human confirms it.
+          deps.log.error('auto-bmc job not enqueued; the card waits for a human', { requestId: r.id, error: errorName(err) });
+        }
       }
     }
   }
@@ -402,6 +421,36 @@ async function autoConfirm(deps: AppDeps, request: ForceDownRequest, opts: Alert
   deps.log.info('request confirmed in auto mode', { requestId: request.id, host: request.host, source: opts.source });
   await enqueueExecute(deps, request.id);
   return true;
+}
+
+/**
+ * Worker, auto mode on the BMC's evidence (`autoForceDown: "bmc-off"`): reads
+ * the host's BMC; when it reports power Off, confirms the pending request as
+ * {@link AUTO_APPROVER} (method `bmc`, note {@link AUTO_BMC_NOTE}) and executes
+ * it (the fence checks read the BMC again right before Nova's call). Any other
+ * reading (On, unreachable, no BMC), or a request no longer pending, leaves
+ * the card to a human. Safe to run twice (the confirmation is a compare-and-set).
+ */
+export async function autoConfirmOnBmc(deps: AppDeps, id: string): Promise<void> {
+  const request = await deps.store.get(id);
+  if (!request || request.state !== 'pending' || request.action !== 'force-down' || request.origin.kind !== 'alert') return;
+  const bmc = bmcOf(deps, request.cloud, request.host);
+  if (!bmc) return;
+  const read = await bmc.readPower();
+  if (!read.ok || !isOff(read.value)) {
+    deps.log.info('auto mode (bmc-off): BMC does not report Off; the card waits for a human', {
+      requestId: id,
+      host: request.host,
+      ...(read.ok ? { powerState: String(read.value.powerState).slice(0, 40) } : { outcome: read.failure.code }),
+    });
+    return;
+  }
+  const confirmation: Confirmation = { by: AUTO_APPROVER, at: iso(deps.now()), method: 'bmc', note: AUTO_BMC_NOTE };
+  const res = await deps.store.transition(request.id, ['pending'], 'approved', confirmation.at, { confirmation }, AUTO_APPROVER);
+  if (!res.ok) return;
+  deps.log.info('request confirmed in auto mode', { requestId: id, host: request.host, source: request.origin.source, evidence: 'bmc-off' });
+  deps.metrics?.count('Confirmations', { Action: request.action });
+  await executeRequest(deps, id);
 }
 
 /**

@@ -29,6 +29,9 @@ import { ALERT_SOURCES } from '../domain/alert-source.js';
  *   window's).
  * - `alert-recovery`: resolved alerts for hosts with no open force-down
  *   request: offer recovery where Nova has them forced down.
+ * - `auto-bmc`: request `id` was opened by an alert source in auto mode on
+ *   the BMC's evidence (`autoForceDown: "bmc-off"`): read the host's BMC and,
+ *   when it reports power Off, confirm the request in auto mode and execute it.
  */
 export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['show-card', 'execute', 'refresh-card']), id: z.string().min(1) }),
@@ -36,6 +39,7 @@ export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status'), cloud: z.string(), host: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('sweep') }),
+  z.object({ kind: z.literal('auto-bmc'), id: z.string().min(1) }),
   z.object({ kind: z.literal('check-modal'), id: z.string().min(1), viewId: z.string().min(1), form: z.string().min(1).max(200).optional() }),
   z.object({ kind: z.literal('show-group'), id: z.string().min(1), pages: z.array(z.int().min(0)).optional(), joined: z.array(z.string().min(1)).optional(), orphan: z.string().min(1).optional(), settleUntil: z.number().optional() }),
   z.object({

@@ -2,8 +2,10 @@ import type { FailureCode, Outcome } from '../domain/failure.js';
 import type { ApprovalPolicy } from '../domain/policy.js';
 import type { ForceDownRequest, HistoryEntry, Origin, RequestGroup } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
+import type { PowerState } from '../domain/power.js';
 import type { RequestStore } from './store-port.js';
 import type { Job } from './jobs.js';
+import type { BmcLookup } from './bmc-port.js';
 
 /** What the use cases need of Nova for one cloud (src/openstack's NovaClient fits). */
 export interface NovaGateway {
@@ -19,9 +21,30 @@ export interface NovaGateway {
 /**
  * Nova's view for a card: the service, or why it could not be read. With
  * `heartbeatWaitUntil` (ms), the worker is watching the host's heartbeat
- * before a force-down and decides then (src/app/heartbeat.ts).
+ * before a force-down and decides then (src/app/heartbeat.ts); with
+ * `poweringOff`, it is powering the host off via its BMC; `bmc`: the BMC's reading.
  */
-export type HostView = ({ service: ComputeService } | { lookupFailure: { code: FailureCode; message: string } }) & { heartbeatWaitUntil?: number };
+export type HostView = (
+  | { service: ComputeService }
+  | { lookupFailure: { code: FailureCode; message: string } }
+  /** Nova not read for this update (e.g. while the BMC powers the host off). */
+  | { service?: never; lookupFailure?: never }
+) & {
+  heartbeatWaitUntil?: number;
+  /** The host's BMC, read by the worker (hosts without a BMC entry: absent). */
+  bmc?: BmcView;
+  /** The worker is powering the host off via its BMC ("power off now"): the power state last read. */
+  poweringOff?: PowerState;
+};
+
+/**
+ * What a host's BMC said, for a card, the modal or `/force-down status`: its
+ * power state and when it was read, or why it could not be read (the code and
+ * our words, never a credential).
+ */
+export type BmcView =
+  | { ok: true; powerState: PowerState; readAt: number }
+  | { ok: false; code: FailureCode; message: string; reason?: string; readAt: number };
 
 export type { Job };
 
@@ -77,7 +100,7 @@ export interface Notifier {
   /** Updates the open confirmation modal `viewId` of `request` (its form `form`) with Nova's view of the host. */
   updateModal(viewId: string, request: ForceDownRequest, view: HostView, form?: string): Promise<void>;
   /** Answers `/force-down status` on the command's response_url. */
-  replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>): Promise<void>;
+  replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>, bmc?: BmcView): Promise<void>;
   /** Answers `/force-down list` on the command's response_url. */
   replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>): Promise<void>;
   /** Adds a line for one lifecycle step to the card's thread (the audit trail people read). */
@@ -111,6 +134,8 @@ export interface SafetySettings {
   confirmationMaxAgeMs: number;
   /** FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: how long Nova must not have heard from a host before it is forced down. */
   heartbeatWaitMs: number;
+  /** FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS: how long "power off now" waits for the BMC to report Off (default 120 s). */
+  bmcPowerOffTimeoutMs?: number;
 }
 
 /** Everything the use cases depend on, passed in as plain values. */
@@ -136,4 +161,10 @@ export interface AppDeps {
   log: Logger;
   /** Optional: no metrics when absent. */
   metrics?: Metrics;
+  /**
+   * The host's BMC (Redfish), from configuration only: no network call. Absent,
+   * or `undefined` for a host, when it has no BMC entry (it works as without BMCs).
+   * Only the worker calls a BMC; the api asks it whether a host has one.
+   */
+  bmc?: BmcLookup;
 }

@@ -1,10 +1,12 @@
 import { COMPUTE_BINARY, foldHost, novaSpellings } from '../domain/host.js';
 import { checkApprover, checkCanceller, isExpired, type Refusal } from '../domain/policy.js';
-import { fromStates, type Action, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
-import type { FencingMethod } from '../domain/fencing.js';
-import { watchHeartbeat } from './heartbeat.js';
+import { fromStates, type Action, type BmcRecord, type Confirmation, type ForceDownRequest, type NovaOutcome, type Origin } from '../domain/request.js';
+import type { FenceChoice } from '../domain/fencing.js';
+import type { BmcReading, PowerState } from '../domain/power.js';
+import type { BmcGateway } from './bmc-port.js';
+import { checkFence, type BmcEvidence } from './fence.js';
 import { cloudGone, errorName, iso, outcomeOf, viewOf } from './outcomes.js';
-import type { AppDeps, HostView } from './ports.js';
+import type { AppDeps, BmcView, HostView } from './ports.js';
 
 export type OpenResult =
   | { kind: 'opened'; request: ForceDownRequest }
@@ -81,7 +83,7 @@ export interface ConfirmInput {
   userId: string;
   /** The approver groups the user is a member of (looked up by the Slack adapter). */
   userGroups: ReadonlySet<string>;
-  method?: FencingMethod;
+  method?: FenceChoice;
   note?: string;
   /**
    * The confirmation form (modal) the confirmation was submitted in: its
@@ -253,10 +255,11 @@ export async function showCard(deps: AppDeps, id: string): Promise<void> {
   if (!request) return;
   // A grouped request shows on its group's card; on one of its own if the group was never recorded.
   if (request.group && (await deps.cards.group(request.group, { post: true }))) return;
-  const found = await lookupHost(deps, request);
+  // Nova's view and the BMC's are read side by side: the card waits for the slower, not for both in turn.
+  const [found, bmc] = await Promise.all([lookupHost(deps, request), readBmc(deps, request)]);
   // Nova spells the host otherwise (in case only): the card, the modal, the audit and the Nova calls use Nova's spelling.
   const shown = found.novaHost !== undefined ? ((await recordNovaHost(deps, request, found.novaHost)) ?? request) : request;
-  const ts = await deps.cards.request(shown, found.view);
+  const ts = await deps.cards.request(shown, withBmc(found.view, bmc));
   if (ts && ts !== shown.messageTs) {
     await deps.store.setMessage(id, ts);
     await deps.notifier.audit({ ...shown, messageTs: ts }, shown.history[0]!);
@@ -355,6 +358,39 @@ export async function readHost(deps: AppDeps, request: ForceDownRequest): Promis
   return viewOf(await nova.getService(request.host, request.binary));
 }
 
+/** The host's BMC gateway (configuration only, no network call), or undefined when it has none. */
+export function bmcOf(deps: Pick<AppDeps, 'bmc'>, cloud: string, host: string): BmcGateway | undefined {
+  return deps.bmc?.(cloud, host);
+}
+
+/** The BMC's reading for a card (one Redfish conversation), or undefined when the host has no BMC. Never throws. */
+export async function readBmc(deps: Pick<AppDeps, 'bmc' | 'now' | 'log'>, target: { cloud: string; host: string }): Promise<BmcView | undefined> {
+  const bmc = bmcOf(deps, target.cloud, target.host);
+  if (!bmc) return undefined;
+  try {
+    const read = await bmc.readPower();
+    if (read.ok) return { ok: true, powerState: read.value.powerState, readAt: read.value.readAt };
+    return { ok: false, code: read.failure.code, message: read.failure.message, ...(read.failure.reason ? { reason: read.failure.reason } : {}), readAt: deps.now() };
+  } catch (err) {
+    // The gateway's failures are data; a throw is a bug: the card shows the BMC as unreadable.
+    deps.log.warn('BMC read failed unexpectedly', { host: target.host, error: errorName(err) });
+    return { ok: false, code: 'BMC_UNREACHABLE', message: `${target.host}'s BMC could not be read`, readAt: deps.now() };
+  }
+}
+
+/** Nova's view with the BMC's reading, when there is one. */
+export function withBmc(view: HostView | undefined, bmc: BmcView | undefined): HostView | undefined {
+  if (!bmc) return view;
+  return { ...(view ?? {}), bmc };
+}
+
+/** The BMC's evidence recorded on an outcome, as the card's BMC line shows it. */
+export function bmcViewOf(record: BmcRecord | undefined): BmcView | undefined {
+  if (!record) return undefined;
+  const at = Date.parse(record.reset?.offAt ?? record.readAt);
+  return { ok: true, powerState: record.powerState, readAt: Number.isFinite(at) ? at : Date.parse(record.readAt) };
+}
+
 /**
  * Worker: performs a confirmed request, exactly once. The approved → executing
  * compare-and-set is what makes Lambda's async retries and duplicate jobs
@@ -369,7 +405,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
     const done = started.current;
     // A retry of a job whose outcome was recorded but not shown (Slack failed): show it now. Idempotent.
     if (done && (done.state === 'succeeded' || done.state === 'failed') && done.outcome) {
-      await deps.cards.request(done, done.group ? undefined : await readHost(deps, done));
+      await deps.cards.request(done, done.group ? undefined : withBmc(await readHost(deps, done), bmcViewOf(done.outcome.bmc)));
     }
     return done;
   }
@@ -393,7 +429,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const final = done.ok ? done.request : (done.current ?? request);
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
   deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
-  await deps.cards.request(final, final.group ? undefined : await readHost(deps, final));
+  await deps.cards.request(final, final.group ? undefined : withBmc(await readHost(deps, final), bmcViewOf(outcome.bmc)));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
 }
@@ -421,27 +457,83 @@ async function decideAndCall(deps: AppDeps, request: ForceDownRequest, waiting: 
   if (age === undefined || age > deps.safety.confirmationMaxAgeMs) return staleOutcome(deps, request, 'the force-down job started late');
   const nova = deps.nova(request.cloud);
   if (!nova) return cloudGone(request.cloud);
+  // What the BMC said, kept for the outcome whatever the checks decide (the card's ❌ says "its BMC reports power On").
+  const bmcSeen = recordingBmc(bmcOf(deps, request.cloud, request.host));
   try {
+    let evidence: BmcEvidence | undefined;
     if (request.action === 'force-down') {
-      const watch = await watchHeartbeat(nova, request.host, request.binary, {
-        waitMs: deps.safety.heartbeatWaitMs,
-        now: deps.now,
-        sleep: deps.sleep,
-        confirmedAtMs: Date.parse(request.confirmation!.at),
-        onWait: (w) => waiting({ service: w.service, heartbeatWaitUntil: w.untilMs }),
-      });
-      if (!watch.ok) {
-        deps.log.warn('force-down refused before calling Nova', { requestId: request.id, host: request.host, outcome: watch.failure.code });
-        return outcomeOf(watch.failure);
+      let lastPowerState: PowerState | undefined;
+      const fence = await checkFence(
+        nova,
+        bmcSeen?.gateway,
+        { host: request.host, binary: request.binary, method: request.confirmation?.method, confirmedAtMs: Date.parse(request.confirmation!.at) },
+        {
+          heartbeatWaitMs: deps.safety.heartbeatWaitMs,
+          powerOffTimeoutMs: deps.safety.bmcPowerOffTimeoutMs ?? DEFAULT_BMC_POWER_OFF_TIMEOUT_MS,
+          now: deps.now,
+          sleep: deps.sleep,
+          onProgress: (p) => {
+            if (p.kind === 'heartbeat-wait') return waiting({ service: p.wait.service, heartbeatWaitUntil: p.wait.untilMs });
+            // The card changes when the power state does, not at every poll.
+            if (lastPowerState === p.powerState) return undefined;
+            lastPowerState = p.powerState;
+            return waiting({ poweringOff: p.powerState });
+          },
+        },
+      );
+      if (!fence.ok) {
+        deps.log.warn('force-down refused before calling Nova', { requestId: request.id, host: request.host, outcome: fence.failure.code });
+        const seen = bmcSeen?.last();
+        return { ...outcomeOf(fence.failure), ...(seen ? { bmc: { powerState: seen.powerState, readAt: iso(seen.readAt) } } : {}) };
       }
+      evidence = fence.value.bmc;
     }
+    const bmc = evidence ? bmcRecordOf(evidence) : undefined;
     const res = await nova.setForcedDown(request.host, request.action === 'force-down', request.binary);
     return res.ok
-      ? { code: 'OK', message: res.value.forcedDown ? 'forced down' : 'forced_down unset', request: res.value.request, microversion: res.value.microversion, novaResponse: res.value.novaResponse }
-      : outcomeOf(res.failure);
+      ? { code: 'OK', message: res.value.forcedDown ? 'forced down' : 'forced_down unset', request: res.value.request, microversion: res.value.microversion, novaResponse: res.value.novaResponse, ...(bmc ? { bmc } : {}) }
+      : { ...outcomeOf(res.failure), ...(bmc ? { bmc } : {}) };
   } catch (err) {
     // A bug, not an expected failure: record it so the card still shows an outcome. No raw text leaves here.
     deps.log.error('unexpected error calling Nova', { requestId: request.id, error: errorName(err) });
     return { code: 'NOVA_UNAVAILABLE', message: 'force-down hit an unexpected error calling Nova; see the logs' };
   }
+}
+
+/** FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS' default, in ms. */
+export const DEFAULT_BMC_POWER_OFF_TIMEOUT_MS = 120_000;
+
+/** The fence checks' BMC evidence as the outcome records it (ISO times). */
+function bmcRecordOf(e: BmcEvidence): BmcRecord {
+  return {
+    powerState: e.powerState,
+    readAt: iso(e.readAt),
+    ...(e.reset ? { reset: { resetType: e.reset.resetType, sentAt: iso(e.reset.sentAt), offAt: iso(e.reset.offAt) } } : {}),
+  };
+}
+
+/** `gateway` that remembers the last reading it returned (read or polled), for a refusal's record. */
+function recordingBmc(gateway: BmcGateway | undefined): { gateway: BmcGateway; last: () => BmcReading | undefined } | undefined {
+  if (!gateway) return undefined;
+  let last: BmcReading | undefined;
+  return {
+    last: () => last,
+    gateway: {
+      endpoint: gateway.endpoint,
+      async readPower(opts) {
+        const read = await gateway.readPower(opts);
+        if (read.ok) last = read.value;
+        return read;
+      },
+      powerOff(opts) {
+        return gateway.powerOff({
+          ...opts,
+          onProgress: (state, reading) => {
+            last = reading;
+            opts.onProgress?.(state, reading);
+          },
+        });
+      },
+    },
+  };
 }

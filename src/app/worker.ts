@@ -1,7 +1,7 @@
 import type { AppDeps, Job } from './ports.js';
 import { recoverStaleExecuting, recoverStuckApproved } from './recovery.js';
-import { offerRecovery } from './alerts.js';
-import { executeRequest, expireRequests, readHost, refreshCard, refreshGroup, showCard } from './requests.js';
+import { autoConfirmOnBmc, offerRecovery } from './alerts.js';
+import { executeRequest, expireRequests, readBmc, readHost, refreshCard, refreshGroup, showCard, withBmc } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
 export async function runJob(deps: AppDeps, job: Job): Promise<void> {
@@ -27,8 +27,12 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'status': {
       const nova = deps.nova(job.cloud);
       if (!nova) return;
-      return deps.notifier.replyStatus(job.responseUrl, job.cloud, job.host, await nova.getService(job.host));
+      // Nova and the host's BMC (when it has one) side by side.
+      const [service, bmc] = await Promise.all([nova.getService(job.host), readBmc(deps, job)]);
+      return deps.notifier.replyStatus(job.responseUrl, job.cloud, job.host, service, ...(bmc ? [bmc] : []));
     }
+    case 'auto-bmc':
+      return autoConfirmOnBmc(deps, job.id);
     case 'sweep': {
       const expired = await expireRequests(deps);
       if (expired > 0) deps.log.info('expired requests', { count: expired });
@@ -42,7 +46,9 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'check-modal': {
       const request = await deps.store.get(job.id);
       if (!request) return;
-      const view = await readHost(deps, request);
+      // Nova's heartbeat and the BMC's power state (a host with a BMC), side by side.
+      const [nova, bmc] = await Promise.all([readHost(deps, request), request.action === 'force-down' ? readBmc(deps, request) : undefined]);
+      const view = withBmc(nova, bmc);
       if (view) await deps.notifier.updateModal(job.viewId, request, view, job.form);
       return;
     }

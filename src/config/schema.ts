@@ -93,7 +93,8 @@ export type CloudConfig = z.infer<typeof cloudSchema>;
  */
 const tokenSource = z.looseObject({
   token: z.string().min(1),
-  autoForceDown: z.boolean().default(false),
+  // true: on the fencing-evidence label; "bmc-off": when the host's BMC reports power Off (docs/alerts.md).
+  autoForceDown: z.union([z.boolean(), z.literal('bmc-off')], { error: 'must be true, false or "bmc-off"' }).default(false),
   hostLabels: z.array(z.string().min(1)).min(1).optional(),
   evidenceLabel: z.object({ name: z.string().min(1), value: z.string() }).optional(),
 });

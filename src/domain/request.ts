@@ -1,7 +1,7 @@
 import type { AlertSource } from './alert-source.js';
 import type { FailureCode } from './failure.js';
 import { foldHost } from './host.js';
-import type { FencingMethod } from './fencing.js';
+import type { FenceChoice } from './fencing.js';
 import type { Action } from './runbook.js';
 
 export type { Action };
@@ -103,12 +103,18 @@ export type Origin =
  */
 export const AUTO_APPROVER = 'force-down (auto mode)';
 
+/**
+ * The note of an auto-mode confirmation on the BMC's evidence
+ * (`alerts.<source>.autoForceDown: "bmc-off"`): the host's BMC read Off.
+ */
+export const AUTO_BMC_NOTE = 'auto: BMC reports power Off';
+
 /** The approver's statement that the host is fenced (force-down) or recovered (unset). Recorded as given. */
 export interface Confirmation {
   by: string;
   at: string;
-  /** How the host was fenced; force-down only. */
-  method?: FencingMethod;
+  /** How the host was fenced, or `power-off` (force-down powers it off now via its BMC); force-down only. */
+  method?: FenceChoice;
   note?: string;
 }
 

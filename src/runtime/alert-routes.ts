@@ -10,7 +10,8 @@ import { json, type HttpRequest, type HttpResponse } from './http.js';
 /** One configured alert source (the secret document's `alerts.<source>`). */
 export interface AlertSourceConfig {
   token: string;
-  autoForceDown: boolean;
+  /** `true`: on the fencing-evidence label; `"bmc-off"`: when the host's BMC reports power Off; `false`: never. */
+  autoForceDown: boolean | 'bmc-off';
   hmacSecret?: string;
   hostLabels?: string[];
   evidenceLabel?: { name: string; value: string };

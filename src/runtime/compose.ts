@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, Job, Logger, Metrics, NovaGateway } from '../app/ports.js';
+import type { BmcGateway, BmcLookup } from '../app/bmc-port.js';
+import { insecureBmcWarning, resolveBmcTarget } from '../config/bmc.js';
 import type { BotSettings } from '../config/env.js';
 import { ConfigError, type SecretDocument } from '../config/schema.js';
 import type { CloudClient } from '../openstack/cloud.js';
@@ -126,6 +128,24 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
 
   const cards = createSlackCards({ client, store: opts.store, nova, notifier, now, log, pacer });
 
+  // BMCs (Redfish): whether a host has one is configuration only (the api offers "Power off now" on
+  // it); the Redfish client (and undici) is loaded on the first BMC call, which only the worker makes.
+  const bmcSection = secret.bmc;
+  const insecure = insecureBmcWarning(bmcSection);
+  if (insecure) log.warn(insecure);
+  let lookup: Promise<BmcLookup> | undefined;
+  const redfish = () => (lookup ??= import('../bmc/redfish.js').then(({ createBmcLookup }) => createBmcLookup(bmcSection, { now, logger: log })));
+  const bmc: BmcLookup = (cloud, host) => {
+    const target = resolveBmcTarget(bmcSection, cloud, host);
+    if (!target) return undefined;
+    const gateway = async (): Promise<BmcGateway> => (await redfish())(cloud, host)!;
+    return {
+      endpoint: target.url,
+      readPower: async (o) => (await gateway()).readPower(o),
+      powerOff: async (o) => (await gateway()).powerOff(o),
+    };
+  };
+
   const deps: AppDeps = {
     store: opts.store,
     nova,
@@ -136,11 +156,12 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     allowedChannels: settings.allowedChannels,
     defaultCloud,
     ttlMs: settings.ttlMs,
-    safety: { confirmationMaxAgeMs: settings.confirmationMaxAgeMs, heartbeatWaitMs: settings.heartbeatWaitMs },
+    safety: { confirmationMaxAgeMs: settings.confirmationMaxAgeMs, heartbeatWaitMs: settings.heartbeatWaitMs, bmcPowerOffTimeoutMs: settings.bmcPowerOffTimeoutMs },
     now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     newId: randomUUID,
     log,
+    ...(bmcSection && Object.keys(bmcSection).length > 0 ? { bmc } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });

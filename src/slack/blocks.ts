@@ -1,13 +1,15 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { FailureCode } from '../domain/failure.js';
-import { FENCING_METHODS, isFencingMethod, whyFenceFirst, type FencingMethod } from '../domain/fencing.js';
-import { AUTO_APPROVER, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
+import { FENCING_METHODS, isFencingMethod, POWER_OFF_NOW, POWER_OFF_NOW_LABEL, whyFenceFirst, type FenceChoice, type FencingMethod } from '../domain/fencing.js';
+import { describePowerState, type PowerState } from '../domain/power.js';
+import { AUTO_APPROVER, AUTO_BMC_NOTE, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
+import type { BmcView } from '../app/ports.js';
 import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
 import { confirmActionId, confirmButtonText, confirmedBy, headerText, lastEntry, LIMITS, methodLabel, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
 import { encodeModalMetadata } from './envelope.js';
-import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
+import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, CARD_BMC_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_BMC_BLOCK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
 import {
   codeSpan,
@@ -96,6 +98,10 @@ export interface CardView {
   instanceCount?: number;
   /** The worker is watching the host's heartbeat before forcing it down, and decides at this time (ms). */
   heartbeatWaitUntil?: number;
+  /** The host's BMC reading (hosts with a BMC entry only): the card's BMC line. */
+  bmc?: BmcView;
+  /** The worker is powering the host off via its BMC: the power state last read. */
+  poweringOff?: PowerState;
 }
 
 const field = (label: string, value: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, LIMITS.sectionField) });
@@ -135,7 +141,9 @@ function alertLines(request: ForceDownRequest): string | undefined {
         : `The alert resolved at ${formatUtc(request.alertResolvedAt)}.`,
     );
   }
-  if (request.confirmation?.by === AUTO_APPROVER) lines.push(`🤖 Auto mode: the ${request.origin.kind === 'alert' ? escapeMrkdwn(request.origin.source) : ''} alert carried fencing evidence, so force-down acted without a human confirmation.`);
+  if (request.confirmation?.by === AUTO_APPROVER && request.confirmation.note === AUTO_BMC_NOTE) {
+    lines.push(`🤖 Auto mode: *${escapeMrkdwn(request.host)}*'s BMC reports power Off, so force-down acted on the ${request.origin.kind === 'alert' ? escapeMrkdwn(request.origin.source) : ''} alert without a human confirmation.`);
+  } else if (request.confirmation?.by === AUTO_APPROVER) lines.push(`🤖 Auto mode: the ${request.origin.kind === 'alert' ? escapeMrkdwn(request.origin.source) : ''} alert carried fencing evidence, so force-down acted without a human confirmation.`);
   return lines.length ? lines.join('\n') : undefined;
 }
 
@@ -195,6 +203,35 @@ function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
 }
 
 /**
+ * What the host's BMC said, in words: `power On`, `power Off`, `power PoweringOff`
+ * (what else the BMC said, quoted), or `BMC unreachable (timeout)`; with the
+ * time it was read.
+ */
+export function bmcReadingText(bmc: BmcView, now: number): string {
+  const when = `read ${formatUtc(new Date(bmc.readAt).toISOString())} (${formatAge(bmc.readAt, now)})`;
+  if (bmc.ok) return `power ${escapeMrkdwn(describePowerState(bmc.powerState))} · ${when}`;
+  if (bmc.code === 'BMC_UNREACHABLE') return `BMC unreachable (${escapeMrkdwn(bmc.reason ?? 'no answer')}) · ${when}`;
+  return `BMC not read (${escapeMrkdwn(bmc.code)}) · ${when}`;
+}
+
+/** "⚠ compute7's BMC reports power On", for a force-down whose host's BMC reads On. */
+export function bmcOnWarning(request: Pick<ForceDownRequest, 'host' | 'action'>, bmc: BmcView | undefined): string | undefined {
+  if (request.action !== 'force-down' || !bmc?.ok || bmc.powerState !== 'On') return undefined;
+  return `⚠ *${escapeMrkdwn(request.host)}*'s BMC reports power On: it is running, not fenced`;
+}
+
+/** The card's BMC line (beside Nova's view), and its ⚠ when the BMC reads On before the Nova call. None for a host without a BMC. */
+function bmcBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
+  const bmc = view.bmc;
+  if (!bmc) return [];
+  const blocks: KnownBlock[] = [{ type: 'context', block_id: CARD_BMC_BLOCK_ID, elements: [mrkdwn(`*BMC*: ${bmcReadingText(bmc, view.now)}`)] }];
+  const before = request.state === 'pending' || request.state === 'approved' || request.state === 'failed' || request.state === 'executing';
+  const warning = before ? bmcOnWarning(request, bmc) : undefined;
+  if (warning) blocks.push({ type: 'section', text: mrkdwn(`${warning}. Power it off (or choose "${POWER_OFF_NOW_LABEL}") before you confirm.`) });
+  return blocks;
+}
+
+/**
  * "⚠ Nova heard from compute1 4 s ago: it may not be fenced", when Nova's last
  * heartbeat from the host is younger than Nova's service_down_time.
  */
@@ -244,6 +281,12 @@ function stateLine(request: ForceDownRequest, view: CardView): { line: string; s
         summary: 'confirmed, not started yet',
       };
     case 'executing':
+      if (view.poweringOff !== undefined) {
+        return {
+          line: `⏳ powering ${host} off via its BMC… (PowerState: ${escapeMrkdwn(describePowerState(view.poweringOff))})${confirmedBy(request)}`,
+          summary: 'powering the host off via its BMC',
+        };
+      }
       if (view.heartbeatWaitUntil !== undefined) {
         return {
           line: `⏳ waiting to see whether ${host} still reports to Nova… (deciding at ${formatUtc(new Date(view.heartbeatWaitUntil).toISOString())})${confirmedBy(request)}`,
@@ -285,6 +328,7 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
   const alert = alertLines(request);
   if (alert) blocks.push({ type: 'context', elements: [mrkdwn(alert)] });
   blocks.push(...novaBlocks(request, view));
+  blocks.push(...bmcBlocks(request, view));
   blocks.push({
     type: 'context',
     elements: [mrkdwn(`Request ${codeSpan(request.id, 100)} · asked ${formatUtc(request.createdAt)} · expires ${formatUtc(request.expiresAt)}`)],
@@ -319,8 +363,26 @@ function verifiedOption(request: ForceDownRequest): types.PlainTextOption {
 export interface ModalCheck {
   service?: ComputeService;
   lookupFailure?: { code: FailureCode; message: string };
+  /** The host's BMC reading (hosts with a BMC only). */
+  bmc?: BmcView;
   now: number;
 }
+
+/** The modal's line about the host's BMC: "reading…" when opened, the reading once the worker has it. */
+function modalBmcText(request: ForceDownRequest, check: ModalCheck | undefined): string {
+  const host = `*${escapeMrkdwn(request.host)}*`;
+  if (!check?.bmc) return `Reading ${host}'s power state from its BMC…`;
+  const line = `*BMC*: ${bmcReadingText(check.bmc, check.now)}`;
+  const warning = bmcOnWarning(request, check.bmc);
+  if (warning) return `${line}\n${warning}: "${FENCING_METHODS.bmc}" is refused until it reads Off.`;
+  if (!check.bmc.ok) return `${line}\n"${FENCING_METHODS.bmc}" is refused while the BMC cannot be read: choose another method, or retry later.`;
+  return line;
+}
+
+/** Power off now: offered first, for a host with a BMC. */
+const POWER_OFF_NOW_DESCRIPTION = 'force-down powers it off, waits for Off, then forces it down';
+/** "BMC power-off" on a host with a BMC: something already done, which force-down checks. */
+const BMC_ALREADY_DONE_DESCRIPTION = 'already done; force-down checks the BMC reads Off';
 
 /** The modal's line about Nova's last heartbeat: "checking…" when opened, the reading once the worker has it. */
 function modalHeartbeatText(request: ForceDownRequest, check: ModalCheck | undefined): string {
@@ -350,8 +412,9 @@ function modalHeartbeatText(request: ForceDownRequest, check: ModalCheck | undef
  * a checkbox to be ticked, so the submission is checked by
  * {@link validateFenceSubmission}.
  */
-export function fenceModal(request: ForceDownRequest, check?: ModalCheck, form?: string): ModalView {
+export function fenceModal(request: ForceDownRequest, check?: ModalCheck, form?: string, hasBmc: boolean = check?.bmc !== undefined): ModalView {
   const forceDown = request.action === 'force-down';
+  const withBmc = forceDown && hasBmc;
   const host = escapeMrkdwn(request.host);
   const intro = forceDown
     ? escapeMrkdwn(whyFenceFirst(request.host))
@@ -362,16 +425,23 @@ export function fenceModal(request: ForceDownRequest, check?: ModalCheck, form?:
     { type: 'context', elements: [mrkdwn(`Cloud *${escapeAndTruncate(request.cloud, 200)}* · request ${codeSpan(request.id, 100)}`)] },
   ];
   if (forceDown) blocks.push({ type: 'section', block_id: MODAL_HEARTBEAT_BLOCK_ID, text: mrkdwn(modalHeartbeatText(request, check)) });
+  if (withBmc) blocks.push({ type: 'section', block_id: MODAL_BMC_BLOCK_ID, text: mrkdwn(modalBmcText(request, check)) });
   if (forceDown) {
+    const methods = (Object.entries(FENCING_METHODS) as [FencingMethod, string][]).map(([value, text]): types.PlainTextOption => ({
+      text: plain(text, LIMITS.optionText),
+      value,
+      ...(withBmc && value === 'bmc' ? { description: plain(BMC_ALREADY_DONE_DESCRIPTION, LIMITS.optionText) } : {}),
+    }));
+    const powerOffNow: types.PlainTextOption = { text: plain(POWER_OFF_NOW_LABEL, LIMITS.optionText), value: POWER_OFF_NOW, description: plain(POWER_OFF_NOW_DESCRIPTION, LIMITS.optionText) };
     blocks.push({
       type: 'input',
       block_id: MODAL_INPUTS.method.blockId,
-      label: plain(`How was ${request.host} fenced?`, 2000),
+      label: plain(withBmc ? `Fence ${request.host} now, or say how it was fenced` : `How was ${request.host} fenced?`, 2000),
       element: {
         type: 'static_select',
         action_id: MODAL_INPUTS.method.actionId,
         placeholder: plain('Fencing method', 150),
-        options: (Object.entries(FENCING_METHODS) as [FencingMethod, string][]).map(([value, text]) => ({ text: plain(text, LIMITS.optionText), value })),
+        options: withBmc ? [powerOffNow, ...methods] : methods,
       },
     });
   }
@@ -379,6 +449,8 @@ export function fenceModal(request: ForceDownRequest, check?: ModalCheck, form?:
     type: 'input',
     block_id: MODAL_INPUTS.verified.blockId,
     label: plain(forceDown ? 'Fence confirmation' : 'Recovery confirmation', 2000),
+    // With "Power off now" the host is not fenced yet: the box is for the other methods (checked on submission).
+    ...(withBmc ? { optional: true, hint: plain(`Not needed with "${POWER_OFF_NOW_LABEL}": force-down powers it off and waits for Off.`, 2000) } : {}),
     element: { type: 'checkboxes', action_id: MODAL_INPUTS.verified.actionId, options: [verifiedOption(request)] },
   });
   blocks.push({
@@ -421,29 +493,33 @@ const stateValuesSchema = z.record(
 );
 
 export type FenceSubmission =
-  | { ok: true; method?: FencingMethod; note?: string }
+  | { ok: true; method?: FenceChoice; note?: string }
   /** `errors` is keyed by block_id: answer `ack({ response_action: 'errors', errors })`. */
   | { ok: false; errors: Record<string, string> };
 
 /**
  * Checks a modal submission (`view.state.values`). Force-down needs a fencing
  * method and the ticked box (and a note for "other"); unset needs the ticked box.
+ * `power-off` (power off now via the BMC) is accepted only when `opts.bmc` (the
+ * host has a BMC), and needs no ticked box: force-down fences the host itself.
  */
-export function validateFenceSubmission(values: unknown, action: Action = 'force-down'): FenceSubmission {
+export function validateFenceSubmission(values: unknown, action: Action = 'force-down', opts: { bmc?: boolean } = {}): FenceSubmission {
   const parsed = stateValuesSchema.safeParse(values ?? {});
   const state = parsed.success ? parsed.data : {};
   const input = (ids: { blockId: string; actionId: string }) => state[ids.blockId]?.[ids.actionId];
   const errors: Record<string, string> = {};
 
-  let method: FencingMethod | undefined;
+  let method: FenceChoice | undefined;
   if (action === 'force-down') {
     const chosen = input(MODAL_INPUTS.method)?.selected_option?.value;
     if (chosen && isFencingMethod(chosen)) method = chosen;
+    else if (chosen === POWER_OFF_NOW && opts.bmc === true) method = POWER_OFF_NOW;
+    else if (chosen === POWER_OFF_NOW) errors[MODAL_INPUTS.method.blockId] = 'This host has no BMC configured: force-down cannot power it off. Fence it, then choose how.';
     else errors[MODAL_INPUTS.method.blockId] = 'Choose how the host was fenced.';
   }
 
   const ticked = input(MODAL_INPUTS.verified)?.selected_options?.some((o) => o.value === VERIFIED_OPTION_VALUE) ?? false;
-  if (!ticked) {
+  if (!ticked && method !== POWER_OFF_NOW) {
     errors[MODAL_INPUTS.verified.blockId] =
       action === 'force-down'
         ? 'Tick the box once you have verified the host is powered off or isolated. Without a fence, evacuated instances could run twice.'
@@ -458,6 +534,17 @@ export function validateFenceSubmission(values: unknown, action: Action = 'force
   return { ok: true, ...(method ? { method } : {}), ...(note ? { note } : {}) };
 }
 
+/** The BMC's evidence of an outcome: the power-off sent and Off seen, or the power state read. */
+function bmcPart(request: ForceDownRequest): string | undefined {
+  const b = request.outcome?.bmc;
+  if (!b) return undefined;
+  if (b.reset) {
+    const who = request.confirmation?.by ? ` by ${mentionOrName(request.confirmation.by)}` : '';
+    return `BMC power-off via Redfish${who}: ${escapeMrkdwn(b.reset.resetType)} sent at \`${isoUtc(b.reset.sentAt)}\`, \`Off\` seen at \`${isoUtc(b.reset.offAt)}\``;
+  }
+  return `BMC read power ${escapeMrkdwn(describePowerState(b.powerState))} at \`${isoUtc(b.readAt)}\``;
+}
+
 function novaPart(request: ForceDownRequest): string {
   const o = request.outcome;
   if (!o) return 'Nova: no answer recorded';
@@ -465,7 +552,9 @@ function novaPart(request: ForceDownRequest): string {
   const mv = o.microversion ? ` @ ${escapeMrkdwn(o.microversion)}` : '';
   const status = o.status !== undefined ? ` (HTTP ${o.status})` : '';
   const detail = o.code !== 'OK' && o.detail ? ` ${detailSpan(o.detail)}` : '';
-  return `Nova: \`${path}\`${mv} → *${o.code}*${status}${detail}`;
+  // A BMC failure was decided at the BMC: Nova was not called.
+  const who = o.code.startsWith('BMC_') ? 'BMC (Nova not called)' : 'Nova';
+  return `${who}: \`${path}\`${mv} → *${o.code}*${status}${detail}`;
 }
 
 /** A thread message: `text` (the notification and fallback), and blocks when it quotes someone. */
@@ -528,18 +617,25 @@ function auditParts(request: ForceDownRequest, event: HistoryEntry): { line: str
       const c = request.confirmation;
       const method = forceDown ? ` · fenced: ${escapeMrkdwn(methodLabel(c?.method))}` : '';
       quote('note', c?.note, NOTE_MAX_LENGTH);
-      what = `${by(c?.by)} confirmed ${host} ${forceDown ? 'is fenced' : 'has recovered'}${method}`;
+      what =
+        forceDown && c?.method === POWER_OFF_NOW
+          ? `${by(c?.by)} asked force-down to power ${host} off via its BMC (Redfish), then force it down`
+          : `${by(c?.by)} confirmed ${host} ${forceDown ? 'is fenced' : 'has recovered'}${method}`;
       break;
     }
     case 'executing':
       what = `calling Nova to ${doing}`;
       break;
-    case 'succeeded':
-      what = `${forceDown ? `${host} forced down` : `${host} no longer forced down`} · ${novaPart(request)}`;
+    case 'succeeded': {
+      const bmc = bmcPart(request);
+      what = `${forceDown ? `${host} forced down` : `${host} no longer forced down`}${bmc ? ` · ${bmc}` : ''} · ${novaPart(request)}`;
       break;
-    case 'failed':
-      what = `failed to ${doing} · ${novaPart(request)}`;
+    }
+    case 'failed': {
+      const bmc = bmcPart(request);
+      what = `failed to ${doing}${bmc ? ` · ${bmc}` : ''} · ${novaPart(request)}`;
       break;
+    }
     case 'cancelled':
       what = `${by()} cancelled the request to ${doing}`;
       break;

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { FENCING_METHODS, type FencingMethod } from '../domain/fencing.js';
+import { fenceChoiceLabel, type FenceChoice } from '../domain/fencing.js';
 import type { ForceDownRequest, HistoryEntry, RequestState } from '../domain/request.js';
 import { ACTION_IDS } from './ids.js';
 import { failureText, type FailureText } from './messages.js';
@@ -50,8 +50,8 @@ export function lastEntry(request: ForceDownRequest, state: RequestState): Histo
 }
 
 /** How the host was fenced, in words. */
-export function methodLabel(method: FencingMethod | undefined): string {
-  return method ? FENCING_METHODS[method] : 'method not recorded';
+export function methodLabel(method: FenceChoice | undefined): string {
+  return method ? fenceChoiceLabel(method) : 'method not recorded';
 }
 
 /** `(by @approver, fenced: BMC …)`. The approver's note is theirs: the quoted block shows it, never a state line. */
@@ -84,5 +84,5 @@ export function confirmActionId(request: Pick<ForceDownRequest, 'action'>): stri
 /** A failed request's outcome in words (headline, next step), or undefined when it has no failure recorded. */
 export function outcomeFailureText(request: ForceDownRequest): FailureText | undefined {
   const o = request.outcome;
-  return o && o.code !== 'OK' ? failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds }, request) : undefined;
+  return o && o.code !== 'OK' ? failureText({ code: o.code, status: o.status, ageSeconds: o.ageSeconds, ...(o.bmc ? { powerState: o.bmc.powerState } : {}) }, request) : undefined;
 }

@@ -23,6 +23,12 @@ export const FENCE_MODAL_CALLBACK_ID = 'fence_confirmation';
 /** `block_id` of the modal's line about Nova's last heartbeat (updated by the worker with views.update). */
 export const MODAL_HEARTBEAT_BLOCK_ID = 'heartbeat_check';
 
+/** `block_id` of the modal's line about the host's BMC power state (hosts with a BMC only; updated by the worker). */
+export const MODAL_BMC_BLOCK_ID = 'bmc_check';
+
+/** `block_id` of the card's BMC line (hosts with a BMC only). */
+export const CARD_BMC_BLOCK_ID = 'bmc';
+
 /**
  * `block_id` / `action_id` pairs of the modal's inputs. A submission's values
  * arrive as `view.state.values[blockId][actionId]`, and `response_action: errors`

@@ -1,5 +1,6 @@
 import type { Failure, FailureCode } from '../domain/failure.js';
 import type { Refusal } from '../domain/policy.js';
+import { describePowerState, type PowerState } from '../domain/power.js';
 import type { Action } from '../domain/request.js';
 import { nextStep } from '../domain/runbook.js';
 import { codeSpan, escapeMrkdwn, formatUtc, mentionOrName, quoted, safeLink } from './mrkdwn.js';
@@ -38,10 +39,10 @@ function verb(action: Action): string {
 }
 
 /** What a headline may quote of a failure besides its code: never `detail` (the service's own words). */
-export type FailureFacts = Pick<Failure, 'code'> & { status?: number | undefined; ageSeconds?: number | undefined };
+export type FailureFacts = Pick<Failure, 'code'> & { status?: number | undefined; ageSeconds?: number | undefined; powerState?: PowerState | undefined };
 
 /** The headline for a failure code. Exhaustive: a new FailureCode does not compile until it has words here. */
-export function failureHeadline(code: FailureCode, ctx: FailureTextContext, status?: number, ageSeconds?: number): string {
+export function failureHeadline(code: FailureCode, ctx: FailureTextContext, status?: number, ageSeconds?: number, powerState?: PowerState): string {
   const host = escapeMrkdwn(ctx.host);
   const age = ageSeconds !== undefined ? ` ${ageSeconds} s` : '';
   const cloud = ctx.cloud ? ` in *${escapeMrkdwn(ctx.cloud)}*` : '';
@@ -72,7 +73,10 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
     case 'HOST_STILL_REPORTING':
       return `${notDone(host, ctx.action)}: it still reports to Nova (last heartbeat${age}${age ? ' ago' : ' too recent'}) — check the fence (BMC power state, switch port) and confirm again`;
     case 'BMC_SAYS_ON':
-      return `${notDone(host, ctx.action)}: its BMC reports its power is not off`;
+      // The power state is the BMC's word (describePowerState: Redfish's name, or printable ASCII, quoted).
+      return powerState !== undefined
+        ? `${notDone(host, ctx.action)}: its BMC reports power ${escapeMrkdwn(describePowerState(powerState))}`
+        : `${notDone(host, ctx.action)}: its BMC reports its power is not off`;
     case 'BMC_UNREACHABLE':
       return `*${host}*'s BMC did not answer usefully${http}; ${notDone(host, ctx.action)}`;
     case 'BMC_POWER_OFF_TIMEOUT':
@@ -90,7 +94,7 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
 
 /** Headline and next step for a failure. Uses only the code, HTTP status and age: never `detail`. */
 export function failureText(failure: FailureFacts, ctx: FailureTextContext): FailureText {
-  const headline = failureHeadline(failure.code, ctx, failure.status, failure.ageSeconds);
+  const headline = failureHeadline(failure.code, ctx, failure.status, failure.ageSeconds, failure.powerState);
   const next = escapeMrkdwn(nextStep(failure.code, ctx.host, ctx.action));
   return { headline, nextStep: next, text: `${headline}. ${next}` };
 }

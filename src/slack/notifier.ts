@@ -1,9 +1,9 @@
 import type { WebClient } from '@slack/web-api';
-import type { HostView, Logger, Notifier } from '../app/ports.js';
+import type { BmcView, HostView, Logger, Notifier } from '../app/ports.js';
 import type { Outcome } from '../domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
-import { auditLine, auditMessage, fenceModal } from './blocks.js';
+import { auditLine, auditMessage, bmcOnWarning, bmcReadingText, fenceModal } from './blocks.js';
 import { failureText } from './messages.js';
 import { escapeMrkdwn, formatAge, formatUtc, parseUtc } from './mrkdwn.js';
 import type { ChannelPacer } from './pacer.js';
@@ -78,11 +78,14 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
         opts.log.warn('slack call failed', { call: 'views.update', requestId: request.id, slackError: slackErrorCode(err), swallowed: true });
       }
     },
-    async replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>) {
+    async replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>, bmc?: BmcView) {
       const text = result.ok
         ? describe(result.value, opts.now())
         : `${failureText(result.failure, { host, action: 'force-down', cloud }).headline}.`;
-      await opts.postToResponseUrl(responseUrl, { response_type: 'ephemeral', text: `${text} (cloud ${escapeMrkdwn(cloud)})` });
+      // The BMC's reading (hosts with a BMC only), on a line of its own.
+      const warning = bmc ? bmcOnWarning({ host, action: 'force-down' }, bmc) : undefined;
+      const bmcLine = bmc ? `\n*BMC*: ${bmcReadingText(bmc, opts.now())}${warning ? `\n${warning}` : ''}` : '';
+      await opts.postToResponseUrl(responseUrl, { response_type: 'ephemeral', text: `${text} (cloud ${escapeMrkdwn(cloud)})${bmcLine}` });
     },
     async replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>) {
       let text: string;

@@ -27,13 +27,15 @@ export function register(app: App, { deps, groups }: ListenerDeps): void {
     const { request, form } = opened;
     let viewId: string | undefined;
     try {
-      viewId = (await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request, undefined, form) })).view?.id;
+      // Whether the host has a BMC is configuration only (no BMC call here): it offers "Power off now".
+      const hasBmc = deps.bmc?.(request.cloud, request.host) !== undefined;
+      viewId = (await client.views.open({ trigger_id: body.trigger_id, view: fenceModal(request, undefined, form, hasBmc) })).view?.id;
     } catch (err) {
       // Without this the click would just do nothing. Then on to the error handler (logs, token check).
       await tell(VIEWS_OPEN_FAILED_TEXT).catch(() => undefined);
       throw err;
     }
-    // The api never calls Nova: the worker reads the host's last heartbeat and updates the open modal (same form).
+    // The api never calls Nova nor a BMC: the worker reads the host's last heartbeat (and its BMC) and updates the open modal (same form).
     if (viewId && request.action === 'force-down') {
       await deps.enqueue({ kind: 'check-modal', id: request.id, viewId, form }).catch((err: unknown) =>
         deps.log.warn('modal heartbeat check not enqueued', { requestId: request.id, error: errorName(err) }),

@@ -17,7 +17,8 @@ export function register(app: App, { deps, groups }: ListenerDeps): void {
     const { id, nonce: form } = meta;
     const request = await deps.store.get(id);
     if (!request) return modalError('This request no longer exists.');
-    const submission = validateFenceSubmission(view.state.values, request.action);
+    // "Power off now" only for a host with a BMC (configuration only, no BMC call).
+    const submission = validateFenceSubmission(view.state.values, request.action, { bmc: deps.bmc?.(request.cloud, request.host) !== undefined });
     if (!submission.ok) return ack({ response_action: 'errors', errors: submission.errors });
     const res = await confirmRequest(deps, {
       id,
