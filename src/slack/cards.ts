@@ -5,7 +5,7 @@ import { viewOf } from '../app/outcomes.js';
 import { sharedComputeServices } from '../app/service-list.js';
 import type { ForceDownRequest, RequestGroup } from '../domain/request.js';
 import { requestCard, type CardMessage } from './blocks.js';
-import { groupCard, HOSTS_PER_MESSAGE, type GroupHostView } from './group-card.js';
+import { groupCard, groupCardMessageCount, HOSTS_PER_MESSAGE, type GroupHostView } from './group-card.js';
 import { isTransientSlackError, logFailedCall, slackErrorCode } from './slack-calls.js';
 import type { ChannelPacer } from './pacer.js';
 
@@ -250,7 +250,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
     group,
     later(group, change, settleUntil) {
       const ids = [...(change.rows ?? []), ...(change.joined ?? [])];
-      const all = Math.ceil(group.members.length / HOSTS_PER_MESSAGE);
+      const all = groupCardMessageCount(group.members.length);
       const wanted = change.rows || change.joined ? pagesOf(group, ids) : undefined;
       return {
         kind: 'show-group',
