@@ -103,6 +103,8 @@ export interface FakeRedfish {
   openSessions(): string[];
   /** Sessions ever created. */
   sessionsCreated(): number;
+  /** Every session token ever handed out (deleted ones too), for secret checks. */
+  issuedTokens(): string[];
   powerState(id?: string): string;
   setPowerState(id: string, state: string): void;
   /** Resets received, in order (`{ system, resetType }`). */
@@ -128,6 +130,7 @@ export async function startFakeRedfish(options: FakeRedfishOptions = {}): Promis
   const systems = new Map<string, SystemState>(systemOpts.map((s) => [s.id, { opts: s, powerState: s.powerState ?? 'On' }]));
   const sessions = new Map<string, string>(); // token -> session id
   let sessionCount = 0;
+  const issued: string[] = [];
   const resets: { system: string; resetType: string }[] = [];
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
@@ -141,6 +144,7 @@ export async function startFakeRedfish(options: FakeRedfishOptions = {}): Promis
     requests: [],
     openSessions: () => [...sessions.keys()],
     sessionsCreated: () => sessionCount,
+    issuedTokens: () => [...issued],
     powerState: (id = systemOpts[0]!.id) => systems.get(id)?.powerState ?? 'unknown',
     setPowerState: (id, state) => {
       const s = systems.get(id);
@@ -297,6 +301,7 @@ export async function startFakeRedfish(options: FakeRedfishOptions = {}): Promis
       const token = randomBytes(16).toString('hex');
       const id = randomUUID();
       sessions.set(token, id);
+      issued.push(token);
       sessionCount++;
       const location = `/redfish/v1/SessionService/Sessions/${id}`;
       return send(201, { '@odata.id': location, Id: id, Name: 'User Session', UserName: username }, { 'x-auth-token': token, location });
