@@ -18,14 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppDeps, Job, NovaGateway } from '../../src/app/ports.js';
 import { openRequest } from '../../src/app/requests.js';
 import { runJob } from '../../src/app/worker.js';
-import { succeed } from '../../src/domain/failure.js';
 import type { ForceDownRequest } from '../../src/domain/request.js';
-import type { ComputeService } from '../../src/domain/service.js';
 import { HOSTS_PER_MESSAGE } from '../../src/slack/group-card.js';
-import { slackCards } from '../unit/app/harness.js';
+import { fakeNova, setup as bench, svc } from '../unit/app/harness.js';
 import { createChannelPacer } from '../../src/slack/pacer.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFakeOpenStack, type FakeOpenStack } from '../fakes/fake-openstack.js';
@@ -98,31 +95,24 @@ describe('expiry storm: a 600-host grouped card expires in a channel limited to 
     const store = createSqliteStore({ path: db });
     const past = Date.now() - TTL_MS - 60_000;
     const hosts = Array.from({ length: HOSTS }, (_, i) => `storm${String(i).padStart(3, '0')}.rack${Math.floor(i / 40)}.example.org`);
-    const svc = (host: string): ComputeService => ({ id: `uuid-${host}`, host, binary: 'nova-compute', state: 'down', status: 'enabled', forcedDown: false, updatedAt: '2026-11-25T13:50:00.000000' });
-    const nova: NovaGateway = {
-      listComputeServices: async () => succeed(hosts.map(svc)),
-      getService: async (host) => succeed(svc(host)),
-      setForcedDown: async () => {
-        throw new Error('seeding never calls Nova');
-      },
-    };
-    const jobs: Job[] = [];
+    // The use cases' bench (test/unit/app/harness.ts) on the bot's SQLite store, its clock 31 minutes back.
+    const nova = fakeNova(hosts.map((h) => svc(h)), { readOnly: 'seeding never calls Nova' });
+    const client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, logLevel: LogLevel.ERROR });
     const quiet = { info() {}, warn() {}, error() {} };
-    const deps: AppDeps = {
-      store,
-      nova: (cloud) => (cloud === 'lab' ? nova : undefined),
-      enqueue: async (job) => void jobs.push(job),
-      ...slackCards({ client: new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, logLevel: LogLevel.ERROR }), now: () => past, store, nova: (cloud) => (cloud === 'lab' ? nova : undefined) }),
-      policy: { approverUsers: new Set(['U0APPROVE1']), approverGroups: new Set(), twoPerson: false },
-      allowedChannels: new Set(),
-      defaultCloud: 'lab',
-      ttlMs: TTL_MS,
-      safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 0 },
-      now: () => past,
-      sleep: async () => {},
-      newId: () => randomUUID(),
-      log: quiet,
-    };
+    const { deps } = bench(
+      {
+        store,
+        policy: { approverUsers: new Set(['U0APPROVE1']), approverGroups: new Set(), twoPerson: false },
+        allowedChannels: new Set(),
+        ttlMs: TTL_MS,
+        safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 0 },
+        now: () => past,
+        sleep: async () => {},
+        newId: () => randomUUID(),
+        log: quiet,
+      },
+      { nova, cloud: 'lab', slack: { client } },
+    );
     const groupId = randomUUID();
     const members: ForceDownRequest[] = [];
     for (const host of hosts) {
