@@ -1,7 +1,7 @@
 // The worker's Slack side (src/slack/cards.ts and notifier.ts) against the fake Slack, through the real WebClient:
 // one card per request, posted once and updated in place; audit lines in its thread; which failures
 // are swallowed (progress cards, audit lines, the modal's reading) and which are thrown (a new card,
-// a pending card's update, an outcome once its retries are spent; those are in notifier-outcome-retry.test.ts).
+// a pending card's update, an outcome once its retries are spent; those are in cards-outcome-retry.test.ts).
 import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
