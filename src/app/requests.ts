@@ -405,7 +405,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
     const done = started.current;
     // A retry of a job whose outcome was recorded but not shown (Slack failed): show it now. Idempotent.
     if (done && (done.state === 'succeeded' || done.state === 'failed') && done.outcome) {
-      await deps.cards.request(done, done.group ? undefined : withBmc(await readHost(deps, done), bmcViewOf(done.outcome.bmc)));
+      await deps.cards.request(done, withBmc(await readHost(deps, done), bmcViewOf(done.outcome.bmc)));
     }
     return done;
   }
@@ -429,7 +429,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const final = done.ok ? done.request : (done.current ?? request);
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
   deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
-  await deps.cards.request(final, final.group ? undefined : withBmc(await readHost(deps, final), bmcViewOf(outcome.bmc)));
+  await deps.cards.request(final, withBmc(await readHost(deps, final), bmcViewOf(outcome.bmc)));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
 }

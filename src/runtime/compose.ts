@@ -13,6 +13,8 @@ import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../app/store-port.js';
 import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
 import { receiveAlerts } from '../app/alerts.js';
+import { readBmc } from '../app/requests.js';
+import type { ForceDownRequest } from '../domain/request.js';
 import { forgetComputeServices } from '../app/service-list.js';
 import { DEFAULT_ALERT_OPTIONS } from '../alerts/types.js';
 import { createChannelPacer, type ChannelPacer } from '../slack/pacer.js';
@@ -126,7 +128,6 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     },
   });
 
-  const cards = createSlackCards({ client, store: opts.store, nova, notifier, now, log, pacer });
 
   // BMCs (Redfish): whether a host has one is configuration only (the api offers "Power off now" on
   // it); the Redfish client (and undici) is loaded on the first BMC call, which only the worker makes.
@@ -146,6 +147,18 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     };
   };
 
+  const hasBmcs = bmcSection !== undefined && Object.keys(bmcSection).length > 0;
+  const cards = createSlackCards({
+    client,
+    store: opts.store,
+    nova,
+    notifier,
+    now,
+    log,
+    pacer,
+    ...(hasBmcs ? { bmc: (r: ForceDownRequest) => readBmc({ bmc, now, log }, r) } : {}),
+  });
+
   const deps: AppDeps = {
     store: opts.store,
     nova,
@@ -161,7 +174,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     newId: randomUUID,
     log,
-    ...(bmcSection && Object.keys(bmcSection).length > 0 ? { bmc } : {}),
+    ...(hasBmcs ? { bmc } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });

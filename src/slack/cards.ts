@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { Cards, GroupChange, HostView, Logger, NovaGateway, Notifier, ShowGroupJob } from '../app/ports.js';
+import type { BmcView, Cards, GroupChange, HostView, Logger, NovaGateway, Notifier, ShowGroupJob } from '../app/ports.js';
 import type { RequestStore, StoredGroup } from '../app/store-port.js';
 import { viewOf } from '../app/outcomes.js';
 import { sharedComputeServices } from '../app/service-list.js';
@@ -25,6 +25,13 @@ export interface SlackCardsOptions {
   store: RequestStore;
   /** The Nova gateway of a configured cloud, or undefined for an unknown cloud name. */
   nova: (cloud: string) => NovaGateway | undefined;
+  /**
+   * The BMC's reading of a request's host, for a group shown as one host's full
+   * card (an alert for one host): the same BMC line a card of its own has.
+   * Undefined (or resolving undefined): no BMC line. Never read per row of a
+   * grouped card (a flood would read a hundred BMCs for one render).
+   */
+  bmc?: (request: ForceDownRequest) => Promise<BmcView | undefined>;
   /** The audit threads: a group's line for requests that joined it. */
   notifier: Pick<Notifier, 'auditJoined'>;
   now: () => number;
@@ -213,7 +220,11 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
     return ts;
   }
 
-  function group(groupId: string, change: GroupChange = {}, job?: ShowGroupJob): Promise<boolean> {
+  /**
+   * `shown`: a view the caller read for one member (its progress, its
+   * outcome's BMC evidence): used when the group shows as that host's full card.
+   */
+  function group(groupId: string, change: GroupChange = {}, job?: ShowGroupJob, shown?: { id: string; view: HostView }): Promise<boolean> {
     return serialized(groupId, async () => {
       const group = await store.getGroup(groupId);
       if (!group) return false;
@@ -227,6 +238,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
       const members = (await Promise.all(group.members.map((id) => store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
       if (members.length === 0) return true;
       const views = await readHosts(members, group.messages.length === 0);
+      if (members.length === 1 && !group.overflow) await oneHost(members[0]!, views, shown);
       // A change of rows re-renders their pages and the first (its counts); a job names its pages; else every page.
       const wanted = job?.pages ? [...new Set(job.pages)] : change.rows ? pagesOf(group, change.rows) : undefined;
       const ts = await pages(group, members, views, wanted);
@@ -242,9 +254,25 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
     });
   }
 
+  /**
+   * A group shown as one host's full card gets what a card of its own has: the
+   * view its caller read (progress, the outcome's BMC evidence) over Nova's,
+   * else, while a person may still decide (pending, failed), a fresh BMC reading.
+   */
+  async function oneHost(member: ForceDownRequest, views: Map<string, HostView>, shown?: { id: string; view: HostView }): Promise<void> {
+    const nova = views.get(member.id);
+    if (shown && shown.id === member.id) {
+      views.set(member.id, { ...(nova ?? {}), ...shown.view } as HostView);
+      if (shown.view.bmc) return;
+    }
+    if (!opts.bmc || (member.state !== 'pending' && member.state !== 'failed') || views.get(member.id)?.bmc) return;
+    const bmc = await opts.bmc(member);
+    if (bmc) views.set(member.id, { ...(views.get(member.id) ?? {}), bmc } as HostView);
+  }
+
   return {
     async request(request, view) {
-      if (request.group && (await group(request.group, { rows: [request.id] }))) return request.messageTs;
+      if (request.group && (await group(request.group, { rows: [request.id] }, undefined, view ? { id: request.id, view } : undefined))) return request.messageTs;
       return single(request, view);
     },
     group,

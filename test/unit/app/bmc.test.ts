@@ -258,6 +258,25 @@ describe('auto mode on the BMC (autoForceDown: "bmc-off")', () => {
     expect(fake.resets()).toEqual([]);
   });
 
+  it('an alert card for one host shows its BMC line like a card of its own: power On and the ⚠ while it waits; then the outcome\'s evidence', async () => {
+    const fake = await fakeBmc();
+    const t = bench(fake.url);
+    await receiveAlerts(t.deps, [alert('compute7')], opts());
+    await t.drain();
+    const r = await requestFor(t, 'compute7');
+    expect(r?.state).toBe('pending');
+    expect(r?.group).toBeDefined(); // an alert's request is a row of its group, shown as one host's card
+    expect(lastCard()).toContain('*BMC*: power On · read ');
+    expect(lastCard()).toContain("⚠ *compute7*'s BMC reports power On");
+
+    // The approver has force-down power it off: the card shows the progress, then the evidence.
+    const done = await confirm(t, r!.id, 'power-off');
+    expect(done).toMatchObject({ state: 'succeeded', outcome: { code: 'OK', bmc: { powerState: 'Off' } } });
+    expect(cardUpdates().some((b) => b.includes('⏳ powering *compute7* off via its BMC… (PowerState: On)'))).toBe(true);
+    expect(lastCard()).toContain('*BMC*: power Off · read ');
+    expect(everything()).not.toContain(BMC_PASSWORD);
+  });
+
   it('`true` keeps its meaning: the evidence label, never a BMC read', async () => {
     const fake = await fakeBmc();
     fake.setPowerState('1', 'Off');

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { AppDeps, Cards, HostView, Job, Logger, Notifier, NovaGateway } from '../../../src/app/ports.js';
+import type { AppDeps, BmcView, Cards, HostView, Job, Logger, Notifier, NovaGateway } from '../../../src/app/ports.js';
 import type { RequestStore } from '../../../src/app/store-port.js';
 import { createSlackCards } from '../../../src/slack/cards.js';
 import { createSlackNotifier } from '../../../src/slack/notifier.js';
@@ -8,7 +8,7 @@ import { runJob } from '../../../src/app/worker.js';
 import { fail, succeed, type Failure } from '../../../src/domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../../../src/domain/request.js';
 import type { ComputeService } from '../../../src/domain/service.js';
-import type { OpenInput } from '../../../src/app/requests.js';
+import { readBmc, type OpenInput } from '../../../src/app/requests.js';
 import { createMemoryStore } from '../../fakes/memory-store.js';
 
 /**
@@ -117,7 +117,15 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
   const log: Logger = over.log ?? { info: record('info'), warn: record('warn'), error: record('error') };
   const clock = () => now;
   const display: Pick<AppDeps, 'cards' | 'notifier'> = opts.slack
-    ? slackCards({ client: opts.slack.client, now: over.now ?? clock, store, nova: novaOf, log, ...(opts.slack.pacer ? { pacer: opts.slack.pacer } : {}) })
+    ? slackCards({
+        client: opts.slack.client,
+        now: over.now ?? clock,
+        store,
+        nova: novaOf,
+        log,
+        ...(opts.slack.pacer ? { pacer: opts.slack.pacer } : {}),
+        ...(over.bmc ? { bmc: (r: ForceDownRequest) => readBmc({ bmc: over.bmc, now: over.now ?? clock, log }, r) } : {}),
+      })
     : {
         cards: {
           async request(request) {
@@ -185,9 +193,26 @@ export const slash = (over: Partial<OpenInput> = {}): OpenInput => ({
  * over `client` (the fake Slack Web API), as src/runtime/compose.ts wires it:
  * `cards` and `notifier` for AppDeps.
  */
-export function slackCards(opts: { client: Pick<WebClient, 'chat' | 'views'>; now: () => number; pacer?: ChannelPacer; store: RequestStore; nova: (cloud: string) => NovaGateway | undefined; log?: Logger }): Pick<AppDeps, 'cards' | 'notifier'> {
+export function slackCards(opts: {
+  client: Pick<WebClient, 'chat' | 'views'>;
+  now: () => number;
+  pacer?: ChannelPacer;
+  store: RequestStore;
+  nova: (cloud: string) => NovaGateway | undefined;
+  log?: Logger;
+  bmc?: (request: ForceDownRequest) => Promise<BmcView | undefined>;
+}): Pick<AppDeps, 'cards' | 'notifier'> {
   const log = opts.log ?? { info() {}, warn() {}, error() {} };
   const notifier = createSlackNotifier({ client: opts.client, now: opts.now, log, postToResponseUrl: async () => {}, ...(opts.pacer ? { pacer: opts.pacer } : {}) });
-  const cards = createSlackCards({ client: opts.client, store: opts.store, nova: opts.nova, notifier, now: opts.now, log, ...(opts.pacer ? { pacer: opts.pacer } : {}) });
+  const cards = createSlackCards({
+    client: opts.client,
+    store: opts.store,
+    nova: opts.nova,
+    notifier,
+    now: opts.now,
+    log,
+    ...(opts.pacer ? { pacer: opts.pacer } : {}),
+    ...(opts.bmc ? { bmc: opts.bmc } : {}),
+  });
   return { cards, notifier };
 }
