@@ -59,7 +59,30 @@ export type FailureCode =
    * ComputerSystem.Reset action or no reset type that turns power off, or it
    * answered the Reset with an error (e.g. 501 Not Implemented).
    */
-  | 'BMC_REJECTED';
+  | 'BMC_REJECTED'
+  /**
+   * Evacuate: Nova refused to evacuate an instance because of its state (HTTP
+   * 409): a task state (e.g. `rebuilding`: an operation, perhaps an earlier
+   * evacuation, is still running) or a vm_state evacuate does not take (only
+   * active, stopped and error instances are evacuated).
+   */
+  | 'INSTANCE_STATE_CONFLICT'
+  /** Evacuate: Nova still sees the source host's nova-compute as up (400 "Compute service of <host> is still in use."). */
+  | 'HOST_STILL_IN_USE'
+  /** Evacuate: Nova has no compute host of the chosen target's name (404 "Compute host <target> not found."). */
+  | 'TARGET_NOT_FOUND'
+  /** Evacuate: the chosen target is the host the instance is on (400 "The target host can't be the same one."). */
+  | 'TARGET_SAME_HOST'
+  /** Evacuate: Nova does not know the instance (any more): deleted since it was listed (404). */
+  | 'INSTANCE_NOT_FOUND'
+  /** Evacuate: Nova's scheduler found no host that fits the instance ("No valid host was found"). */
+  | 'NO_VALID_HOST'
+  /** Evacuate: Nova accepted the evacuation, and its migration record ended `failed` or `error`. */
+  | 'EVACUATION_FAILED'
+  /** Evacuate: Nova accepted the evacuation, but its migration record did not end within the allowed time. */
+  | 'EVACUATION_TIMEOUT'
+  /** Listing a host's instances: Nova listed more than force-down reads for one host (the message says how many). */
+  | 'TOO_MANY_INSTANCES';
 
 /** Why a BMC did not answer usefully (BMC_UNREACHABLE). */
 export type BmcUnreachableReason = 'timeout' | 'tls' | 'refused' | 'dns' | 'network' | 'http-status' | 'not-redfish';

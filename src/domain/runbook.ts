@@ -44,5 +44,23 @@ export function nextStep(code: FailureCode, host: string, action: Action): strin
       return `${host}'s BMC entry in the secret document does not fit its BMC: check its url, username/password and system (the message names the systems the BMC offers).`;
     case 'BMC_REJECTED':
       return `${host}'s BMC refused to power it off (the message says how). Power it off by other means (BMC console, PDU) and confirm the fence.`;
+    case 'INSTANCE_STATE_CONFLICT':
+      return `Nova will not evacuate this instance in its current state (its task state or vm_state is in Nova's message). If an earlier evacuation is still running, wait for it; otherwise check the instance (\`openstack server show\`), reset its state only if you know what it was doing, and evacuate it again.`;
+    case 'HOST_STILL_IN_USE':
+      return `Nova still sees ${host}'s nova-compute as up, so it evacuates nothing from it. Force ${host} down first (after fencing it), then evacuate again.`;
+    case 'TARGET_NOT_FOUND':
+      return `Nova has no compute host of the chosen target's name: pick a target from \`openstack compute service list --service nova-compute\`, or let Nova's scheduler choose.`;
+    case 'TARGET_SAME_HOST':
+      return `The chosen target is ${host} itself: pick another host, or let Nova's scheduler choose.`;
+    case 'INSTANCE_NOT_FOUND':
+      return `Nova no longer knows this instance (deleted since ${host}'s instances were listed): nothing to evacuate.`;
+    case 'NO_VALID_HOST':
+      return `Nova's scheduler found no host with room for this instance: free capacity (or enable a spare host), or choose a target, then evacuate it again.`;
+    case 'EVACUATION_FAILED':
+      return `Nova accepted the evacuation but its migration failed: read the instance's fault (\`openstack server show\`) and the conductor's and target nova-compute's logs, then evacuate it again or rebuild it by hand.`;
+    case 'EVACUATION_TIMEOUT':
+      return `Nova accepted the evacuation but its migration has not finished in time: check its migration (\`openstack server migration list --server\` and the instance's id) and the conductor's and target nova-compute's logs before doing anything else; do not evacuate it again while it may still be running.`;
+    case 'TOO_MANY_INSTANCES':
+      return `Nova lists more instances on ${host} than force-down reads for one host: evacuate them with Nova's own tools (\`nova host-evacuate\`), or check that the host name is right.`;
   }
 }

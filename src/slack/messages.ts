@@ -85,6 +85,24 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
       return `*${host}*'s BMC entry does not fit its BMC (system or credentials); ${notDone(host, ctx.action)}`;
     case 'BMC_REJECTED':
       return `*${host}*'s BMC refused to power it off${http}; ${notDone(host, ctx.action)}`;
+    case 'INSTANCE_STATE_CONFLICT':
+      return `Nova will not evacuate this instance from *${host}* in its current state${http}; Nova's own message is in the thread`;
+    case 'HOST_STILL_IN_USE':
+      return `Nova still sees *${host}*'s nova-compute as up, so it evacuates nothing from it`;
+    case 'TARGET_NOT_FOUND':
+      return `Nova has no compute host of the chosen target's name; nothing was evacuated from *${host}*`;
+    case 'TARGET_SAME_HOST':
+      return `The chosen target is *${host}* itself; nothing was evacuated`;
+    case 'INSTANCE_NOT_FOUND':
+      return `Nova no longer knows this instance of *${host}*: nothing to evacuate`;
+    case 'NO_VALID_HOST':
+      return `Nova found no host with room for this instance of *${host}*`;
+    case 'EVACUATION_FAILED':
+      return `Nova accepted the evacuation from *${host}*, but its migration failed`;
+    case 'EVACUATION_TIMEOUT':
+      return `Nova accepted the evacuation from *${host}*, but its migration did not finish in time`;
+    case 'TOO_MANY_INSTANCES':
+      return `Nova lists more instances on *${host}* than force-down reads for one host`;
     default: {
       const unknown: never = code;
       return `Unexpected failure ${escapeMrkdwn(String(unknown))} for *${host}*`;

@@ -36,6 +36,15 @@ const CODES = {
   BMC_POWER_OFF_TIMEOUT: true,
   BMC_CONFIG: true,
   BMC_REJECTED: true,
+  INSTANCE_STATE_CONFLICT: true,
+  HOST_STILL_IN_USE: true,
+  TARGET_NOT_FOUND: true,
+  TARGET_SAME_HOST: true,
+  INSTANCE_NOT_FOUND: true,
+  NO_VALID_HOST: true,
+  EVACUATION_FAILED: true,
+  EVACUATION_TIMEOUT: true,
+  TOO_MANY_INSTANCES: true,
 } satisfies Record<FailureCode, true>;
 const ALL_CODES = Object.keys(CODES) as FailureCode[];
 const ACTIONS: Action[] = ['force-down', 'unset'];
