@@ -38,6 +38,13 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Serialized as JSON when present. */
   json?: unknown;
+  /**
+   * `false`: send once, never again (no retry on a network error or 502/503/504).
+   * For a request that must not be repeated: Nova accepts a second evacuate of
+   * an instance it is already evacuating, and a lost answer does not say
+   * whether the first one arrived.
+   */
+  retry?: boolean;
 }
 
 export interface HttpResponse {
@@ -132,7 +139,8 @@ export function createHttpClient(settings: Partial<HttpSettings> = {}, deps: Htt
     async send(req) {
       let lastError: unknown;
       let lastStatus: number | undefined;
-      for (let attempt = 0; attempt <= s.retries; attempt++) {
+      const retries = req.retry === false ? 0 : s.retries;
+      for (let attempt = 0; attempt <= retries; attempt++) {
         let retryAfter: number | undefined;
         try {
           const res = await once(req);
@@ -144,9 +152,9 @@ export function createHttpClient(settings: Partial<HttpSettings> = {}, deps: Htt
           lastError = err;
           lastStatus = undefined;
         }
-        if (attempt < s.retries) await sleep(backoff(attempt, retryAfter));
+        if (attempt < retries) await sleep(backoff(attempt, retryAfter));
       }
-      const attempts = s.retries + 1;
+      const attempts = retries + 1;
       const what = lastStatus !== undefined ? `HTTP ${lastStatus}` : describeNetworkError(lastError);
       throw new TransportError(`${req.method} ${redactUrl(req.url)}: ${what} after ${attempts} attempts`, attempts, lastStatus, {
         cause: lastError,

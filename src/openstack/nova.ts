@@ -1,6 +1,6 @@
 import { COMPUTE_BINARY } from '../domain/host.js';
 import { fail, succeed, type Failure, type FailureCode, type Outcome } from '../domain/failure.js';
-import { TransportError, type HttpClient, type HttpResponse } from './http.js';
+import { TransportError, type HttpClient, type HttpRequest, type HttpResponse } from './http.js';
 import { OpenStackError, errorMessageOf, type KeystoneSession, type Token } from './keystone.js';
 
 import type { ComputeService } from '../domain/service.js';
@@ -133,6 +133,85 @@ function toService(raw: RawService): ComputeService {
   };
 }
 
+export interface NovaRequest {
+  method: HttpRequest['method'];
+  /** Below the compute endpoint, with its query: `/servers/detail?host=x`. */
+  path: string;
+  /** Sent as both microversion headers; none when undefined. */
+  microversion?: string | undefined;
+  json?: unknown;
+  /** How failures name the request: `POST /servers/{id}/action`. */
+  request: string;
+  /** `false`: never resend (HttpRequest.retry); the one re-authentication on a 401 still happens (Nova did not act on it). */
+  retry?: boolean;
+}
+
+/**
+ * One Nova request with the cloud's token and microversion headers. A 401 is
+ * answered by exactly one re-authentication (the cached token may have been
+ * revoked or expired early); the answer after it is returned as it is. A
+ * request Nova did not answer throws OpenStackError NOVA_UNAVAILABLE.
+ */
+export async function sendToNova(session: KeystoneSession, http: HttpClient, req: NovaRequest): Promise<HttpResponse> {
+  for (let reauth = 0; ; reauth++) {
+    const token: Token = await session.getToken();
+    const headers: Record<string, string> = { 'x-auth-token': token.value };
+    if (req.microversion) {
+      headers['openstack-api-version'] = `compute ${req.microversion}`;
+      headers['x-openstack-nova-api-version'] = req.microversion;
+    }
+    let res: HttpResponse;
+    try {
+      res = await http.send({
+        method: req.method,
+        url: `${token.computeUrl}${req.path}`,
+        headers,
+        json: req.json,
+        ...(req.retry === false ? { retry: false } : {}),
+      });
+    } catch (err) {
+      if (err instanceof TransportError) {
+        throw new OpenStackError(
+          {
+            code: 'NOVA_UNAVAILABLE',
+            message: `Nova did not answer: ${err.message}`,
+            request: req.request,
+            ...(err.lastStatus ? { status: err.lastStatus } : {}),
+          },
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    if (res.status === 401 && reauth === 0) {
+      session.invalidate(token);
+      continue;
+    }
+    return res;
+  }
+}
+
+/**
+ * Nova's maximum compute microversion, from its version document (public: sent
+ * without a token, so Nova need not validate one with Keystone). `''` for a
+ * Nova without microversions.
+ */
+export async function readMaxMicroversion(session: KeystoneSession, http: HttpClient): Promise<string> {
+  const token = await session.getToken();
+  let res: HttpResponse;
+  try {
+    res = await http.send({ method: 'GET', url: versionRootOf(token.computeUrl) });
+  } catch (err) {
+    if (err instanceof TransportError) {
+      throw new OpenStackError({ code: 'NOVA_UNAVAILABLE', message: `Nova did not answer: ${err.message}`, request: 'GET /' }, { cause: err });
+    }
+    throw err;
+  }
+  if (res.status !== 200) throw new OpenStackError(classifyNovaError(res, 'GET /'));
+  const body = res.body as { version?: { version?: string }; versions?: { id?: string; version?: string; status?: string }[] };
+  return body?.version?.version ?? body?.versions?.find((v) => v.status === 'CURRENT')?.version ?? '';
+}
+
 /** Creates a Nova client for one cloud. Create one per cloud and keep it: it caches discovery and service ids. */
 export function createNovaClient(opts: NovaOptions): NovaClient {
   const { session, http } = opts;
@@ -156,37 +235,7 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
   ): Promise<HttpResponse> {
     // Named as the other outcomes name it (`PUT /os-services/{id}`), whichever way the call fails.
     const request = `${method} ${path.split('?')[0]!.replace(/^\/os-services\/(?!force-down$)[^/]+$/, '/os-services/{id}')}`;
-    for (let reauth = 0; ; reauth++) {
-      const token: Token = await session.getToken();
-      const headers: Record<string, string> = { 'x-auth-token': token.value };
-      if (microversion) {
-        headers['openstack-api-version'] = `compute ${microversion}`;
-        headers['x-openstack-nova-api-version'] = microversion;
-      }
-      let res: HttpResponse;
-      try {
-        res = await http.send({ method, url: `${token.computeUrl}${path}`, headers, json });
-      } catch (err) {
-        if (err instanceof TransportError) {
-          throw new OpenStackError(
-            {
-              code: 'NOVA_UNAVAILABLE',
-              message: `Nova did not answer: ${err.message}`,
-              request,
-              ...(err.lastStatus ? { status: err.lastStatus } : {}),
-            },
-            { cause: err },
-          );
-        }
-        throw err;
-      }
-      // Exactly one re-authentication per call: the cached token may have been revoked or expired early.
-      if (res.status === 401 && reauth === 0) {
-        session.invalidate(token);
-        continue;
-      }
-      return res;
-    }
+    return sendToNova(session, http, { method, path, microversion, json, request });
   }
 
   async function getJson(path: string, microversion: string | undefined): Promise<unknown> {
@@ -196,21 +245,7 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
   }
 
   async function discoverApi(): Promise<ApiChoice> {
-    const token = await session.getToken();
-    let res: HttpResponse;
-    try {
-      // The version document is public: no token, so Nova need not validate one with Keystone.
-      res = await http.send({ method: 'GET', url: versionRootOf(token.computeUrl) });
-    } catch (err) {
-      if (err instanceof TransportError) {
-        throw new OpenStackError({ code: 'NOVA_UNAVAILABLE', message: `Nova did not answer: ${err.message}`, request: 'GET /' }, { cause: err });
-      }
-      throw err;
-    }
-    if (res.status !== 200) throw new OpenStackError(classifyNovaError(res, 'GET /'));
-    const body = res.body as { version?: { version?: string }; versions?: { id?: string; version?: string; status?: string }[] };
-    const max = body?.version?.version ?? body?.versions?.find((v) => v.status === 'CURRENT')?.version ?? '';
-    const picked = chooseApi(max, opts.microversion);
+    const picked = chooseApi(await readMaxMicroversion(session, http), opts.microversion);
     if (!picked.ok) throw new OpenStackError(picked.failure);
     return picked.value;
   }
@@ -332,7 +367,7 @@ export function createNovaClient(opts: NovaOptions): NovaClient {
 }
 
 /** The public edge of the module: expected failures become data. */
-async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
+export async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return succeed(await fn());
   } catch (err) {
