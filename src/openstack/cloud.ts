@@ -2,12 +2,15 @@ import type { CloudConfig } from '../config/schema.js';
 import { createHttpClient, type HttpClient, type HttpDeps, type HttpSettings } from './http.js';
 import { createKeystoneSession, type KeystoneSession } from './keystone.js';
 import { createNovaClient, type NovaClient } from './nova.js';
+import { createServersClient, type ServersClient } from './servers.js';
 
 /** Everything needed to talk to one cloud. Build once per process (cold start) and reuse. */
 export interface CloudClient {
   name: string;
   session: KeystoneSession;
   nova: NovaClient;
+  /** Instances on a host and their evacuation (the EvacuateGateway). */
+  servers: ServersClient;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,8 @@ export function createCloudClient(name: string, cloud: CloudConfig, options: Clo
     options.httpDeps,
   );
   const session = createKeystoneSession(cloud, { http, ...(options.now ? { now: options.now } : {}) });
-  const nova = createNovaClient({ session, http, ...(cloud.compute_api_version ? { microversion: cloud.compute_api_version } : {}) });
-  return { name, session, nova, close: () => http.close() };
+  const pin = cloud.compute_api_version ? { microversion: cloud.compute_api_version } : {};
+  const nova = createNovaClient({ session, http, ...pin });
+  const servers = createServersClient({ session, http, ...pin });
+  return { name, session, nova, servers, close: () => http.close() };
 }

@@ -61,6 +61,18 @@ describe('HTTP client', () => {
     await http.close();
   });
 
+  it('sends a request marked retry: false once, even on a 503 (a lost answer says nothing of whether it arrived)', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    const http = createHttpClient({ retries: 3 }, deps);
+    const err = await http.send({ method: 'POST', url: s.url, json: { evacuate: {} }, retry: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ attempts: 1, lastStatus: 503 });
+    expect(s.hits()).toBe(1);
+    await http.close();
+  });
+
   it('honours Retry-After, capped by the maximum delay', async () => {
     delays.length = 0;
     const s = await serve((_req, res, n) => {
