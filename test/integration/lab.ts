@@ -2,11 +2,32 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cloudSchema, type CloudConfig } from '../../src/config/schema.js';
 import { until } from './wait.js';
 
+/**
+ * An instance test/lab/seed_instances.py put on an evacuation test host, as seeded (the state
+ * test/integration/evacuation.ts's resetEvacuations() puts it back to). Owned by the lab's
+ * Keystone project `evac`.
+ */
+export interface SeededInstance {
+  id: string;
+  name: string;
+  /** Nova's vm_state: `active`, `stopped`, `error`, `paused`. */
+  vm_state: string;
+  /** `rebooting` for evac4's second instance, null otherwise. */
+  task_state: string | null;
+  power_state: number;
+  /** What the API shows: ACTIVE, SHUTOFF, ERROR, PAUSED, REBOOT. */
+  status: string;
+  /** Metadata `HA_Enabled=True` (Masakari's mark of an HA instance). */
+  ha: boolean;
+}
+
 /** What test/lab/start.sh writes to $FORCE_DOWN_LAB_DIR/lab.json. */
 export interface Lab {
   dir: string;
   keystone: string;
   nova: string;
+  /** The lab's Neutron stand-in (test/lab/neutron_stub.py), e.g. http://127.0.0.1:9696; absent in a lab that predates it. */
+  neutron?: string;
   clouds: { admin: CloudConfig; member: CloudConfig; appcred: CloudConfig };
   hosts: {
     compute: string[];
@@ -18,7 +39,20 @@ export interface Lab {
     heartbeat: string[];
     /** bmc1..bmc4: the BMC (Redfish) tests' hosts, seeded and kept up like compute1..6. */
     bmc: string[];
+    /**
+     * evac1..evac4: the evacuation tests' hosts, seeded and kept up like compute1..6, with
+     * instances (`instances`) and a compute node record each.
+     */
+    evac: string[];
   };
+  /**
+   * The instances seeded on each evac host, in creation order: evac1 5 (3 ACTIVE, 1 SHUTOFF,
+   * 1 ERROR; the first and the SHUTOFF one HA), evac2 3 ACTIVE, evac3 60 ACTIVE, evac4 3
+   * (ACTIVE; ACTIVE in task state `rebooting`; PAUSED, which Nova refuses to evacuate).
+   */
+  instances: Record<string, SeededInstance[]>;
+  /** Owner of the seeded instances: the lab's Keystone project and user `evac`. */
+  evacOwner?: { project_id: string; user_id: string };
   cloudsYaml: string;
   /** Nova's cell1 SQLite DB (WAL): the services table nova-compute's heartbeats land in. */
   novaCell1Db: string;
@@ -34,12 +68,15 @@ export function loadLab(): Lab {
     dir: LAB_DIR,
     keystone: raw.keystone,
     nova: raw.nova,
+    ...(raw.neutron ? { neutron: raw.neutron } : {}),
     clouds: {
       admin: cloudSchema.parse(raw.clouds.admin),
       member: cloudSchema.parse(raw.clouds.member),
       appcred: cloudSchema.parse(raw.clouds.appcred),
     },
-    hosts: { heartbeat: [], bmc: [], ...raw.hosts },
+    hosts: { heartbeat: [], bmc: [], evac: [], ...raw.hosts },
+    instances: raw.instances ?? {},
+    ...(raw.evac_owner ? { evacOwner: raw.evac_owner } : {}),
     cloudsYaml: `${LAB_DIR}/clouds.yaml`,
     // (A lab started before lab.json listed it: start.sh's path.)
     novaCell1Db: raw.nova_cell1_db ?? `${LAB_DIR}/nova/nova_cell1.sqlite`,

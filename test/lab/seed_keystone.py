@@ -9,6 +9,8 @@ Creates, through Keystone's REST API as the bootstrap admin:
 * the ``compute`` service with public/internal/admin endpoints in RegionOne;
 * project ``member`` + user ``member`` with only the ``member`` role (Nova
   must answer 403 on os-services updates for it);
+* project ``evac`` + user ``evac`` (``member`` role): the owner of the
+  instances seed_instances.py puts on evac1..evac4;
 * an application credential ``lab-appcred`` for the admin user.
 
 Then writes, in --lab-dir: lab.json, clouds.yaml (clouds lab-admin,
@@ -34,6 +36,9 @@ FAULT_HOSTS = ["fault%d" % i for i in range(1, 5)]
 # Silent at start (a 10-minute-old heartbeat); test/integration/heartbeat.ts makes them report.
 HEARTBEAT_HOSTS = ["hb%d" % i for i in range(1, 5)]
 BMC_HOSTS = ["bmc%d" % i for i in range(1, 5)]
+# The evacuation tests' hosts; seed_instances.py puts instances of project
+# `evac` on them.
+EVAC_HOSTS = ["evac%d" % i for i in range(1, 5)]
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 
@@ -121,6 +126,8 @@ def main():
     p.add_argument("--lab-dir", required=True)
     p.add_argument("--keystone-url", required=True)
     p.add_argument("--nova-url", required=True)
+    p.add_argument("--neutron-url", required=True,
+                   help="the Neutron stand-in (neutron_stub.py)")
     p.add_argument("--admin-password", required=True)
     p.add_argument("--nova-password", required=True)
     p.add_argument("--member-password", required=True)
@@ -151,6 +158,12 @@ def main():
     member_project = ks.project("member", "member-only test project")
     ks.user("member", a.member_password, member_project, member_role)
 
+    # The owner of the instances seed_instances.py puts on evac1..evac4: a
+    # tenant's project and user like any other (member role only), so an
+    # admin lists them with all_tenants, as Masakari or an operator does.
+    evac_project = ks.project("evac", "instances on the evacuation test hosts")
+    evac_user = ks.user("evac", a.member_password, evac_project, member_role)
+
     # application credential of the admin user (inherits its admin role on
     # project admin). The secret is only returned by this call.
     cred = ks.call("POST", "/users/%s/application_credentials" % admin_user_id,
@@ -172,11 +185,15 @@ def main():
     lab = {
         "keystone": a.keystone_url,
         "nova": a.nova_url,
+        "neutron": a.neutron_url,
         "clouds": clouds,
         "hosts": {"compute": COMPUTE_HOSTS, "scheduler": SCHEDULER_HOST,
                   "evacuated": EVACUATED_HOST, "alert": ALERT_HOSTS,
                   "fault": FAULT_HOSTS, "heartbeat": HEARTBEAT_HOSTS,
-                  "bmc": BMC_HOSTS},
+                  "bmc": BMC_HOSTS, "evac": EVAC_HOSTS},
+        # Owner of the instances on evac1..evac4 (seed_instances.py adds
+        # "instances" to this file).
+        "evac_owner": {"project_id": evac_project, "user_id": evac_user},
         # Where nova-compute's heartbeats land (the heartbeat tests write them).
         "nova_cell1_db": os.path.abspath(a.nova_cell1_db),
     }
@@ -197,7 +214,7 @@ def main():
           "export OS_CLIENT_CONFIG_FILE=%s\nexport FORCE_DOWN_LAB=%s\n"
           % (os.path.join(lab_dir, "clouds.yaml"),
              os.path.join(lab_dir, "lab.json")))
-    print("keystone seeded: compute endpoints %s, users nova/member, "
+    print("keystone seeded: compute endpoints %s, users nova/member/evac, "
           "app credential %s" % (a.nova_url, cred["id"]))
 
 

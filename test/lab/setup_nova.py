@@ -53,13 +53,16 @@ from nova.objects import fields
 
 # compute1..6: the core, CLI and Slack tests; alert1..4: the alert webhook
 # tests; fault1..4: the reliability suite; hb1..hb4: the heartbeat tests;
-# bmc1..bmc4: the BMC (Redfish) tests (one set each, so suites never share a
-# host's forced_down flag or heartbeat).
+# bmc1..bmc4: the BMC (Redfish) tests; evac1..evac4: the evacuation tests,
+# with instances (seeded by seed_instances.py once Keystone has the project
+# they belong to) (one set each, so suites never share a host's forced_down
+# flag or heartbeat).
 HEARTBEAT_HOSTS = ["hb%d" % i for i in range(1, 5)]
 COMPUTE_HOSTS = (["compute%d" % i for i in range(1, 7)]
                  + ["alert%d" % i for i in range(1, 5)]
                  + ["fault%d" % i for i in range(1, 5)]
                  + ["bmc%d" % i for i in range(1, 5)]
+                 + ["evac%d" % i for i in range(1, 5)]
                  + HEARTBEAT_HOSTS)
 # How old the heartbeat hosts' last heartbeat is at lab start: far past
 # Nova's service_down_time (60 s), so they start out silent and `down`.

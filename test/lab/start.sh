@@ -5,8 +5,10 @@
 #   state dir : ${FORCE_DOWN_LAB_DIR:-/tmp/force-down-lab}  (wiped on every start)
 #   keystone  : http://127.0.0.1:${LAB_KEYSTONE_PORT:-5000}/v3
 #   nova      : http://127.0.0.1:${LAB_NOVA_PORT:-8774}/v2.1
+#   neutron   : http://127.0.0.1:${LAB_NEUTRON_PORT:-9696} (a stand-in: neutron_stub.py)
 #   outputs   : $DIR/lab.json, $DIR/clouds.yaml, $DIR/lab.env
-#   logs      : $DIR/log/*.log      pid files: $DIR/{keystone,nova-api,memcached,keep-up}.pid
+#   logs      : $DIR/log/*.log
+#   pid files : $DIR/{keystone,nova-api,memcached,keep-up,neutron-stub}.pid
 #
 # There is no nova-conductor/scheduler/compute: the message bus is
 # `fake://` and the compute/scheduler services are rows seeded straight into
@@ -14,6 +16,9 @@
 # Nova counts a service `up` while its last heartbeat is < 60 s old (its
 # default service_down_time); keep_up.py keeps the seeded services `up`,
 # except hb1..hb4, which start out silent (`down`) for the heartbeat tests.
+# The evacuation test hosts evac1..evac4 carry instances (seed_instances.py),
+# and nova-api's evacuate path finds a Neutron stand-in (neutron_stub.py) to
+# ask about extensions; its cast to the conductor goes nowhere (fake://).
 #
 # Prerequisite: install.sh (packages). Stop with stop.sh.
 set -euo pipefail
@@ -24,6 +29,7 @@ KEYSTONE_PORT="${LAB_KEYSTONE_PORT:-5000}"
 NOVA_PORT="${LAB_NOVA_PORT:-8774}"
 # Not 11211: Debian's memcached package may have started its own there.
 MEMCACHED_PORT="${LAB_MEMCACHED_PORT:-11311}"
+NEUTRON_PORT="${LAB_NEUTRON_PORT:-9696}"      # the Neutron stand-in
 START_TIMEOUT="${LAB_START_TIMEOUT:-120}"   # seconds until both APIs must answer
 NOVA_WORKERS="${LAB_NOVA_WORKERS:-2}"       # nova-api uwsgi processes (1 thread each)
 
@@ -79,8 +85,8 @@ mkdir -p "$LAB_DIR"/{log,run,etc/keystone,etc/nova/policy.d,keystone,nova/lock}
 touch "$LAB_DIR/$MARKER"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$KEYSTONE_PORT" "$NOVA_PORT" "$MEMCACHED_PORT"; do
-  port_busy "$p" && die "127.0.0.1:$p is already in use by another process (not a lab started from $LAB_DIR); set LAB_KEYSTONE_PORT/LAB_NOVA_PORT/LAB_MEMCACHED_PORT or stop it"
+for p in "$KEYSTONE_PORT" "$NOVA_PORT" "$MEMCACHED_PORT" "$NEUTRON_PORT"; do
+  port_busy "$p" && die "127.0.0.1:$p is already in use by another process (not a lab started from $LAB_DIR); set LAB_KEYSTONE_PORT/LAB_NOVA_PORT/LAB_MEMCACHED_PORT/LAB_NEUTRON_PORT or stop it"
 done
 
 # ---------------------------------------------------------------------------
@@ -166,6 +172,25 @@ region_name = RegionOne
 # which is what the re-authentication test uses.
 memcached_servers = 127.0.0.1:$MEMCACHED_PORT
 
+[neutron]
+# Evacuate asks Neutron first (GET /v2.0/extensions, with these service
+# credentials; without them that is a 500): a stand-in answers
+# (neutron_stub.py, no extensions, no ports).
+auth_type = password
+auth_url = $KEYSTONE_URL
+username = nova
+password = $NOVA_SERVICE_PASSWORD
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+endpoint_override = http://127.0.0.1:$NEUTRON_PORT
+
+[glance]
+# Only used to build an image URL for evacuate's notification; nothing is
+# fetched from it.
+endpoint_override = http://127.0.0.1:$NEUTRON_PORT/glance
+
 [oslo_concurrency]
 lock_path = $LAB_DIR/nova/lock
 
@@ -241,6 +266,20 @@ start_keep_up() {
   die "keep_up.py did not start (log: $LAB_DIR/log/keep-up.log)"
 }
 
+# The Neutron stand-in, like keep_up.py: own session, detached, own pid file
+# (written once it listens); stop.sh stops it.
+start_neutron_stub() {
+  local i
+  setsid "$PY" "$HERE/neutron_stub.py" "$NEUTRON_PORT" "$LAB_DIR/neutron-stub.pid" \
+    </dev/null >>"$LAB_DIR/log/neutron-stub.log" 2>&1 &
+  for i in $(seq 1 100); do             # up to 10 s
+    [[ -s "$LAB_DIR/neutron-stub.pid" ]] && return 0
+    sleep 0.1
+  done
+  cat "$LAB_DIR/log/neutron-stub.log" >&2
+  die "neutron_stub.py did not start (log: $LAB_DIR/log/neutron-stub.log)"
+}
+
 # ---------------------------------------------------------------------------
 # uwsgi: HTTP router on 127.0.0.1:PORT in front of the app on a unix socket
 # (measured earlier: letting the worker serve HTTP itself stalls parallel
@@ -303,6 +342,8 @@ on_exit() {
 }
 trap on_exit EXIT
 
+start_neutron_stub
+log "Neutron stand-in on 127.0.0.1:$NEUTRON_PORT (neutron_stub.py)"
 log "starting memcached on 127.0.0.1:$MEMCACHED_PORT (nova's shared token cache)"
 /usr/bin/memcached -d -u root -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -P "$LAB_DIR/memcached.pid" \
   || die "memcached did not start (port $MEMCACHED_PORT busy?)"
@@ -323,7 +364,10 @@ wait "$nova_setup" || { tail -n 30 "$LAB_DIR/log/nova-setup.log" >&2; die "nova 
 start_keep_up
 log "nova dbs seeded, seeded services kept up (keep_up.py), nova-api starting on 127.0.0.1:$NOVA_PORT"
 # nova-api is eventlet monkey-patched: processes, never threads.
-start_uwsgi nova-api "$NOVA_PORT" /usr/bin/nova-api-wsgi "$NOVA_WORKERS" 1 \
+# nova_api_wsgi.py: Debian's nova-api-wsgi, with SQLite transactions that
+# take the write lock first (BEGIN IMMEDIATE): concurrent writes wait for each
+# other as on a real database instead of failing with "database is locked".
+start_uwsgi nova-api "$NOVA_PORT" "$HERE/nova_api_wsgi.py" "$NOVA_WORKERS" 1 \
   "OS_NOVA_CONFIG_DIR=$LAB_DIR/etc/nova"
 
 # wait_http NAME URL : until URL answers 200, the uwsgi master dies or the
@@ -365,7 +409,7 @@ log "keystone answers"
 # Users, projects, catalog, application credential; writes lab.json,
 # clouds.yaml and lab.env. Runs while nova-api is still booting.
 if ! "$PY" "$HERE/seed_keystone.py" --lab-dir "$LAB_DIR" --keystone-url "$KEYSTONE_URL" \
-      --nova-url "$NOVA_URL" --admin-password "$ADMIN_PASSWORD" \
+      --nova-url "$NOVA_URL" --neutron-url "http://127.0.0.1:$NEUTRON_PORT" --admin-password "$ADMIN_PASSWORD" \
       --nova-password "$NOVA_SERVICE_PASSWORD" --member-password "$MEMBER_PASSWORD" \
       --nova-cell1-db "$NOVA_CELL1_DB" \
       >"$LAB_DIR/log/keystone-seed.log" 2>&1; then
@@ -374,11 +418,20 @@ if ! "$PY" "$HERE/seed_keystone.py" --lab-dir "$LAB_DIR" --keystone-url "$KEYSTO
 fi
 log "keystone seeded"
 
+# Instances on evac1..evac4, owned by the project seed_keystone.py just made;
+# adds them to lab.json. Nova's objects, so ~5 s of imports: in the
+# background while nova-api boots.
+"$PY" "$HERE/seed_instances.py" --config-file "$NOVA_CONF" --lab-json "$LAB_DIR/lab.json" \
+  >"$LAB_DIR/log/instances-seed.log" 2>&1 & instances_seed=$!
+
 wait_http nova-api "http://127.0.0.1:$NOVA_PORT/"
 log "nova-api answers"
+wait "$instances_seed" || { tail -n 30 "$LAB_DIR/log/instances-seed.log" >&2; die "instance seeding failed (log: $LAB_DIR/log/instances-seed.log)"; }
+log "instances seeded on evac1..evac4"
 
 # End-to-end check through keystone auth: the seeded services are visible
-# and up (hb1..hb4 down, not forced). Catches config mistakes now rather
+# and up (hb1..hb4 down, not forced), the seeded instances listed by host,
+# the Neutron stand-in answers. Catches config mistakes now rather
 # than in the tests.
 if ! "$PY" "$HERE/smoke.py" "$LAB_DIR/lab.json" >"$LAB_DIR/log/smoke.log" 2>&1; then
   cat "$LAB_DIR/log/smoke.log" >&2

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stop the lab's Keystone and Nova API (uwsgi masters) started by start.sh.
+# Stop the lab's Keystone and Nova API (uwsgi masters) started by start.sh,
+# and its helpers (keep_up.py, the Neutron stand-in, memcached).
 #
 # Processes are found only through the pid files in the state dir, and a pid
 # is only signalled if it still is a uwsgi process (pid files can be stale
@@ -58,6 +59,18 @@ if [[ -f "$LAB_DIR/keep-up.pid" ]]; then
     [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$LAB_DIR/keep-up.pid"
+fi
+# The Neutron stand-in, by its pid file, only if it is ours.
+if [[ -f "$LAB_DIR/neutron-stub.pid" ]]; then
+  pid="$(tr -dc '0-9' <"$LAB_DIR/neutron-stub.pid")"
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q neutron_stub.py; then
+    echo "stop.sh: stopping neutron_stub.py (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    # Wait until it is gone, so that a restart finds its port free.
+    for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+    [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$LAB_DIR/neutron-stub.pid"
 fi
 # The lab's memcached (nova's token cache), by its pid file, only if it is a memcached.
 if [[ -f "$LAB_DIR/memcached.pid" ]]; then
