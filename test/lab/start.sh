@@ -243,7 +243,7 @@ KEEP_UP_FILE="$LAB_DIR/nova/keep-up.json"
 setup_nova() {
   # nova-manage api_db sync / cell_v2 map_cell0 / cell_v2 create_cell /
   # db sync in one Python process, WAL, then the seed data (compute1..6,
-  # alert1..4, fault1..4, bmc1..4, hb1..4 (silent), controller1, host mappings,
+  # alert1..4, fault1..4, bmc1..4, evac1..4, hb1..4 (silent), controller1, host mappings,
   # compute6's evacuation). See setup_nova.py.
   run "$PY" "$HERE/setup_nova.py" --config-file "$NOVA_CONF" \
     --cell0-db "sqlite:///$NOVA_CELL0_DB" --cell1-db "sqlite:///$NOVA_CELL1_DB" \
