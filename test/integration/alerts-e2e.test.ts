@@ -17,6 +17,7 @@ import { HOSTS_PER_MESSAGE } from '../../src/slack/group-card.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
+import { localBotFiles } from './local-bot-env.js';
 import { CHANNEL } from './slack-helpers.js';
 
 const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
@@ -67,24 +68,19 @@ async function startBotWith(alerts: Record<string, Record<string, unknown>>, win
   const dir = mkdtempSync(join(tmpdir(), 'fd-alerts-e2e-'));
   const proxy: FaultyOpenStack = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
   const admin = lab.clouds.admin;
-  const secretFile = join(dir, 'secret.json');
-  writeFileSync(
-    secretFile,
-    JSON.stringify({
+  const { env } = localBotFiles(dir, {
+    secret: {
       slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
       alerts,
       clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
-    }),
-    { mode: 0o600 },
-  );
+    },
+    slackApiUrl: slack.apiUrl,
+    approvers: APPROVER,
+    channel: CHANNEL.id,
+  });
   const bot = await startLocalBot({
     env: {
-      PORT: '0',
-      FORCE_DOWN_DB: join(dir, 'force-down.sqlite'),
-      FORCE_DOWN_SECRET_FILE: secretFile,
-      SLACK_API_URL: slack.apiUrl,
-      FORCE_DOWN_APPROVERS: APPROVER,
-      FORCE_DOWN_CHANNEL: CHANNEL.id,
+      ...env,
       FORCE_DOWN_GROUP_WINDOW_SECONDS: String(opts.windowSeconds ?? 30),
       // The 200-host storm below is one real rack: above the default cap of 100 rows per card.
       FORCE_DOWN_GROUP_MAX_HOSTS: '200',

@@ -5,7 +5,7 @@
 // delay, failure modes). A fake Slack Web API records what people see; Nova's own state is read
 // with the probe, and every call that reached Nova is counted at a proxy in front of it.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { startFakeRedfish, type FakeRedfish } from '../fakes/redfish.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { bmcEntry, closedPort, methodChoices, powerOffValues } from './bmc-helpers.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
+import { localBotFiles } from './local-bot-env.js';
 import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
 import { until } from './wait.js';
 
@@ -98,25 +99,20 @@ async function startBot(opts: BotOptions = {}) {
   const proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
   proxies.push(proxy);
   const admin = lab.clouds.admin;
-  const secretFile = join(dir, 'secret.json');
-  writeFileSync(
-    secretFile,
-    JSON.stringify({
+  const { env } = localBotFiles(dir, {
+    secret: {
       slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
       ...(opts.alerts ? { alerts: opts.alerts } : {}),
       clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
       bmc: { [CLOUD]: { hosts: opts.bmc ?? { [HOST1]: bmcEntry(bmc1), [HOST2]: bmcEntry(bmc2) } } },
-    }),
-    { mode: 0o600 },
-  );
+    },
+    slackApiUrl: slack.apiUrl,
+    approvers: APPROVER.id,
+    channel: CHANNEL.id,
+  });
   const bot = await startLocalBot({
     env: {
-      PORT: '0',
-      FORCE_DOWN_DB: join(dir, 'force-down.sqlite'),
-      FORCE_DOWN_SECRET_FILE: secretFile,
-      SLACK_API_URL: slack.apiUrl,
-      FORCE_DOWN_APPROVERS: APPROVER.id,
-      FORCE_DOWN_CHANNEL: CHANNEL.id,
+      ...env,
       FORCE_DOWN_TWO_PERSON: 'false',
       // The lab's bmc hosts are reset between tests, which moves the updated_at the heartbeat watch
       // reads: with its default 20 s wait, every BMC-less path here would wait that out.
@@ -161,6 +157,15 @@ async function startBot(opts: BotOptions = {}) {
       const res = await sender.interact(viewSubmission({ user: who, view, values }));
       seenBySlack.push(res.body);
       return res;
+    },
+    /** The request once it has failed, when the worker has nothing left to do. */
+    async failed(requestId: string) {
+      const failed = await until('the request to fail', async () => {
+        const r = await bot.deps.store.get(requestId);
+        return r?.state === 'failed' ? r : undefined;
+      });
+      await bot.queue.idle();
+      return failed;
     },
     /** An alert webhook (`POST /alerts/generic`, bearer token) for `hosts`, firing. */
     async alert(hosts: string[]) {
@@ -252,11 +257,7 @@ describe('power off now, through the BMC', () => {
     const view = await b.openModal(request.id, ts);
     expect(await b.submit(view, powerOffValues())).toMatchObject({ status: 200, body: '' });
 
-    const failed = await until('the request to fail', async () => {
-      const r = await b.bot.deps.store.get(request.id);
-      return r?.state === 'failed' ? r : undefined;
-    });
-    await b.bot.queue.idle();
+    const failed = await b.failed(request.id);
     expect(failed.outcome?.code).toBe('BMC_POWER_OFF_TIMEOUT');
     expect(resetsOf(bmc2)).toEqual([{ system: SYSTEM, resetType: 'ForceOff' }]);
     expect(systemReads(bmc2)).toBeGreaterThanOrEqual(3);
@@ -276,11 +277,7 @@ describe('"BMC power-off" (already done), checked against the BMC', () => {
     const view = await b.openModal(request.id, ts);
     expect(await b.submit(view, fenceValues({ method: 'bmc', verified: true }))).toMatchObject({ status: 200, body: '' });
 
-    const failed = await until('the request to fail', async () => {
-      const r = await b.bot.deps.store.get(request.id);
-      return r?.state === 'failed' ? r : undefined;
-    });
-    await b.bot.queue.idle();
+    const failed = await b.failed(request.id);
     expect(failed.outcome?.code).toBe('BMC_SAYS_ON');
     const text = cardText(ts);
     expect(text).toContain('❌');
@@ -319,11 +316,7 @@ describe('"BMC power-off" (already done), checked against the BMC', () => {
     const view = await b.openModal(request.id, ts);
     expect(await b.submit(view, fenceValues({ method: 'bmc', verified: true }))).toMatchObject({ status: 200, body: '' });
 
-    const failed = await until('the request to fail', async () => {
-      const r = await b.bot.deps.store.get(request.id);
-      return r?.state === 'failed' ? r : undefined;
-    });
-    await b.bot.queue.idle();
+    const failed = await b.failed(request.id);
     expect(failed.outcome?.code).toBe('BMC_UNREACHABLE');
     expect(cardText(ts)).toContain(`❌ *${HOST1}*'s BMC did not answer usefully`);
     expect(buttonLabels(ts)).toContain('Retry…');

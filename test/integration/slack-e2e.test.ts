@@ -3,7 +3,7 @@
 // and the REAL Keystone + Nova lab; a fake Slack Web API records what people would see.
 // Assertions are on that (cards, threads, modals, ephemerals) and on Nova's own state (the probe).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS } from '../../src/sla
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi, type RecordedSlackCall } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
+import { localBotFiles } from './local-bot-env.js';
 import {
   CHANNEL,
   TEAM,
@@ -90,20 +91,15 @@ afterAll(async () => {
 /** Starts the local bot as `npm start` does (PORT=0: any free port), with its own SQLite file and secret file. */
 async function startBot(opts: { twoPerson?: boolean; cloud?: CloudConfig; ttlMinutes?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'fd-slack-e2e-'));
-  const secretFile = join(dir, 'secret.json');
-  writeFileSync(
-    secretFile,
-    JSON.stringify({ slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }, clouds: { [CLOUD]: opts.cloud ?? lab.clouds.admin } }),
-    { mode: 0o600 },
-  );
+  const { env } = localBotFiles(dir, {
+    secret: { slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }, clouds: { [CLOUD]: opts.cloud ?? lab.clouds.admin } },
+    slackApiUrl: slack.apiUrl,
+    approvers: APPROVERS.join(','),
+    channel: CHANNEL.id,
+  });
   const bot = await startLocalBot({
     env: {
-      PORT: '0',
-      FORCE_DOWN_DB: join(dir, 'force-down.sqlite'),
-      FORCE_DOWN_SECRET_FILE: secretFile,
-      SLACK_API_URL: slack.apiUrl,
-      FORCE_DOWN_APPROVERS: APPROVERS.join(','),
-      FORCE_DOWN_CHANNEL: CHANNEL.id,
+      ...env,
       FORCE_DOWN_TWO_PERSON: opts.twoPerson ? 'true' : 'false',
       FORCE_DOWN_REQUEST_TTL_MINUTES: String(opts.ttlMinutes ?? 30),
     },

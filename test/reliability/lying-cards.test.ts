@@ -6,7 +6,7 @@
 // still renders) for the alert cards; the lab's alert3 and alert4 for a force-down carried through to
 // ✅ with a hostile reason and note (reset afterwards).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { ACTION_IDS } from '../../src/slack/ids.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFakeSlackApi, type FakeSlackApi, type StoredMessage } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { localBotFiles } from '../integration/local-bot-env.js';
 import { fenceValues, user, viewSubmission } from '../integration/slack-helpers.js';
 import { EVENT_DEADLINE_MS, until } from '../integration/wait.js';
 import { FAKE_STATUS, expectQuotedLinesInert, ownBlocks, quotedLines } from '../unit/slack/untrusted.js';
@@ -85,20 +86,15 @@ describe('cards cannot be made to lie (issue #11, finding 8): the local bot proc
     }
     slack = await startFakeSlackApi();
     dir = mkdtempSync(join(tmpdir(), 'fd-lying-'));
-    db = join(dir, 'force-down.sqlite');
-    const secretFile = join(dir, 'secret.json');
-    writeFileSync(
-      secretFile,
-      JSON.stringify({ slack: { signingSecret: SIGNING, botToken: 'xoxb-lying' }, alerts: { alertmanager: { token: AM_TOKEN } }, clouds: { lab: lab.clouds.admin } }),
-      { mode: 0o600 },
-    );
+    const files = localBotFiles(dir, {
+      secret: { slack: { signingSecret: SIGNING, botToken: 'xoxb-lying' }, alerts: { alertmanager: { token: AM_TOKEN } }, clouds: { lab: lab.clouds.admin } },
+      slackApiUrl: slack.apiUrl,
+      approvers: APPROVER.id,
+      channel: FLOW_CHANNEL.id,
+    });
+    db = files.db;
     bot = await startChildBot({
-      PORT: '0',
-      FORCE_DOWN_DB: db,
-      FORCE_DOWN_SECRET_FILE: secretFile,
-      SLACK_API_URL: slack.apiUrl,
-      FORCE_DOWN_APPROVERS: APPROVER.id,
-      FORCE_DOWN_CHANNEL: FLOW_CHANNEL.id,
+      ...files.env,
       // Each webhook its own card: the hostile and the harmless alert must not share one.
       FORCE_DOWN_GROUP_WINDOW_SECONDS: '0',
       // alert3/4 were just reset (which moves the updated_at the heartbeat watch reads); the watch is not what this is about.

@@ -2,7 +2,7 @@
 // the local bot as a child process, kill -9 while Nova's PUT hangs at the fault proxy, restart on
 // the same SQLite file, and the request is settled and reported in the (fake) Slack channel.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { createSqliteStore } from '../../src/store/sqlite.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { localBotFiles } from '../integration/local-bot-env.js';
 import { EVENT_DEADLINE_MS, until } from '../integration/wait.js';
 import { buttonsOf, user } from '../integration/slack-helpers.js';
 import { startChildBot, type ChildBot } from './child-bot.js';
@@ -204,17 +205,16 @@ describe('kill -9 of the local bot between `executing` and Nova\'s answer (real 
   function environment() {
     const dir = mkdtempSync(join(tmpdir(), 'fd-crash-'));
     dirs.push(dir);
-    const secretFile = join(dir, 'secret.json');
-    writeFileSync(secretFile, JSON.stringify({ slack: { signingSecret: SIGNING, botToken: 'xoxb-crash' }, clouds: { lab: through(lab.clouds.admin, os.authUrl) } }), { mode: 0o600 });
+    const { db, env } = localBotFiles(dir, {
+      secret: { slack: { signingSecret: SIGNING, botToken: 'xoxb-crash' }, clouds: { lab: through(lab.clouds.admin, os.authUrl) } },
+      slackApiUrl: slack.apiUrl,
+      approvers: APPROVER.id,
+      channel: CHANNEL.id,
+    });
     return {
-      db: join(dir, 'force-down.sqlite'),
+      db,
       env: {
-        PORT: '0',
-        FORCE_DOWN_DB: join(dir, 'force-down.sqlite'),
-        FORCE_DOWN_SECRET_FILE: secretFile,
-        SLACK_API_URL: slack.apiUrl,
-        FORCE_DOWN_APPROVERS: APPROVER.id,
-        FORCE_DOWN_CHANNEL: CHANNEL.id,
+        ...env,
         // fault1..4 are reset between tests (PUT forced_down=false), which moves the updated_at the
         // heartbeat watch reads: with the default wait (20 s) it would wait that reset out before each
         // force-down. The watch is not what this suite is about (test/integration/trust-e2e.test.ts).

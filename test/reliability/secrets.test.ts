@@ -4,8 +4,7 @@
 // stderr: our JSON logs and every library's warnings), every request the fake Slack receives,
 // every answer the bot gives Slack, and the SQLite file. No value of the secret document may appear
 // in any of them, raw or encoded.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,15 +12,16 @@ import { ACTION_IDS } from '../../src/slack/ids.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { localBotFiles } from '../integration/local-bot-env.js';
 import { user } from '../integration/slack-helpers.js';
 import { startChildBot, type ChildBot } from './child-bot.js';
 import { textOf, through } from './harness.js';
+import { captureOf, leaks, random, secretValues } from './secret-capture.js';
 import { createSlackFlow, FLOW_CHANNEL } from './slack-flow.js';
 
 const REQUESTER = user('U0REQUEST1', 'alice');
 const APPROVER = user('U0APPROVE1', 'bob');
 const STRANGER = user('U0STRANGE1', 'mallory');
-const random = (prefix: string) => `${prefix}${randomBytes(18).toString('base64url')}`;
 
 let lab: Lab;
 let probe: ReturnType<typeof createNovaProbe>;
@@ -45,20 +45,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   for (const h of lab.hosts.fault) await probe.reset(h);
 });
-
-/** Every string under a key that names a secret, anywhere in the document. */
-function secretValues(doc: unknown): { path: string; value: string }[] {
-  const out: { path: string; value: string }[] = [];
-  const walk = (v: unknown, path: string) => {
-    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
-    else if (typeof v === 'string' && /secret|token|password/i.test(path.split('.').at(-1) ?? '')) out.push({ path, value: v });
-  };
-  walk(doc, '');
-  return out;
-}
-
-/** The forms a secret could take in a log line, a form body, JSON, or a header dump. */
-const encodings = (s: string) => [...new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1), Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64url')])];
 
 describe('no secret from the secret document reaches a log line, a Slack message, an answer to Slack, or the store', () => {
   it('the whole flow, with failures, under capture', async () => {
@@ -91,16 +77,9 @@ describe('no secret from the secret document reaches a log line, a Slack message
       'slack.botToken',
       'slack.signingSecret',
     ]);
-    const secretFile = join(dir, 'secret.json');
-    writeFileSync(secretFile, JSON.stringify(doc), { mode: 0o600 });
-    const db = join(dir, 'force-down.sqlite');
+    const { db, env } = localBotFiles(dir, { secret: doc, slackApiUrl: slack.apiUrl, approvers: APPROVER.id, channel: FLOW_CHANNEL.id });
     bot = await startChildBot({
-      PORT: '0',
-      FORCE_DOWN_DB: db,
-      FORCE_DOWN_SECRET_FILE: secretFile,
-      SLACK_API_URL: slack.apiUrl,
-      FORCE_DOWN_APPROVERS: APPROVER.id,
-      FORCE_DOWN_CHANNEL: FLOW_CHANNEL.id,
+      ...env,
       // fault1..4 are reset between tests, which moves the updated_at the heartbeat watch reads;
       // with its default 20 s wait each force-down here would wait that out (see harness.ts).
       FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
@@ -167,23 +146,11 @@ describe('no secret from the secret document reaches a log line, a Slack message
     if (process.env.SHOW_CAPTURE) console.log(b.lines.join('\n'), '\n--- stderr ---\n', b.stderr());
 
     // Everything captured.
-    const store = [db, `${db}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1'));
-    const captured: { where: string; text: string }[] = [
-      ...b.lines.map((text) => ({ where: 'log', text })),
-      { where: 'stderr', text: b.stderr() },
-      ...slack.calls().map((call) => ({ where: `slack ${call.method}`, text: `${call.path} ${JSON.stringify(call.body)}` })),
-      ...flow.answers.map((text) => ({ where: 'answer to Slack', text })),
-      ...store.map((text) => ({ where: 'SQLite file', text })),
-    ];
+    const captured = captureOf(b, slack, flow.answers, db);
     expect(b.lines.length).toBeGreaterThan(15);
     expect(slack.calls().length).toBeGreaterThan(30);
     expect(slack.calls('response_url').length).toBeGreaterThanOrEqual(3);
-    for (const { path, value } of secrets) {
-      for (const form of encodings(value)) {
-        const leaks = captured.filter((c) => c.text.includes(form));
-        expect(leaks.map((l) => `${path} in ${l.where}: ${l.text.slice(0, 200)}`)).toEqual([]);
-      }
-    }
+    expect(leaks(captured, secrets)).toEqual([]);
     // The capture would see them: the credentials did travel, to Keystone (through the proxy), and nowhere else.
     expect(os.keystone.calls().some((k) => k.body.includes(doc.clouds.lab.auth.password!))).toBe(true);
     expect(os.keystone.calls().some((k) => k.body.includes(doc.clouds.appcred.auth.application_credential_secret!))).toBe(true);

@@ -10,7 +10,7 @@
 //
 // No timing is asserted: waits are on events, with generous deadlines.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMITS } from '../../src/runtime/router.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from '../integration/lab.js';
+import { localBotFiles } from '../integration/local-bot-env.js';
 import { user } from '../integration/slack-helpers.js';
 import { until } from '../integration/wait.js';
 import { startChildBot, type ChildBot } from './child-bot.js';
@@ -162,25 +163,13 @@ describe('the local bot\'s front door under abuse (real process, lab, fake Slack
   function environment(extra: Record<string, string> = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'fd-abuse-'));
     dirs.push(dir);
-    const secretFile = join(dir, 'secret.json');
-    writeFileSync(
-      secretFile,
-      JSON.stringify({ slack: { signingSecret: SIGNING, botToken: 'xoxb-abuse' }, alerts: { alertmanager: { token: ALERT_TOKEN } }, clouds: { lab: lab.clouds.admin } }),
-      { mode: 0o600 },
-    );
-    const db = join(dir, 'force-down.sqlite');
-    return {
-      db,
-      env: {
-        PORT: '0',
-        FORCE_DOWN_DB: db,
-        FORCE_DOWN_SECRET_FILE: secretFile,
-        SLACK_API_URL: slack.apiUrl,
-        FORCE_DOWN_APPROVERS: APPROVER.id,
-        FORCE_DOWN_CHANNEL: FLOW_CHANNEL.id,
-        ...extra,
-      },
-    };
+    const { db, env } = localBotFiles(dir, {
+      secret: { slack: { signingSecret: SIGNING, botToken: 'xoxb-abuse' }, alerts: { alertmanager: { token: ALERT_TOKEN } }, clouds: { lab: lab.clouds.admin } },
+      slackApiUrl: slack.apiUrl,
+      approvers: APPROVER.id,
+      channel: FLOW_CHANNEL.id,
+    });
+    return { db, env: { ...env, ...extra } };
   }
 
   it('2,600 idle sockets against a bot limited to 2,048 descriptors: a confirmed force-down of fault1 reaches Nova, and its card says ✅ though Slack failed the update twice', async () => {
