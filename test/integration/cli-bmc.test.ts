@@ -1,16 +1,15 @@
 // The breakglass CLI with hosts' BMCs (issue 13), run as an operator runs it: the bundled
 // dist/cli.mjs, the bot's secret document with a `bmc` section, the real Keystone + Nova lab
 // (hosts bmc3 and bmc4 only), and the fake BMC (test/fakes/redfish.ts) over HTTPS in this process.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_BMC_CA_FILE, startFakeRedfish, type FakeRedfish } from '../fakes/redfish.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
+import { buildCli, runCli, type CliRun } from './cli-run.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const USER = 'bmc-operator-SEKRET';
 const PASSWORD = 'SEKRET-redfish-pass-77';
 const BOT_TOKEN = 'xoxb-cli-bmc-audit-token';
@@ -25,7 +24,7 @@ let slack: FakeSlackApi;
 
 beforeAll(async () => {
   // Test the bundle users get from `npm ci` (prepare) / `npm run build`, built from the current source.
-  execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
+  buildCli();
   lab = loadLab();
   if (lab.hosts.bmc.length < 4) throw new Error('this lab predates the BMC hosts bmc1..bmc4: restart it (npm run lab:stop; npm run lab:start)');
   [, , host, readOnly] = lab.hosts.bmc as [string, string, string, string];
@@ -61,30 +60,9 @@ function secretFile(): string {
   return file;
 }
 
-/** Runs the bundled CLI and resolves when it exits (asynchronously: the fake BMC and Slack answer from this process). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(root, 'dist/cli.mjs'), ...args], {
-    cwd: mkdtempSync(join(tmpdir(), 'fd-cli-')),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: mkdtempSync(join(tmpdir(), 'fd-home-')),
-      USER: 'cli-tester',
-      FORCE_DOWN_SECRET_FILE: secretFile(),
-      FORCE_DOWN_CHANNEL: 'C0CLIBMC01',
-      SLACK_API_URL: slack.apiUrl,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-  });
+/** Runs the bundled CLI (runCli) with the secret document above, the audit channel and the fake Slack. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { FORCE_DOWN_SECRET_FILE: secretFile(), FORCE_DOWN_CHANNEL: 'C0CLIBMC01', SLACK_API_URL: slack.apiUrl, ...env }, { timeoutMs: 120_000 });
 }
 
 const noCredentials = (...texts: string[]) => {

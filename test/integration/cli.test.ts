@@ -1,6 +1,5 @@
 // The breakglass CLI run as an operator runs it: the bundled dist/cli.mjs, a
 // clouds.yaml or secret file, against the real Keystone + Nova lab.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,17 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
+import { buildCli, runCli, type CliRun } from './cli-run.js';
 import { keepReporting, silence, type Reporting } from './heartbeat.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let probe: ReturnType<typeof createNovaProbe>;
 let host: string;
-const root = join(import.meta.dirname, '..', '..');
 
 beforeAll(async () => {
   // Test the bundle users get from `npm ci` (prepare) / `npm run build`, built from the current source.
-  execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
+  buildCli();
   lab = loadLab();
   probe = createNovaProbe(lab);
   host = lab.hosts.compute[2]!;
@@ -26,34 +25,13 @@ beforeAll(async () => {
 });
 
 /**
- * Runs the bundled CLI and resolves when it exits (asynchronously, so that a
- * fake Slack in this process can answer it). FORCE_DOWN_HEARTBEAT_WAIT_SECONDS
+ * Runs the bundled CLI (runCli) with the lab's clouds.yaml. FORCE_DOWN_HEARTBEAT_WAIT_SECONDS
  * is 0 unless a test sets it: the API's updated_at also moves when a test
  * resets a host, which the heartbeat watch cannot tell from a heartbeat; the
  * watch itself is tested below on the hb hosts.
  */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(root, 'dist/cli.mjs'), ...args], {
-    cwd: mkdtempSync(join(tmpdir(), 'fd-cli-')), // no stray ./clouds.yaml
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: mkdtempSync(join(tmpdir(), 'fd-home-')),
-      USER: 'cli-tester',
-      OS_CLIENT_CONFIG_FILE: lab.cloudsYaml,
-      FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { OS_CLIENT_CONFIG_FILE: lab.cloudsYaml, FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0', ...env });
 }
 
 /** A secret file (the bot's document) with these clouds, and a Slack bot token when given. */

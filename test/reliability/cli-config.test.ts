@@ -3,7 +3,6 @@
 // credential anywhere. The bundled dist/cli.mjs, run as a process, against
 // the lab's Keystone + Nova (reads only: `status`), with a listener on
 // 127.0.0.1 standing in for the attacker's endpoint.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { buildCli, runCli } from '../integration/cli-run.js';
 import { loadLab, type Lab } from '../integration/lab.js';
 
 let lab: Lab;
 let host: string;
-const root = join(import.meta.dirname, '..', '..');
 
 /** The attacker's endpoint: counts every connection and every request it gets. */
 let listener: Server;
@@ -23,7 +22,7 @@ let listenerUrl: string;
 const received = { connections: 0, requests: 0, bodies: [] as string[] };
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
+  buildCli();
   lab = loadLab();
   host = lab.hosts.compute[0]!;
   listener = createServer((req, res) => {
@@ -44,22 +43,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => listener.close(() => resolve()));
 });
 
-function cli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(root, 'dist/cli.mjs'), ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'fd-home-')), USER: 'cli-tester', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-  });
-}
+/** Runs the bundled CLI (runCli) with only `env`, in `cwd`. */
+const cli = (args: string[], env: Record<string, string>, cwd: string) => runCli(args, env, { cwd });
 
 /** The lab's clouds.yaml as written by the lab (the real secrets in it). */
 const labClouds = () => parse(readFileSync(lab.cloudsYaml, 'utf8')) as { clouds: Record<string, { auth: Record<string, string> }> };
