@@ -10,9 +10,6 @@
 // session token is in any outcome, card, audit entry or log line.
 // FUZZ_RUNS=<n> sets the number of runs per method (default 300: a few seconds); a failure prints its seed:
 // FUZZ_SEED=<seed> replays it.
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BmcLookup } from '../../src/app/bmc-port.js';
@@ -20,7 +17,8 @@ import { confirmRequest, openRequest } from '../../src/app/requests.js';
 import { createRedfishGateway } from '../../src/bmc/redfish.js';
 import { POWER_OFF_RESET_TYPES } from '../../src/domain/power.js';
 import type { FenceChoice } from '../../src/domain/fencing.js';
-import { FAKE_BMC_CA, FAKE_BMC_CA_FILE } from '../fakes/redfish.js';
+import { FAKE_BMC_CA } from '../fakes/redfish.js';
+import { startScriptedRedfish, type ScriptedAnswer as Answer, type ScriptedRedfish } from '../fakes/scripted-redfish.js';
 import { APPROVER, setup, slash } from '../unit/app/harness.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -34,54 +32,31 @@ const SYSTEM = '/redfish/v1/Systems/1';
 const RESET = `${SYSTEM}/Actions/ComputerSystem.Reset`;
 const SESSIONS = '/redfish/v1/SessionService/Sessions';
 
-interface Answer {
-  status: number;
-  /** JSON, raw text (HTML, truncated JSON), or nothing. */
-  body: { json: unknown } | { text: string } | null;
-  headers: Record<string, string>;
-}
-
-/** Per path, the answers in order (the last one repeats). */
-let scenario = new Map<string, Answer[]>();
-/** What the server answered, in order. */
-let served: { method: string; path: string; status: number; body: unknown; sent: string; token: boolean }[] = [];
 /** Session tokens handed out (by logins answered with X-Auth-Token), and the one not yet logged out. */
 let issued: string[] = [];
 let live: string | undefined;
-let server: Server;
+let bmcServer: ScriptedRedfish;
 let url: string;
 
 beforeAll(async () => {
-  const key = readFileSync(FAKE_BMC_CA_FILE.replace('bmc-cert.pem', 'bmc-key.pem'), 'utf8');
-  server = createServer({ key, cert: FAKE_BMC_CA }, (req, res) => {
-    let sent = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (sent += c));
-    req.on('end', () => {
-      const path = new URL(req.url ?? '/', 'https://x').pathname.replace(/(.)\/$/, '$1');
-      const list = scenario.get(`${req.method} ${path}`) ?? scenario.get(path) ?? [];
-      const a = list.length > 1 ? list.shift()! : (list[0] ?? { status: 404, body: null, headers: {} });
-      // Each successful login (2xx with X-Auth-Token) hands out a new token; a BMC's error words may quote the
-      // live session's. (A token on a refused login is no session: just text.)
-      // A login starts the caller's new operation: a BMC echoes its caller's own session, not an older one.
-      const headers = { ...a.headers };
-      if (req.method === 'POST' && path === SESSIONS) live = undefined;
-      if (headers['x-auth-token'] && a.status >= 200 && a.status < 300) live = headers['x-auth-token'] = `${TOKEN}-${issued.push(headers['x-auth-token'])}`;
-      if (req.method === 'DELETE' && path.startsWith(`${SESSIONS}/`)) live = undefined;
-      const raw = a.body === null ? '' : 'json' in a.body ? JSON.stringify(a.body.json) : a.body.text;
-      const text = raw.replaceAll(TOKEN, live ?? 'no-session');
-      served.push({ method: req.method ?? '', path, status: a.status, body: a.body && 'json' in a.body ? JSON.parse(text) : undefined, sent, token: 'x-auth-token' in headers });
-      res.writeHead(a.status, { ...(text ? { 'content-type': a.body && 'text' in a.body && a.body.text.startsWith('<') ? 'text/html' : 'application/json' } : {}), ...headers });
-      res.end(text);
-    });
+  bmcServer = await startScriptedRedfish({
+    trimTrailingSlash: true,
+    htmlAsHtml: true,
+    // Each successful login (2xx with X-Auth-Token) hands out a new token; a BMC's error words may quote the
+    // live session's. (A token on a refused login is no session: just text.)
+    // A login starts the caller's new operation: a BMC echoes its caller's own session, not an older one.
+    rewrite: ({ method, path }, { status, headers, text }) => {
+      if (method === 'POST' && path === SESSIONS) live = undefined;
+      if (headers['x-auth-token'] && status >= 200 && status < 300) live = headers['x-auth-token'] = `${TOKEN}-${issued.push(headers['x-auth-token'])}`;
+      if (method === 'DELETE' && path.startsWith(`${SESSIONS}/`)) live = undefined;
+      return { headers, text: text.replaceAll(TOKEN, live ?? 'no-session') };
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = bmcServer.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  await bmcServer?.close();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -166,22 +141,21 @@ const scenarioArb = fc.record({
 type Generated = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 function install(s: Generated) {
-  scenario = new Map<string, Answer[]>([
+  bmcServer.install(new Map<string, Answer[]>([
     ['/redfish/v1', s.root.slice()],
     [`POST ${SESSIONS}`, s.login.slice()],
     [`DELETE ${SESSIONS}/1`, [{ status: 204, body: null, headers: {} }]],
     ['/redfish/v1/Systems', s.collection.slice()],
     [`POST ${RESET}`, s.reset.slice()],
     [SYSTEM, s.system.slice()],
-  ]);
-  served = [];
+  ]));
   issued = [];
   live = undefined;
 }
 
 /** Some 2xx answer said PowerState "Off", exactly: the only word that may lead to Nova's PUT. */
-const someAnswerSaidOff = () => served.some((s) => s.status >= 200 && s.status < 300 && s.body !== null && typeof s.body === 'object' && (s.body as Record<string, unknown>).PowerState === 'Off');
-const resetsSent = () => served.filter((s) => s.method === 'POST' && s.path === RESET);
+const someAnswerSaidOff = () => bmcServer.served.some((s) => s.status >= 200 && s.status < 300 && s.body !== null && typeof s.body === 'object' && (s.body as Record<string, unknown>).PowerState === 'Off');
+const resetsSent = () => bmcServer.served.filter((s) => s.method === 'POST' && s.path === RESET);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -215,7 +189,7 @@ describe('the worker against arbitrary Redfish answers', () => {
           expect(final?.outcome?.code).toBeTruthy();
           expect(final?.outcome?.code === 'OK').toBe(final?.state === 'succeeded');
           const forced = h.nova.calls.filter((c) => c.forcedDown);
-          if (forced.length > 0) expect(someAnswerSaidOff(), `Nova was called on: ${JSON.stringify(served.map((x) => [x.method, x.path, x.status]))}`).toBe(true);
+          if (forced.length > 0) expect(someAnswerSaidOff(), `Nova was called on: ${JSON.stringify(bmcServer.served.map((x) => [x.method, x.path, x.status]))}`).toBe(true);
           if (final?.state === 'succeeded') expect(forced).toEqual([{ host: HOST, forcedDown: true }]);
           else expect(forced).toEqual([]);
           if (method === 'bmc') expect(resetsSent()).toEqual([]);

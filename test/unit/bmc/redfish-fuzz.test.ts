@@ -3,14 +3,12 @@
 // never throws, never reports Off unless an answer said PowerState "Off", and no credential or
 // session token appears in any outcome or log line.
 // FUZZ_RUNS=<n> sets the number of runs (default 150 here); a failure prints its seed: FUZZ_SEED=<seed> replays it.
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedfishGateway } from '../../../src/bmc/redfish.js';
 import { isOff, type PowerState } from '../../../src/domain/power.js';
-import { FAKE_BMC_CA, FAKE_BMC_CA_FILE } from '../../fakes/redfish.js';
+import { FAKE_BMC_CA } from '../../fakes/redfish.js';
+import { startScriptedRedfish, type ScriptedAnswer as Answer, type ScriptedRedfish } from '../../fakes/scripted-redfish.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 if (process.env.FUZZ_SEED) fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED) });
@@ -19,42 +17,17 @@ const USER = 'fuzz-SEKRET-user';
 const PASSWORD = 'fuzz-SEKRET-pw-31337';
 const TOKEN = 'fuzz-SEKRET-token-abcdef';
 
-interface Answer {
-  status: number;
-  /** A JSON value, or raw text (an HTML page, junk). */
-  body: { json: unknown } | { text: string } | null;
-  headers: Record<string, string>;
-}
-
-/** Per path, the answers in order (the last repeats). */
-type Scenario = Map<string, Answer[]>;
-
-let scenario: Scenario = new Map();
-let served: { path: string; status: number; body: unknown; token: boolean }[] = [];
-let server: Server;
+/** Paths as sent, every body labelled JSON, answers as scripted. */
+let bmcServer: ScriptedRedfish;
 let url: string;
 
 beforeAll(async () => {
-  const key = readFileSync(FAKE_BMC_CA_FILE.replace('bmc-cert.pem', 'bmc-key.pem'), 'utf8');
-  server = createServer({ key, cert: FAKE_BMC_CA }, (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const path = new URL(req.url ?? '/', 'https://x').pathname;
-      const list = scenario.get(path) ?? scenario.get('*') ?? [];
-      const a = list.length ? (list.length > 1 ? list.shift()! : list[0]!) : { status: 404, body: null, headers: {} };
-      const text = a.body === null ? '' : 'json' in a.body ? JSON.stringify(a.body.json) : a.body.text;
-      served.push({ path, status: a.status, body: a.body && 'json' in a.body ? a.body.json : undefined, token: 'x-auth-token' in a.headers });
-      res.writeHead(a.status, { ...(text ? { 'content-type': 'application/json' } : {}), ...a.headers });
-      res.end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  bmcServer = await startScriptedRedfish();
+  url = bmcServer.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  await bmcServer?.close();
 });
 
 const secretText = fc.constantFrom(PASSWORD, USER, TOKEN, `Invalid password ${PASSWORD} for ${USER}`, 'ok');
@@ -144,7 +117,7 @@ const scenarioArb = fc.record({
 type Generated = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 
 function install(s: Generated) {
-  scenario = new Map<string, Answer[]>([
+  bmcServer.install(new Map<string, Answer[]>([
     ['/redfish/v1', s.root.slice()],
     ['/redfish/v1/SessionService/Sessions', s.sessions.slice()],
     ['/redfish/v1/Systems', s.collection.slice()],
@@ -152,17 +125,16 @@ function install(s: Generated) {
     ['/redfish/v1/Systems/1/ResetActionInfo', s.actionInfo.slice()],
     ['/redfish/v1/SessionService/Sessions/1', [{ status: 204, body: null, headers: {} }]],
     ['*', s.system.slice()],
-  ]);
-  served = [];
+  ]));
 }
 
 function checkOutcome(outcome: unknown, lines: string[]) {
   const all = JSON.stringify([outcome, lines]);
   // The token is a secret once the BMC handed it out (a successful login); before, it is just text.
-  const handedOut = served.some((s) => s.path === '/redfish/v1/SessionService/Sessions' && s.token && s.status >= 200 && s.status < 300);
+  const handedOut = bmcServer.served.some((s) => s.path === '/redfish/v1/SessionService/Sessions' && s.token && s.status >= 200 && s.status < 300);
   for (const secret of [PASSWORD, USER, ...(handedOut ? [TOKEN] : []), Buffer.from(`${USER}:${PASSWORD}`).toString('base64')]) expect(all).not.toContain(secret);
   // Off only when some answer said PowerState "Off", exactly.
-  const saidOff = served.some((s) => s.body !== null && typeof s.body === 'object' && (s.body as Record<string, unknown>).PowerState === 'Off');
+  const saidOff = bmcServer.served.some((s) => s.body !== null && typeof s.body === 'object' && (s.body as Record<string, unknown>).PowerState === 'Off');
   return saidOff;
 }
 
