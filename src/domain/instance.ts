@@ -1,4 +1,5 @@
 import { fail, succeed, type Outcome } from './failure.js';
+import { compareMicroversions } from './microversion.js';
 
 /**
  * The instances (Nova servers) on a host, and evacuating them: what is at
@@ -113,14 +114,8 @@ export const SCHEDULER_CHECKS_TARGET_FROM = '2.29';
 /** From this microversion `GET /os-migrations` shows each record's `migration_type`. */
 export const MIGRATION_TYPE_SHOWN_FROM = '2.23';
 
-/** Compares two `X.Y` microversions numerically (`2.9` < `2.14`). */
-export function compareVersions(a: string, b: string): number {
-  const [am = 0, an = 0] = a.split('.').map(Number);
-  const [bm = 0, bn = 0] = b.split('.').map(Number);
-  return am - bm || an - bn;
-}
 
-const minVersion = (...vs: string[]) => vs.reduce((a, b) => (compareVersions(a, b) <= 0 ? a : b));
+const minVersion = (...vs: string[]) => vs.reduce((a, b) => (compareMicroversions(a, b) <= 0 ? a : b));
 
 /**
  * The microversion to call Nova's servers and migrations APIs at: the lowest
@@ -130,16 +125,16 @@ const minVersion = (...vs: string[]) => vs.reduce((a, b) => (compareVersions(a, 
  * microversions).
  */
 export function serversMicroversion(max: string, pin?: string): string | undefined {
-  if (!max || compareVersions(max, '2.1') < 0) return undefined;
+  if (!max || compareMicroversions(max, '2.1') < 0) return undefined;
   return minVersion(max, EVACUATE_MAX, ...(pin ? [pin] : []));
 }
 
 /** The microversion to evacuate at (serversMicroversion), or NOVA_TOO_OLD when it is below EVACUATE_MIN. */
 export function evacuateMicroversion(max: string, pin?: string): Outcome<string> {
   const v = serversMicroversion(max, pin);
-  if (v === undefined || compareVersions(v, EVACUATE_MIN) < 0) {
+  if (v === undefined || compareMicroversions(v, EVACUATE_MIN) < 0) {
     const why =
-      pin && v !== undefined && compareVersions(pin, max) < 0
+      pin && v !== undefined && compareMicroversions(pin, max) < 0
         ? `the pinned compute microversion ${pin} is below ${EVACUATE_MIN}`
         : `Nova's maximum compute microversion is ${max || '2.0 (none)'}`;
     return fail({ code: 'NOVA_TOO_OLD', message: `${why}; force-down evacuates at ${EVACUATE_MIN} or later (no onSharedStorage to guess)` });
@@ -159,7 +154,7 @@ export interface EvacuateBody {
  * sent, so a chosen target is always checked by Nova's scheduler from 2.29.
  */
 export function evacuateBody(microversion: string, target?: string): Outcome<EvacuateBody> {
-  if (compareVersions(microversion, EVACUATE_MIN) < 0) {
+  if (compareMicroversions(microversion, EVACUATE_MIN) < 0) {
     return fail({
       code: 'NOVA_TOO_OLD',
       message: `at microversion ${microversion} Nova's evacuate needs onSharedStorage, which force-down does not guess; it evacuates at ${EVACUATE_MIN} or later`,

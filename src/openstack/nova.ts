@@ -1,4 +1,5 @@
 import { COMPUTE_BINARY } from '../domain/host.js';
+import { compareMicroversions } from '../domain/microversion.js';
 import { fail, succeed, type Failure, type FailureCode, type Outcome } from '../domain/failure.js';
 import { TransportError, type HttpClient, type HttpRequest, type HttpResponse } from './http.js';
 import { OpenStackError, errorMessageOf, type KeystoneSession, type Token } from './keystone.js';
@@ -44,11 +45,7 @@ export const LEGACY_MIN = '2.11';
 /** First microversion addressing services by UUID (`PUT /os-services/{uuid}`). */
 export const MODERN_MIN = '2.53';
 
-export function compareMicroversions(a: string, b: string): number {
-  const [am = 0, an = 0] = a.split('.').map(Number);
-  const [bm = 0, bn = 0] = b.split('.').map(Number);
-  return am - bm || an - bn;
-}
+export { compareMicroversions };
 
 /** Picks the path for a Nova whose maximum microversion is `max`, honouring a pin. */
 export function chooseApi(max: string, pinned?: string): Outcome<ApiChoice> {

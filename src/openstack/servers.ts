@@ -1,8 +1,8 @@
+import { compareMicroversions } from '../domain/microversion.js';
 import { z } from 'zod';
 import type { EvacuateGateway, EvacuationAccepted } from '../app/evacuate-port.js';
 import type { Failure, FailureCode, Outcome } from '../domain/failure.js';
 import {
-  compareVersions,
   evacuateBody,
   evacuateMicroversion,
   isHaEnabled,
@@ -249,7 +249,7 @@ export function createServersClient(opts: ServersOptions): ServersClient {
     if (res.status !== 200) throw new OpenStackError(classifyReadError(res, request, 'os_compute_api:os-migrations:index'));
     const page = migrationsPage.safeParse(res.body);
     if (!page.success) throw unreadable(request, page.error);
-    const typed = microversion !== undefined && compareVersions(microversion, MIGRATION_TYPE_SHOWN_FROM) >= 0;
+    const typed = microversion !== undefined && compareMicroversions(microversion, MIGRATION_TYPE_SHOWN_FROM) >= 0;
     return page.data.migrations
       .filter((m) => !m.instance_uuid || m.instance_uuid === serverId)
       .filter((m) => !typed || !m.migration_type || m.migration_type === 'evacuation')
