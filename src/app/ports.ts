@@ -6,6 +6,8 @@ import type { PowerState } from '../domain/power.js';
 import type { RequestStore } from './store-port.js';
 import type { Job } from './jobs.js';
 import type { BmcLookup } from './bmc-port.js';
+import type { EvacuateGateway } from './evacuate-port.js';
+import type { StateCount } from '../domain/instance.js';
 
 /** What the use cases need of Nova for one cloud (src/openstack's NovaClient fits). */
 export interface NovaGateway {
@@ -35,7 +37,18 @@ export type HostView = (
   bmc?: BmcView;
   /** The worker is powering the host off via its BMC ("power off now"): the power state last read. */
   poweringOff?: PowerState;
+  /** What is at stake: the instances Nova has on the host (read by the worker for a card of one host only). */
+  instances?: InstancesView;
 };
+
+/**
+ * The instances on a host, for a card: how many, by Nova's status (its words:
+ * the display makes them inert), how many are marked for HA; or why Nova's
+ * list could not be read (the code and our words).
+ */
+export type InstancesView =
+  | { total: number; ha: number; byState: StateCount[]; text: string; failure?: never }
+  | { failure: { code: FailureCode; message: string } };
 
 /**
  * What a host's BMC said, for a card, the modal or `/force-down status`: its
@@ -167,4 +180,10 @@ export interface AppDeps {
    * Only the worker calls a BMC; the api asks it whether a host has one.
    */
   bmc?: BmcLookup;
+  /**
+   * The instances Nova has on a host, for a card (what is at stake): the
+   * servers gateway of a configured cloud, or undefined (absent: no
+   * instances line). Only the worker lists them, never the api (ack path).
+   */
+  servers?: (cloud: string) => Pick<EvacuateGateway, 'listServersOnHost'> | undefined;
 }

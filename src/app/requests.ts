@@ -6,7 +6,8 @@ import type { BmcReading, PowerState } from '../domain/power.js';
 import type { BmcGateway } from './bmc-port.js';
 import { checkFence, type BmcEvidence } from './fence.js';
 import { cloudGone, errorName, iso, outcomeOf, viewOf } from './outcomes.js';
-import type { AppDeps, BmcView, HostView } from './ports.js';
+import type { AppDeps, BmcView, HostView, InstancesView } from './ports.js';
+import { summarizeInstances } from '../domain/instance.js';
 
 export type OpenResult =
   | { kind: 'opened'; request: ForceDownRequest }
@@ -255,11 +256,11 @@ export async function showCard(deps: AppDeps, id: string): Promise<void> {
   if (!request) return;
   // A grouped request shows on its group's card; on one of its own if the group was never recorded.
   if (request.group && (await deps.cards.group(request.group, { post: true }))) return;
-  // Nova's view and the BMC's are read side by side: the card waits for the slower, not for both in turn.
-  const [found, bmc] = await Promise.all([lookupHost(deps, request), readBmc(deps, request)]);
+  // Nova's view, the BMC's and the host's instances are read side by side: the card waits for the slowest, not for each in turn.
+  const [found, bmc, instances] = await Promise.all([lookupHost(deps, request), readBmc(deps, request), readInstances(deps, request)]);
   // Nova spells the host otherwise (in case only): the card, the modal, the audit and the Nova calls use Nova's spelling.
   const shown = found.novaHost !== undefined ? ((await recordNovaHost(deps, request, found.novaHost)) ?? request) : request;
-  const ts = await deps.cards.request(shown, withBmc(found.view, bmc));
+  const ts = await deps.cards.request(shown, withInstances(withBmc(found.view, bmc), instances));
   if (ts && ts !== shown.messageTs) {
     await deps.store.setMessage(id, ts);
     await deps.notifier.audit({ ...shown, messageTs: ts }, shown.history[0]!);
@@ -321,7 +322,7 @@ async function recordNovaHost(deps: AppDeps, request: ForceDownRequest, novaHost
 export async function refreshCard(deps: AppDeps, id: string): Promise<void> {
   const request = await deps.store.get(id);
   if (!request) return;
-  await deps.cards.request(request);
+  await deps.cards.request(request, withInstances(undefined, await stakeOf(deps, request)));
   const last = request.history.at(-1);
   if (last && (last.state === 'cancelled' || last.state === 'expired')) await deps.notifier.audit(request, last);
 }
@@ -378,6 +379,41 @@ export async function readBmc(deps: Pick<AppDeps, 'bmc' | 'now' | 'log'>, target
   }
 }
 
+/**
+ * What is at stake on a request's host, for its card: Nova's instances on it
+ * (every project, every page), counted by status and HA mark; or why they
+ * could not be listed. Undefined when no servers gateway is configured for its
+ * cloud. Worker only (never on the api's acknowledgement path). Never throws.
+ */
+export async function readInstances(deps: Pick<AppDeps, 'servers' | 'log'>, target: { cloud: string; host: string }): Promise<InstancesView | undefined> {
+  const servers = deps.servers?.(target.cloud);
+  if (!servers) return undefined;
+  try {
+    const listed = await servers.listServersOnHost(target.host);
+    if (!listed.ok) return { failure: { code: listed.failure.code, message: listed.failure.message } };
+    return summarizeInstances(listed.value);
+  } catch (err) {
+    // The gateway's failures are data; a throw is a bug: the card says the instances could not be listed.
+    deps.log.warn('instances not listed: unexpected error', { host: target.host, error: errorName(err) });
+    return { failure: { code: 'NOVA_UNAVAILABLE', message: `the instances on ${target.host} could not be listed` } };
+  }
+}
+
+/**
+ * The instances for a request's own card; none for a grouped request: its
+ * group's card reads them when it shows one host's card (src/slack/cards.ts),
+ * never per row (a storm would list a hundred hosts for one render).
+ */
+function stakeOf(deps: Pick<AppDeps, 'servers' | 'log'>, request: ForceDownRequest): Promise<InstancesView | undefined> {
+  return request.group ? Promise.resolve(undefined) : readInstances(deps, request);
+}
+
+/** A view with the host's instances, when they were read. */
+export function withInstances(view: HostView | undefined, instances: InstancesView | undefined): HostView | undefined {
+  if (!instances) return view;
+  return { ...(view ?? {}), instances };
+}
+
 /** Nova's view with the BMC's reading, when there is one. */
 export function withBmc(view: HostView | undefined, bmc: BmcView | undefined): HostView | undefined {
   if (!bmc) return view;
@@ -405,7 +441,8 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
     const done = started.current;
     // A retry of a job whose outcome was recorded but not shown (Slack failed): show it now. Idempotent.
     if (done && (done.state === 'succeeded' || done.state === 'failed') && done.outcome) {
-      await deps.cards.request(done, withBmc(await readHost(deps, done), bmcViewOf(done.outcome.bmc)));
+      const [host, instances] = await Promise.all([readHost(deps, done), stakeOf(deps, done)]);
+      await deps.cards.request(done, withInstances(withBmc(host, bmcViewOf(done.outcome.bmc)), instances));
     }
     return done;
   }
@@ -413,13 +450,15 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   // The "⏳" card and the confirmation's audit line go out while Nova is called: Slack's pacing
   // (about a message a second per channel) must never delay a force-down.
   const confirmed = request.history.findLast((h) => h.state === 'approved');
+  // What is at stake stays on the card while it is in progress: listed beside the Nova call, never before it.
+  const stake = stakeOf(deps, request);
   const progress = (async () => {
-    await deps.cards.request(request);
+    await deps.cards.request(request, withInstances(undefined, await stake));
     if (confirmed) await deps.notifier.audit(request, confirmed);
   })().catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
   const waiting = async (view: HostView) => {
     await progress;
-    await deps.cards.request(request, view).catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
+    await deps.cards.request(request, withInstances(view, await stake)).catch((err: unknown) => deps.log.warn('progress card update failed', { requestId: id, error: errorName(err) }));
   };
 
   const outcome = await decideAndCall(deps, request, waiting);
@@ -429,7 +468,8 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const final = done.ok ? done.request : (done.current ?? request);
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
   deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
-  await deps.cards.request(final, withBmc(await readHost(deps, final), bmcViewOf(outcome.bmc)));
+  const [host, instances] = await Promise.all([readHost(deps, final), stakeOf(deps, final)]);
+  await deps.cards.request(final, withInstances(withBmc(host, bmcViewOf(outcome.bmc)), instances));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
 }

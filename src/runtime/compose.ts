@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, Job, Logger, Metrics, NovaGateway } from '../app/ports.js';
 import type { BmcGateway, BmcLookup } from '../app/bmc-port.js';
+import type { EvacuateGateway } from '../app/evacuate-port.js';
 import { insecureBmcWarning, resolveBmcTarget } from '../config/bmc.js';
 import type { BotSettings } from '../config/env.js';
 import { ConfigError, type SecretDocument } from '../config/schema.js';
@@ -13,7 +14,7 @@ import { createSlackNotifier } from '../slack/notifier.js';
 import type { RequestStore } from '../app/store-port.js';
 import { createSlackClient, isSlackAuthError, type AuthFailureHook } from './auth-failure.js';
 import { receiveAlerts } from '../app/alerts.js';
-import { readBmc } from '../app/requests.js';
+import { readBmc, readInstances } from '../app/requests.js';
 import type { ForceDownRequest } from '../domain/request.js';
 import { forgetComputeServices } from '../app/service-list.js';
 import { DEFAULT_ALERT_OPTIONS } from '../alerts/types.js';
@@ -100,6 +101,18 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     return gateway;
   };
 
+  // A host's instances (what is at stake on its card), from the same lazily built cloud client. Worker only.
+  const serverGateways = new Map<string, Pick<EvacuateGateway, 'listServersOnHost'>>();
+  const servers = (cloud: string): Pick<EvacuateGateway, 'listServersOnHost'> | undefined => {
+    if (!Object.hasOwn(secret.clouds, cloud)) return undefined;
+    let gateway = serverGateways.get(cloud);
+    if (!gateway) {
+      gateway = { listServersOnHost: (host) => observed('listServersOnHost', async () => (await cloudClient(cloud)).servers.listServersOnHost(host)) };
+      serverGateways.set(cloud, gateway);
+    }
+    return gateway;
+  };
+
   const client = createSlackClient(
     secret.slack.botToken,
     {
@@ -157,6 +170,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     log,
     pacer,
     ...(hasBmcs ? { bmc: (r: ForceDownRequest) => readBmc({ bmc, now, log }, r) } : {}),
+    instances: (r: ForceDownRequest) => readInstances({ servers, log }, r),
   });
 
   const deps: AppDeps = {
@@ -175,6 +189,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     newId: randomUUID,
     log,
     ...(hasBmcs ? { bmc } : {}),
+    servers,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });

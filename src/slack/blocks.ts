@@ -4,10 +4,10 @@ import type { FailureCode } from '../domain/failure.js';
 import { FENCING_METHODS, isFencingMethod, POWER_OFF_NOW, POWER_OFF_NOW_LABEL, whyFenceFirst, type FenceChoice, type FencingMethod } from '../domain/fencing.js';
 import { describePowerState, type PowerState } from '../domain/power.js';
 import { AUTO_APPROVER, AUTO_BMC_NOTE, type Action, type ForceDownRequest, type HistoryEntry, type Origin } from '../domain/request.js';
-import type { BmcView } from '../app/ports.js';
+import type { BmcView, InstancesView } from '../app/ports.js';
 import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
-import { confirmActionId, confirmButtonText, confirmedBy, headerText, lastEntry, LIMITS, methodLabel, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
+import { CARD_INSTANCES_BLOCK_ID, confirmActionId, confirmButtonText, confirmedBy, headerText, lastEntry, LIMITS, methodLabel, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
 import { encodeModalMetadata } from './envelope.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, CARD_BMC_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_BMC_BLOCK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
@@ -94,8 +94,8 @@ export interface CardView {
   lookupFailure?: { code: FailureCode; message: string };
   /** Our clock (ms since the epoch), for ages ("5 min ago"). */
   now: number;
-  /** Instances on the host, when known. */
-  instanceCount?: number;
+  /** The instances on the host (what is at stake), when the worker listed them: the card's Instances line. */
+  instances?: InstancesView;
   /** The worker is watching the host's heartbeat before forcing it down, and decides at this time (ms). */
   heartbeatWaitUntil?: number;
   /** The host's BMC reading (hosts with a BMC entry only): the card's BMC line. */
@@ -183,7 +183,6 @@ function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
         heartbeat === undefined ? (service.updatedAt ? formatUtc(service.updatedAt) : 'never') : `${formatUtc(service.updatedAt)} (${formatAge(heartbeat, view.now)})`,
       ),
     ];
-    if (view.instanceCount !== undefined) fields.push(field('Instances', String(view.instanceCount)));
     if (service.zone) fields.push(field('Zone', inert(service.zone, 200)));
     const blocks: KnownBlock[] = [{ type: 'section', text: mrkdwn(`*Nova's view* of \`${escapeMrkdwn(service.binary || request.binary)}\``), fields }];
     // Before the Nova call only: afterwards the host's row moved because of our own change.
@@ -200,6 +199,26 @@ function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
   if (request.state === 'cancelled' || request.state === 'expired') return [];
   const pending = request.state === 'approved' || request.state === 'executing' ? 'read again once Nova has answered' : 'not looked up yet';
   return [{ type: 'context', elements: [mrkdwn(`*Nova's view*: ${pending}`)] }];
+}
+
+/**
+ * What is at stake on the host, in words: `36 — ACTIVE 31 · SHUTOFF 4 ·
+ * ERROR 1 · 2 marked HA`, `none on compute1`, or `could not be listed
+ * (why)`. Nova's statuses are Nova's words: each is made inert.
+ */
+export function instancesText(host: string, instances: InstancesView): string {
+  if (instances.failure) return `could not be listed (${inert(instances.failure.message, 300)})`;
+  if (instances.total === 0) return `none on ${escapeAndTruncate(host, 200)}`;
+  const states = instances.byState.slice(0, 12).map((c) => `${inert(c.state, 40)} ${c.count}`);
+  if (instances.byState.length > 12) states.push(`${instances.byState.length - 12} more states`);
+  const ha = instances.ha === 0 ? 'none marked HA' : `${instances.ha} marked HA`;
+  return `${instances.total} — ${[...states, ha].join(' · ')}`;
+}
+
+/** The card's Instances line (what is at stake), when the worker listed them. */
+function instancesBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
+  if (!view.instances) return [];
+  return [{ type: 'context', block_id: CARD_INSTANCES_BLOCK_ID, elements: [mrkdwn(`*Instances*: ${instancesText(request.host, view.instances)}`)] }];
 }
 
 /**
@@ -328,6 +347,7 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
   const alert = alertLines(request);
   if (alert) blocks.push({ type: 'context', elements: [mrkdwn(alert)] });
   blocks.push(...novaBlocks(request, view));
+  blocks.push(...instancesBlocks(request, view));
   blocks.push(...bmcBlocks(request, view));
   blocks.push({
     type: 'context',

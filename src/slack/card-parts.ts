@@ -25,6 +25,9 @@ export const LIMITS = {
   contextElements: 10,
 } as const;
 
+/** The block_id of a card's Instances line (what is at stake on the host). */
+export const CARD_INSTANCES_BLOCK_ID = 'instances';
+
 /** A mrkdwn text element, cut to a section's limit. */
 export const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) });
 /** A plain-text element (emoji shown), cut to `max`. */

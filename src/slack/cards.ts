@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { BmcView, Cards, GroupChange, HostView, Logger, NovaGateway, Notifier, ShowGroupJob } from '../app/ports.js';
+import type { BmcView, Cards, GroupChange, HostView, InstancesView, Logger, NovaGateway, Notifier, ShowGroupJob } from '../app/ports.js';
 import type { RequestStore, StoredGroup } from '../app/store-port.js';
 import { viewOf } from '../app/outcomes.js';
 import { sharedComputeServices } from '../app/service-list.js';
@@ -32,6 +32,12 @@ export interface SlackCardsOptions {
    * grouped card (a flood would read a hundred BMCs for one render).
    */
   bmc?: (request: ForceDownRequest) => Promise<BmcView | undefined>;
+  /**
+   * The instances on a request's host (what is at stake), for a group shown as
+   * one host's full card, read beside Nova's view. Undefined (or resolving
+   * undefined): no instances line. Never read per row of a grouped card.
+   */
+  instances?: (request: ForceDownRequest) => Promise<InstancesView | undefined>;
   /** The audit threads: a group's line for requests that joined it. */
   notifier: Pick<Notifier, 'auditJoined'>;
   now: () => number;
@@ -237,8 +243,11 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
       }
       const members = (await Promise.all(group.members.map((id) => store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
       if (members.length === 0) return true;
-      const views = await readHosts(members, group.messages.length === 0);
-      if (members.length === 1 && !group.overflow) await oneHost(members[0]!, views, shown);
+      // One host's full card: its instances are listed beside Nova's view (the caller's view may hold them already).
+      const one = members.length === 1 && !group.overflow ? members[0]! : undefined;
+      const listed = one && opts.instances && !(shown?.id === one.id && shown.view.instances) ? opts.instances(one) : undefined;
+      const [views, instances] = await Promise.all([readHosts(members, group.messages.length === 0), listed]);
+      if (one) await oneHost(one, views, shown, instances);
       // A change of rows re-renders their pages and the first (its counts); a job names its pages; else every page.
       const wanted = job?.pages ? [...new Set(job.pages)] : change.rows ? pagesOf(group, change.rows) : undefined;
       const ts = await pages(group, members, views, wanted);
@@ -255,11 +264,12 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
   }
 
   /**
-   * A group shown as one host's full card gets what a card of its own has: the
-   * view its caller read (progress, the outcome's BMC evidence) over Nova's,
+   * A group shown as one host's full card gets what a card of its own has: its
+   * instances, the view its caller read (progress, the outcome's BMC evidence) over Nova's,
    * else, while a person may still decide (pending, failed), a fresh BMC reading.
    */
-  async function oneHost(member: ForceDownRequest, views: Map<string, HostView>, shown?: { id: string; view: HostView }): Promise<void> {
+  async function oneHost(member: ForceDownRequest, views: Map<string, HostView>, shown?: { id: string; view: HostView }, instances?: InstancesView): Promise<void> {
+    if (instances) views.set(member.id, { ...(views.get(member.id) ?? {}), instances } as HostView);
     const nova = views.get(member.id);
     if (shown && shown.id === member.id) {
       views.set(member.id, { ...(nova ?? {}), ...shown.view } as HostView);

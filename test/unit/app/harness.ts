@@ -1,14 +1,16 @@
 import type { WebClient } from '@slack/web-api';
-import type { AppDeps, BmcView, Cards, HostView, Job, Logger, Notifier, NovaGateway } from '../../../src/app/ports.js';
+import type { AppDeps, BmcView, Cards, HostView, InstancesView, Job, Logger, Notifier, NovaGateway } from '../../../src/app/ports.js';
+import type { EvacuateGateway } from '../../../src/app/evacuate-port.js';
+import type { Instance } from '../../../src/domain/instance.js';
 import type { RequestStore } from '../../../src/app/store-port.js';
 import { createSlackCards } from '../../../src/slack/cards.js';
 import { createSlackNotifier } from '../../../src/slack/notifier.js';
 import type { ChannelPacer } from '../../../src/slack/pacer.js';
 import { runJob } from '../../../src/app/worker.js';
-import { fail, succeed, type Failure } from '../../../src/domain/failure.js';
+import { fail, succeed, type Failure, type Outcome } from '../../../src/domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../../../src/domain/request.js';
 import type { ComputeService } from '../../../src/domain/service.js';
-import { readBmc, type OpenInput } from '../../../src/app/requests.js';
+import { readBmc, readInstances, type OpenInput } from '../../../src/app/requests.js';
 import { createMemoryStore } from '../../fakes/memory-store.js';
 
 /**
@@ -125,6 +127,7 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
         log,
         ...(opts.slack.pacer ? { pacer: opts.slack.pacer } : {}),
         ...(over.bmc ? { bmc: (r: ForceDownRequest) => readBmc({ bmc: over.bmc, now: over.now ?? clock, log }, r) } : {}),
+        ...(over.servers ? { instances: (r: ForceDownRequest) => readInstances({ servers: over.servers, log }, r) } : {}),
       })
     : {
         cards: {
@@ -201,6 +204,7 @@ export function slackCards(opts: {
   nova: (cloud: string) => NovaGateway | undefined;
   log?: Logger;
   bmc?: (request: ForceDownRequest) => Promise<BmcView | undefined>;
+  instances?: (request: ForceDownRequest) => Promise<InstancesView | undefined>;
 }): Pick<AppDeps, 'cards' | 'notifier'> {
   const log = opts.log ?? { info() {}, warn() {}, error() {} };
   const notifier = createSlackNotifier({ client: opts.client, now: opts.now, log, postToResponseUrl: async () => {}, ...(opts.pacer ? { pacer: opts.pacer } : {}) });
@@ -213,6 +217,50 @@ export function slackCards(opts: {
     log,
     ...(opts.pacer ? { pacer: opts.pacer } : {}),
     ...(opts.bmc ? { bmc: opts.bmc } : {}),
+    ...(opts.instances ? { instances: opts.instances } : {}),
   });
   return { cards, notifier };
+}
+
+/** One instance as Nova's servers list gives it (our names). */
+export function instance(id: string, status: string, ha = false, host = 'compute1'): Instance {
+  return { id, name: `vm-${id}`, status, taskState: null, host, ha };
+}
+
+/**
+ * A hand-written fake of Nova's servers list (AppDeps `servers`): instances
+ * per host, every listing recorded (`calls`, the hosts asked), a scripted
+ * failure, and an optional gate that holds each listing until released.
+ */
+export function fakeServers(hosts: Record<string, readonly Instance[]> = {}, cloud = 'prod') {
+  const calls: string[] = [];
+  let failWith: Failure | undefined;
+  let gate: Promise<void> | undefined;
+  const table: Record<string, readonly Instance[]> = { ...hosts };
+  const fake = {
+    calls,
+    hosts: table,
+    /** Every listing fails with `f` from now on (undefined: answers again). */
+    fail: (f?: Failure) => (failWith = f),
+    /** Holds every listing until the returned function is called. */
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+    gateway: {
+      async listServersOnHost(host: string): Promise<Outcome<Instance[]>> {
+        calls.push(host);
+        if (gate) await gate;
+        if (failWith) return fail(failWith);
+        return succeed((table[host] ?? []).map((i) => ({ ...i })));
+      },
+    } satisfies Pick<EvacuateGateway, 'listServersOnHost'>,
+    /** For AppDeps `servers`. */
+    servers: (name: string) => (name === cloud ? fake.gateway : undefined),
+  };
+  return fake;
 }

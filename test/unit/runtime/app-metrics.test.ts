@@ -42,7 +42,8 @@ function setup() {
   });
   // The bench's fake Nova (test/unit/app/harness.ts): it finds every host, and refuses to force compute2 down (403 on its policy).
   const nova = fakeNova({}, { anyHost: true, refuse: new Set(['compute2']) });
-  const deps: AppDeps = { ...rt.deps, nova: (cloud) => (cloud === 'prod' ? nova.gateway : undefined) };
+  // No servers list (the cards' Instances line is not this test's subject): the cloud's real one would ask keystone.example.
+  const deps: AppDeps = { ...rt.deps, nova: (cloud) => (cloud === 'prod' ? nova.gateway : undefined), servers: () => undefined };
   const drain = async () => {
     while (jobs.length) await runJob(deps, jobs.shift()!);
   };

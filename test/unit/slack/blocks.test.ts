@@ -73,7 +73,7 @@ const approved = (state: RequestState, over: Partial<ForceDownRequest> = {}) => 
 
 describe('requestCard', () => {
   it('pending force-down: header, who and why, Nova view, Confirm fenced… (danger) and Cancel carrying the id', () => {
-    const card = requestCard(aRequest(), { service: aService(), now: NOW, instanceCount: 12 });
+    const card = requestCard(aRequest(), { service: aService(), now: NOW, instances: { total: 12, ha: 2, byState: [{ state: 'ACTIVE', count: 10 }, { state: 'SHUTOFF', count: 2 }], text: 'ACTIVE 10 · SHUTOFF 2' } });
     expect(card.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '🔴 Force down compute1', emoji: true } });
     const text = textOf(card.blocks);
     expect(text).toContain('*Cloud*\nprod-east');
@@ -83,7 +83,7 @@ describe('requestCard', () => {
     expect(text).toContain('*Status*\n`enabled`');
     expect(text).toContain('*Forced down*\nno');
     expect(text).toContain('*Last heartbeat*\n2026-11-25 14:00 UTC (10 min ago)');
-    expect(text).toContain('*Instances*\n12');
+    expect(text).toContain('*Instances*: 12 — ACTIVE 10 · SHUTOFF 2 · 2 marked HA');
     const [confirm, cancel] = buttons(card.blocks);
     expect(confirm).toMatchObject({ action_id: ACTION_IDS.confirmFenced, value: 'req-0001', style: 'danger', text: { text: 'Confirm fenced…' } });
     expect(cancel).toMatchObject({ action_id: ACTION_IDS.cancelRequest, value: 'req-0001', text: { text: 'Cancel' } });
@@ -282,7 +282,7 @@ describe('requestCard', () => {
         outcome: { code: 'NOVA_REJECTED', message: huge, detail: huge, status: 400 },
         history: [{ state, at: '2026-11-25T14:00:00.000Z', by: huge }],
       });
-      const card = requestCard(request, { service: aService({ host, disabledReason: huge, zone: huge, state: huge, status: huge }), now: NOW, instanceCount: 1e9 });
+      const card = requestCard(request, { service: aService({ host, disabledReason: huge, zone: huge, state: huge, status: huge }), now: NOW, instances: { total: 1e9, ha: 1e9, byState: Array.from({ length: 50 }, (_, i) => ({ state: `${huge}${i}`, count: 1e9 })), text: huge } });
       expectWithinLimits(card.blocks);
       expect(card.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
       // Truncation never leaves half an entity or half a surrogate pair behind.
