@@ -1,7 +1,7 @@
 import { enteredAt, type ForceDownRequest, type NovaOutcome } from '../domain/request.js';
 import { cloudGone, errorName, iso, viewOf } from './outcomes.js';
 import type { AppDeps, HostView } from './ports.js';
-import { confirmationAgeMs, staleOutcome } from './requests.js';
+import { confirmationAgeMs, readCardView, staleOutcome } from './requests.js';
 
 /**
  * How long a request may stay in `executing` before the sweep takes its worker
@@ -105,7 +105,7 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
   deps.log.warn('recovered a request left executing', { requestId: final.id, host: final.host, action: final.action, state: final.state, outcome: outcome.code });
   try {
     // A grouped request's card is its row in the group's message (alert storms), as executeRequest renders it.
-    await deps.cards.request(final, view);
+    await deps.cards.request(final, await readCardView(deps, final, view));
     await deps.notifier.audit(final, final.history.at(-1)!);
   } catch (err) {
     // The store has the outcome; the next render of this card (or the logs) will show it.
@@ -146,7 +146,7 @@ export async function recoverStuckApproved(deps: AppDeps, options: RecoveryOptio
       try {
         await deps.enqueue({ kind: 'execute', id: request.id });
         done.requeued++;
-        await deps.cards.request(request);
+        await deps.cards.request(request, await readCardView(deps, request));
       } catch (err) {
         deps.log.error('execute job not enqueued again; the next sweep tries again', { requestId: request.id, error: errorName(err) });
       }
@@ -158,7 +158,7 @@ export async function recoverStuckApproved(deps: AppDeps, options: RecoveryOptio
     done.failed++;
     deps.log.warn('execute job never started; request failed', { requestId: request.id, host: request.host, action: request.action, outcome: outcome.code });
     try {
-      await deps.cards.request(res.request);
+      await deps.cards.request(res.request, await readCardView(deps, res.request));
       await deps.notifier.audit(res.request, res.request.history.at(-1)!);
     } catch (err) {
       deps.log.error('stuck request: card not updated', { requestId: request.id, error: errorName(err) });

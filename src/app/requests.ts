@@ -359,6 +359,16 @@ export async function readHost(deps: AppDeps, request: ForceDownRequest): Promis
   return viewOf(await nova.getService(request.host, request.binary));
 }
 
+/**
+ * What a card of `request` shows besides its state, read for a redraw: Nova's
+ * view (`host`, when the caller already read it), the host's instances, and the
+ * BMC evidence its outcome recorded. Read in parallel; never throws for Nova.
+ */
+export async function readCardView(deps: AppDeps, request: ForceDownRequest, host?: HostView): Promise<HostView | undefined> {
+  const [view, instances] = await Promise.all([host ?? readHost(deps, request), stakeOf(deps, request)]);
+  return withInstances(withBmc(view, bmcViewOf(request.outcome?.bmc)), instances);
+}
+
 /** The host's BMC gateway (configuration only, no network call), or undefined when it has none. */
 export function bmcOf(deps: Pick<AppDeps, 'bmc'>, cloud: string, host: string): BmcGateway | undefined {
   return deps.bmc?.(cloud, host);
@@ -441,8 +451,7 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
     const done = started.current;
     // A retry of a job whose outcome was recorded but not shown (Slack failed): show it now. Idempotent.
     if (done && (done.state === 'succeeded' || done.state === 'failed') && done.outcome) {
-      const [host, instances] = await Promise.all([readHost(deps, done), stakeOf(deps, done)]);
-      await deps.cards.request(done, withInstances(withBmc(host, bmcViewOf(done.outcome.bmc)), instances));
+      await deps.cards.request(done, await readCardView(deps, done));
     }
     return done;
   }

@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { receiveAlerts, type AlertIntakeOptions } from '../../../src/app/alerts.js';
 import type { AppDeps } from '../../../src/app/ports.js';
+import { recoverStuckApproved } from '../../../src/app/recovery.js';
 import { cancelRequest, confirmRequest, expireRequests, openRequest } from '../../../src/app/requests.js';
 import type { HostAlert } from '../../../src/alerts/types.js';
 import { createSlackBot } from '../../../src/slack/bot.js';
@@ -114,6 +115,25 @@ describe('the Instances line on a card of its own', () => {
     expect(await expireRequests(t.deps)).toBe(1);
     await t.drain();
     expect((await t.deps.store.get(other))?.state).toBe('expired');
+    expect(stakeLine()).toBe(STAKE);
+  });
+
+  it('the sweep\'s redraws keep the line: a confirmed request whose job never started, then one whose confirmation went stale', async () => {
+    const t = bench();
+    const id = await open(t);
+    const res = await confirmRequest(t.deps, { id, userId: APPROVER, userGroups: new Set(), method: 'bmc' });
+    expect(res.kind).toBe('done');
+    t.jobs.length = 0; // the execute job is lost (a throttled Invoke, a dead local queue)
+    slack.reset();
+    t.advance(3 * 60_000);
+    expect(await recoverStuckApproved(t.deps)).toEqual({ requeued: 1, failed: 0 });
+    expect(stakeLine()).toBe(STAKE);
+
+    t.jobs.length = 0; // lost again, until the confirmation is stale
+    slack.reset();
+    t.advance(t.deps.safety.confirmationMaxAgeMs);
+    expect(await recoverStuckApproved(t.deps)).toEqual({ requeued: 0, failed: 1 });
+    expect((await t.deps.store.get(id))?.state).toBe('failed');
     expect(stakeLine()).toBe(STAKE);
   });
 
