@@ -36,6 +36,8 @@ export const botEnvSchema = z
     FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(3600).default(600),
     FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(120).default(20),
     FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(10).max(900).default(120),
+    FORCE_DOWN_EVACUATE_CONCURRENCY: z.coerce.number({ error: 'must be a number of evacuations' }).int().min(1).max(50).default(5),
+    FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(240).default(30),
     // The local server only (API Gateway stands in front of Lambda); checked against the descriptor limit at start (src/local/limits.ts).
     FORCE_DOWN_MAX_CONNECTIONS: z.coerce.number({ error: 'must be a number of connections' }).int().min(16).max(1_000_000).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
@@ -63,6 +65,10 @@ export interface BotSettings {
   heartbeatWaitMs: number;
   /** After a BMC power-off is accepted, how long to wait for it to report Off (BMC_POWER_OFF_TIMEOUT). */
   bmcPowerOffTimeoutMs: number;
+  /** Evacuations of one host in progress at once (FORCE_DOWN_EVACUATE_CONCURRENCY). */
+  evacuateConcurrency: number;
+  /** How long an accepted evacuation may take to end (FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES), in ms. */
+  evacuateTimeoutMs: number;
   /** The local server's cap on inbound connections (default: from the descriptor limit, src/local/limits.ts). */
   maxConnections?: number;
   slackApiUrl: string;
@@ -97,6 +103,8 @@ export function loadBotSettings(env: Env): BotSettings {
     confirmationMaxAgeMs: e.FORCE_DOWN_CONFIRMATION_MAX_AGE_SECONDS * 1000,
     heartbeatWaitMs: e.FORCE_DOWN_HEARTBEAT_WAIT_SECONDS * 1000,
     bmcPowerOffTimeoutMs: e.FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS * 1000,
+    evacuateConcurrency: e.FORCE_DOWN_EVACUATE_CONCURRENCY,
+    evacuateTimeoutMs: e.FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES * 60_000,
     ...(e.FORCE_DOWN_MAX_CONNECTIONS !== undefined ? { maxConnections: e.FORCE_DOWN_MAX_CONNECTIONS } : {}),
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };
@@ -108,13 +116,29 @@ export function loadBotSettings(env: Env): BotSettings {
  * --power-off. An empty value counts as unset.
  */
 export function bmcPowerOffTimeoutMs(env: Env): number {
-  const name = 'FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS';
+  return oneSetting(env, 'FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS', 'seconds') * 1000;
+}
+
+/** The breakglass CLI's evacuation settings, parsed as the bot parses them (same ranges and defaults; empty counts as unset). */
+export function evacuateSettings(env: Env): { concurrency: number; timeoutMs: number } {
+  return {
+    concurrency: oneSetting(env, 'FORCE_DOWN_EVACUATE_CONCURRENCY', 'evacuations'),
+    timeoutMs: oneSetting(env, 'FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES', 'minutes') * 60_000,
+  };
+}
+
+type NumberSetting =
+  | 'FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS'
+  | 'FORCE_DOWN_EVACUATE_CONCURRENCY'
+  | 'FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES';
+
+function oneSetting(env: Env, name: NumberSetting, unit: string): number {
   const raw = env[name]?.trim();
   const field = botEnvSchema.shape[name];
   const res = field.safeParse(raw === '' ? undefined : raw);
   if (!res.success) {
     const { minValue, maxValue } = field.unwrap();
-    throw new ConfigError(`${name} must be a whole number of seconds from ${minValue} to ${maxValue} (got "${raw?.slice(0, 20)}")`);
+    throw new ConfigError(`${name} must be a whole number of ${unit} from ${minValue} to ${maxValue} (got "${raw?.slice(0, 20)}")`);
   }
-  return res.data * 1000;
+  return res.data;
 }
