@@ -10,6 +10,18 @@ export type CliCommand =
   | { kind: 'list'; all: boolean; common: Common }
   /** `bmc <host>`: the host's power state as its BMC reports it (no Nova call). */
   | { kind: 'bmc'; host: string; common: Common }
+  /** `evacuate <host>`: rebuild the forced-down host's instances elsewhere, each once. */
+  | {
+      kind: 'evacuate';
+      host: string;
+      /** --target: the host to rebuild them on; undefined: Nova's scheduler chooses. */
+      target?: string;
+      /** --ha-only: only the instances marked for HA (metadata HA_Enabled). */
+      haOnly: boolean;
+      /** --yes: the operator confirms the host stays fenced while its instances are rebuilt elsewhere. */
+      yes: boolean;
+      common: Common;
+    }
   | {
       kind: 'set';
       host: string;
@@ -43,6 +55,7 @@ export const USAGE = `Usage:
   force-down status <host> [--cloud NAME] [--json]
   force-down list [--all] [--cloud NAME] [--json]
   force-down bmc <host> [--cloud NAME] [--json]
+  force-down evacuate <host> [--target HOST] [--ha-only] [--yes] [--cloud NAME] [--json]
 
 Marks a fenced compute host's nova-compute service down in Nova at once (the
 seed's \`nova service-force-down\`), so its instances can be evacuated, and
@@ -71,6 +84,24 @@ ${Object.entries(FENCING_METHODS)
   --all            list: every nova-compute service, not only down or forced-down ones
   bmc <host>       print the host's power state as its BMC reports it (no Nova
                    call; exit 0 whatever the state)
+  evacuate <host>  rebuild the instances of <host>, which must be forced down (or
+                   down) in Nova, on other hosts: Nova's evacuate, once per
+                   instance, at most FORCE_DOWN_EVACUATE_CONCURRENCY (default 5,
+                   1-50) in progress at a time, each followed through its
+                   migration record until done, failed or
+                   FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES (default 30, 1-240).
+                   Progress per instance on stderr, a summary table on stdout
+                   (ID, NAME, STATE BEFORE, RESULT, DETAIL). Refused before
+                   anything is sent when the host is up in Nova
+                   (HOST_STILL_IN_USE) or its BMC reports power on (BMC_SAYS_ON)
+  --target HOST    evacuate: rebuild them on HOST (an up, enabled nova-compute;
+                   Nova's scheduler still checks it); default: Nova chooses
+  --ha-only        evacuate: only the instances marked for HA (metadata
+                   HA_Enabled=True, as Masakari reads it)
+  --yes            evacuate: confirm that <host> stays fenced while its
+                   instances are rebuilt elsewhere. Without it, force-down lists
+                   what it would evacuate and asks on a terminal (type yes);
+                   when stdin is not a terminal it sends nothing and exits 2
   --json           print one JSON object instead of a line (errors too)
   --debug          list on stderr the configuration files read (paths only, never
                    their contents) and the cloud chosen; the answer is unchanged
@@ -101,9 +132,10 @@ another folder), and may hold only credentials: an auth_url, endpoint or any
 other setting in it is refused (exit 2) and nothing is sent.
 
 Audit: when FORCE_DOWN_SECRET_FILE has slack.botToken and FORCE_DOWN_CHANNEL is
-set, each force-down and --unset posts one line to that Slack channel once Nova
+set, each force-down, --unset and evacuate posts one line to that Slack channel once Nova
 has answered (who ran it as $USER@hostname, host, cloud, fence method, the
-BMC's power-off or reading, note, outcome code); a post that fails or takes over 3 s is a warning on stderr and
+BMC's power-off or reading, note, outcome code; for evacuate: the target, how
+many instances and how each ended); a post that fails or takes over 3 s is a warning on stderr and
 changes nothing else. Otherwise nothing is recorded beyond this command's output.
 
 Exit codes: 0 done, 2 usage or configuration (nothing sent to Nova), 3 refused
@@ -111,7 +143,12 @@ Exit codes: 0 done, 2 usage or configuration (nothing sent to Nova), 3 refused
 unreachable. With a BMC: 2 also when the host has no BMC entry (--power-off,
 bmc) or its entry does not fit the BMC (BMC_CONFIG), 3 when the BMC reports the
 host on (BMC_SAYS_ON), refuses the power-off (BMC_REJECTED) or does not report
-Off in time (BMC_POWER_OFF_TIMEOUT), 4 when it is unreachable (BMC_UNREACHABLE).`;
+Off in time (BMC_POWER_OFF_TIMEOUT), 4 when it is unreachable (BMC_UNREACHABLE).
+evacuate: 0 only when every instance was evacuated (migration done or completed;
+also a host with nothing to evacuate), 2 also when not confirmed (no --yes and
+no terminal, or an answer other than yes: nothing sent), 3 when a check refused
+(nothing sent) or any instance was refused by Nova, failed or timed out, 4 when
+Nova or Keystone was unreachable (and nothing else went wrong).`;
 
 /** Whether the command line asks for JSON: read before parsing, so that usage errors are JSON too. */
 export function wantsJson(argv: readonly string[]): boolean {
@@ -139,6 +176,9 @@ export function parseCli(argv: string[]): CliCommand {
         debug: { type: 'boolean', default: false },
         all: { type: 'boolean', default: false },
         'os-compute-api-version': { type: 'string' },
+        target: { type: 'string' },
+        'ha-only': { type: 'boolean', default: false },
+        yes: { type: 'boolean', short: 'y', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -164,6 +204,23 @@ export function parseCli(argv: string[]): CliCommand {
 
   const [first, ...rest] = positionals;
   if (first === undefined) throw new UsageError('name a host, e.g. force-down compute1 --fenced bmc');
+
+  if (first === 'evacuate') {
+    const [host, ...extra] = rest;
+    if (host === undefined) throw new UsageError('evacuate needs a host, e.g. force-down evacuate compute1 --yes');
+    if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    rejectSetOptions(v, 'evacuate');
+    if (v.all) throw new UsageError('--all goes with list');
+    const source = validHost(host);
+    let target: string | undefined;
+    if (v.target !== undefined) {
+      if (v.target === '') throw new UsageError('--target needs a host name');
+      target = validHost(v.target);
+      if (target === source) throw new UsageError(`--target ${target} is the host being evacuated: name another host, or leave --target out and let Nova's scheduler choose`);
+    }
+    return { kind: 'evacuate', host: source, ...(target !== undefined ? { target } : {}), haOnly: v['ha-only'], yes: v.yes, common };
+  }
+  if (v.target !== undefined || v['ha-only'] || v.yes) throw new UsageError('--target, --ha-only and --yes go with evacuate');
 
   if (first === 'list') {
     if (rest.length > 0) throw new UsageError(`list takes no arguments (got "${rest.join(' ')}")`);

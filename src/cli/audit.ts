@@ -110,6 +110,50 @@ function powerOffWords(bmc: BmcEvidence | undefined): string {
   return `${words} (${bmc.reset.resetType}), reset sent at ${at(bmc.reset.sentAt)}, Off seen at ${at(bmc.reset.offAt)}`;
 }
 
+/** One evacuate run of the CLI, for its audit line. */
+export interface EvacuationAuditEvent {
+  at: number;
+  who: string;
+  host: string;
+  cloud: string;
+  /** --target, when given. */
+  target?: string;
+  haOnly: boolean;
+  /** A check refused before anything was sent (HOST_STILL_IN_USE, BMC_SAYS_ON, …), or the listing failed. */
+  refused?: { code: string; message: string };
+  /** How each instance ended (absent when a check refused). */
+  results?: { id: string; name: string; result: 'done' | 'failed' | 'timeout' | 'refused'; code?: string }[];
+}
+
+/** Instances named one by one on the audit line, at most. */
+const AUDIT_NAMED_MAX = 10;
+
+/**
+ * One mrkdwn line: when, who, the host and cloud, where to (target or Nova's
+ * scheduler, HA only), how many instances, how many ended each way, and the
+ * ones that did not end done (name and code, the first ten).
+ */
+export function evacuationAuditText(e: EvacuationAuditEvent): string {
+  const host = `*${escapeAndTruncate(e.host, 255)}*`;
+  const parts = [`\`${new Date(e.at).toISOString()}\` breakglass CLI: ${inert(e.who, 200)} ${e.refused ? 'was refused evacuating' : 'evacuated'} ${host} in ${escapeAndTruncate(e.cloud, 200)}`];
+  parts.push(e.target ? `target ${escapeAndTruncate(e.target, 255)}` : "target: Nova's scheduler");
+  if (e.haOnly) parts.push('HA-marked instances only (--ha-only)');
+  if (e.refused) {
+    parts.push(`→ nothing sent: *${escapeAndTruncate(e.refused.code, 60)}*: ${inert(e.refused.message, 300)}`);
+  } else {
+    const r = e.results ?? [];
+    const n = (k: string) => r.filter((x) => x.result === k).length;
+    const counts = [`${n('done')} done`, ...(['failed', 'timeout', 'refused'] as const).filter((k) => n(k) > 0).map((k) => `${n(k)} ${k === 'timeout' ? 'timed out' : k}`)];
+    parts.push(r.length === 0 ? '→ *nothing to evacuate*' : `${r.length} instance${r.length === 1 ? '' : 's'} → ${n('done') === r.length ? '*all done*' : `*${counts.join(', ')}*`}`);
+    const bad = r.filter((x) => x.result !== 'done');
+    if (bad.length > 0) {
+      const named = bad.slice(0, AUDIT_NAMED_MAX).map((x) => `${inert(x.name || x.id, 80)} ${x.result}${x.code ? ` (${escapeAndTruncate(x.code, 40)})` : ''}`);
+      parts.push(`not done: ${named.join(', ')}${bad.length > AUDIT_NAMED_MAX ? ` and ${bad.length - AUDIT_NAMED_MAX} more` : ''}`);
+    }
+  }
+  return truncate(parts.join(' · ').replace(/\n/g, ' '), LINE_MAX);
+}
+
 const at = (ms: number) => `\`${new Date(ms).toISOString()}\``;
 
 export interface PostOptions {

@@ -1,30 +1,33 @@
 import { resolve } from 'node:path';
 import type { BmcGateway } from '../app/bmc-port.js';
+import { planEvacuation, runEvacuation, type EvacuationPlan, type EvacuationProgress, type EvacuationReport, type EvacuationResult, type EvacuationServers } from '../app/evacuate.js';
 import { checkFence, type BmcEvidence, type FenceProgress } from '../app/fence.js';
 import { createBmcLookup } from '../bmc/redfish.js';
 import { insecureBmcWarningFor, type BmcSection } from '../config/bmc.js';
 import { chooseCloud, cloudContextOf } from '../config/cloud-choice.js';
 import { loadCloudFromOpenStackConfig, type ConfigTrace } from '../config/clouds-yaml.js';
-import { bmcPowerOffTimeoutMs } from '../config/env.js';
+import { bmcPowerOffTimeoutMs, evacuateSettings } from '../config/env.js';
 import { loadSecretFile } from '../config/secret-document.js';
 import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
 import { fenceChoiceLabel, POWER_OFF_NOW } from '../domain/fencing.js';
 import { describePowerState } from '../domain/power.js';
-import { novaSpellings } from '../domain/host.js';
+import { COMPUTE_BINARY, novaSpellings } from '../domain/host.js';
 import { DEFAULT_HEARTBEAT_WAIT_MS } from '../domain/heartbeat.js';
 import { nextStep } from '../domain/runbook.js';
 import { formatAge, parseUtc } from '../domain/time.js';
 import { createCloudClient } from '../openstack/cloud.js';
 import type { ComputeService, NovaClient } from '../openstack/nova.js';
 import { parseCli, USAGE, UsageError, wantsJson, type CliCommand, type Common } from './args.js';
-import { auditTarget, auditText, postAudit, whoRanIt, type AuditEvent } from './audit.js';
+import { auditTarget, auditText, evacuationAuditText, postAudit, whoRanIt, type AuditEvent, type EvacuationAuditEvent } from './audit.js';
 
 export const EXIT = { done: 0, usage: 2, refused: 3, unreachable: 4 } as const;
 
 /** What the CLI needs of a cloud: its Nova, and closing its connections. */
 export interface CliCloud {
   nova: Pick<NovaClient, 'getService' | 'listComputeServices' | 'setForcedDown'>;
+  /** Nova's servers and migrations APIs (evacuate); the OpenStack client has them. */
+  servers?: EvacuationServers;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,14 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** How long the audit line may take (default AUDIT_TIMEOUT_MS). */
   auditTimeoutMs?: number;
+  /**
+   * Asks the operator a yes/no question (evacuate without --yes); undefined
+   * when there is nobody to ask (stdin is not a terminal): evacuate then
+   * sends nothing and exits 2.
+   */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Pause between reads of an evacuation's migration record (default 5 s). */
+  evacuatePollMs?: number;
 }
 
 /** FORCE_DOWN_HEARTBEAT_WAIT_SECONDS in ms: a whole number of seconds, 0 to 120 (default 20), the bot's range. */
@@ -101,11 +112,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let resolved: Resolved;
   let waitMs: number | undefined;
   let powerOffTimeoutMs: number | undefined;
+  let evacuation: { concurrency: number; timeoutMs: number } | undefined;
   const powerOff = cmd.kind === 'set' && cmd.fenced === POWER_OFF_NOW;
   try {
     // Power off now has no heartbeat wait (only a check, once the BMC reads Off).
     if (cmd.kind === 'set' && cmd.forcedDown && !powerOff && !cmd.ignoreHeartbeat) waitMs = heartbeatWaitMs(io.env);
     if (powerOff) powerOffTimeoutMs = bmcPowerOffTimeoutMs(io.env);
+    if (cmd.kind === 'evacuate') evacuation = evacuateSettings(io.env);
     resolved = resolveCloud(cmd.common, io);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -117,7 +130,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   // The host's BMC: looked up before anything is sent; --power-off and bmc need one.
   let bmc: BmcPlan | undefined;
-  if (cmd.kind === 'bmc' || (cmd.kind === 'set' && cmd.forcedDown)) {
+  if (cmd.kind === 'bmc' || cmd.kind === 'evacuate' || (cmd.kind === 'set' && cmd.forcedDown)) {
     const gateway = resolved.bmc
       ? createBmcLookup(resolved.bmc.section, { now, ...(io.sleep ? { sleep: io.sleep } : {}) })(resolved.name, cmd.host)
       : undefined;
@@ -159,6 +172,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'set':
         return await runSet(cmd, client, resolved, io, { now, started, ...(waitMs !== undefined ? { waitMs } : {}) }, bmc);
+      case 'evacuate':
+        return await runEvacuate(cmd, client, resolved, io, now, evacuation!, bmc?.gateway);
     }
   } finally {
     await client.close();
@@ -167,6 +182,181 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 type SetCommand = Extract<CliCommand, { kind: 'set' }>;
 type BmcCommand = Extract<CliCommand, { kind: 'bmc' }>;
+type EvacuateCommand = Extract<CliCommand, { kind: 'evacuate' }>;
+
+/**
+ * evacuate: the checks and the instances (src/app/evacuate.ts planEvacuation;
+ * nothing sent), the operator's confirmation (--yes, or yes typed on a
+ * terminal), then the evacuations with a progress line per instance on
+ * stderr, the summary table (or JSON) on stdout, and the audit line.
+ */
+async function runEvacuate(
+  cmd: EvacuateCommand,
+  client: CliCloud,
+  resolved: Resolved,
+  io: CliIo,
+  now: () => number,
+  settings: { concurrency: number; timeoutMs: number },
+  bmc: BmcGateway | undefined,
+): Promise<number> {
+  const cloudName = resolved.name;
+  const servers = client.servers;
+  if (!servers) throw new Error('this cloud client has no servers API');
+  const audit = async (event: Omit<EvacuationAuditEvent, 'at' | 'who' | 'host' | 'cloud' | 'haOnly' | 'target'>) => {
+    const { target, warning } = auditTarget(resolved.botToken, io.env);
+    if (warning) io.err(`force-down: ${warning}`);
+    if (!target) return;
+    const full: EvacuationAuditEvent = {
+      at: now(),
+      who: whoRanIt(io.env),
+      host: cmd.host,
+      cloud: cloudName,
+      haOnly: cmd.haOnly,
+      ...(cmd.target ? { target: cmd.target } : {}),
+      ...event,
+    };
+    const why = await postAudit(target, evacuationAuditText(full), {
+      ...(io.fetch ? { fetch: io.fetch } : {}),
+      ...(io.auditTimeoutMs !== undefined ? { timeoutMs: io.auditTimeoutMs } : {}),
+    });
+    if (why) io.err(`force-down: warning: the audit line was not posted to Slack channel ${target.channel}: ${why}`);
+  };
+
+  const planned = await planEvacuation(servers, client.nova, bmc, {
+    host: cmd.host,
+    ...(cmd.target ? { target: cmd.target } : {}),
+    scope: cmd.haOnly ? 'ha-only' : 'all',
+  });
+  if (!planned.ok) {
+    const didYouMean = await spellings(client, planned.failure, cmd.host, COMPUTE_BINARY);
+    const code = failed(planned.failure, { host: cmd.host, action: 'evacuate', didYouMean }, cmd.common, io, cloudName);
+    await audit({ refused: { code: planned.failure.code, message: planned.failure.message } });
+    return code;
+  }
+  const plan = planned.value;
+  if (plan.bmc && 'unreadable' in plan.bmc) {
+    io.err(`force-down: warning: ${cmd.host}'s BMC could not be read (${plan.bmc.unreadable.code}: ${plan.bmc.unreadable.message}); going on: Nova has it ${plan.service.forcedDown ? 'forced down' : 'down'}`);
+  }
+  const where = plan.target ? `to ${plan.target}` : "where Nova's scheduler chooses";
+  const what = `${plan.instances.length} instance${plan.instances.length === 1 ? '' : 's'}${cmd.haOnly ? ` marked for HA (of ${plan.listed.length})` : ''}`;
+  if (plan.instances.length === 0) {
+    const line = `${cmd.host} on ${cloudName}: nothing to evacuate (${cmd.haOnly ? `none of its ${plan.listed.length} instances is marked for HA` : 'Nova lists no instance on it'})`;
+    report(cmd.common, io, evacuationJson(cmd, cloudName, { plan, results: [], summary: { total: 0, done: 0, failed: 0, timeout: 0, refused: 0, allDone: true } }), line);
+    await audit({ results: [] });
+    return EXIT.done;
+  }
+
+  if (!cmd.yes) {
+    io.err(`force-down: would evacuate ${what} from ${cmd.host} on ${cloudName}, ${where}:\n${planTable(plan)}`);
+    const question = `Evacuate them? ${cmd.host} must stay fenced (powered off or isolated) while its instances are rebuilt elsewhere. Type yes to go on:`;
+    const yes = io.confirm ? await io.confirm(question) : undefined;
+    if (yes !== true) {
+      const message =
+        yes === undefined
+          ? `not confirmed: stdin is not a terminal, so nobody can answer; run again with --yes to confirm that ${cmd.host} stays fenced while its instances are rebuilt elsewhere. Nothing was sent.`
+          : 'not confirmed; nothing was sent.';
+      report(cmd.common, io, { ok: false, code: 'NOT_CONFIRMED', message, cloud: cloudName, host: cmd.host }, `force-down: ${message}`, true);
+      return EXIT.usage;
+    }
+  }
+
+  io.err(`force-down: evacuating ${what} from ${cmd.host} on ${cloudName}, ${where}${plan.microversion ? ` (microversion ${plan.microversion})` : ''}; at most ${settings.concurrency} at a time, each followed for up to ${Math.round(settings.timeoutMs / 60_000)} min…`);
+  const evacuated = await runEvacuation(servers, plan, {
+    concurrency: settings.concurrency,
+    timeoutMs: settings.timeoutMs,
+    ...(io.evacuatePollMs !== undefined ? { pollMs: io.evacuatePollMs } : {}),
+    now,
+    sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    onProgress: (p) => io.err(progressLine(cmd.host, p)),
+  });
+  const s = evacuated.summary;
+  const counts = [`${s.done} evacuated`, ...(s.failed ? [`${s.failed} failed`] : []), ...(s.timeout ? [`${s.timeout} timed out`] : []), ...(s.refused ? [`${s.refused} refused`] : [])];
+  report(
+    cmd.common,
+    io,
+    evacuationJson(cmd, cloudName, evacuated),
+    `${resultTable(evacuated.results)}\n${cmd.host} on ${cloudName}: ${s.total} instance${s.total === 1 ? '' : 's'}: ${counts.join(', ')}`,
+  );
+  await audit({
+    results: evacuated.results.map((r) => ({ id: r.instance.id, name: r.instance.name, result: r.result, ...(r.failure ? { code: r.failure.code } : {}) })),
+  });
+  if (s.allDone) return EXIT.done;
+  const unreachableOnly = evacuated.results.every((r) => r.result === 'done' || (r.result === 'refused' && r.failure !== undefined && isUnavailable(r.failure.code)));
+  return unreachableOnly ? EXIT.unreachable : EXIT.refused;
+}
+
+const label = (i: { name: string; id: string }) => (i.name ? `${i.name} (${i.id})` : i.id);
+
+/** One progress line on stderr per instance event. */
+function progressLine(host: string, p: EvacuationProgress): string {
+  const who = `force-down: ${host}: ${label(p.instance)}`;
+  switch (p.kind) {
+    case 'sent':
+      return `${who}: evacuate sent`;
+    case 'accepted':
+      return `${who}: ${p.earlier ? 'accepted earlier; following its migration' : 'accepted by Nova; following its migration'}`;
+    case 'error':
+      return `${who}: refused: ${p.failure.code}: ${p.failure.message}${p.failure.detail ? ` (Nova said: ${p.failure.detail})` : ''}`;
+    case 'done':
+      return `${who}: done${p.migration.destCompute ? ` (rebuilt on ${p.migration.destCompute})` : ''}`;
+    case 'failed':
+      return `${who}: failed (migration status ${p.migration.status})`;
+    case 'timeout':
+      return `${who}: timed out: ${p.failure.message}`;
+  }
+}
+
+const RESULT_WORDS: Record<EvacuationResult['result'], string> = { done: 'done', failed: 'failed', timeout: 'timed out', refused: 'refused' };
+
+function detailOf(r: EvacuationResult): string {
+  switch (r.result) {
+    case 'done':
+      return r.migration?.destCompute ? `on ${r.migration.destCompute}` : '';
+    case 'failed':
+      return `migration ${r.migration?.id ?? '?'} ${r.migration?.status ?? ''}`.trim();
+    case 'timeout':
+    case 'refused':
+      return r.failure ? `${r.failure.code}: ${r.failure.message}${r.failure.detail ? ` (Nova said: ${r.failure.detail})` : ''}` : '';
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function planTable(plan: EvacuationPlan): string {
+  return table([['ID', 'NAME', 'STATE', 'HA'], ...plan.instances.map((i) => [i.id, i.name, i.status, i.ha ? 'yes' : ''])]);
+}
+
+function resultTable(results: readonly EvacuationResult[]): string {
+  return table([
+    ['ID', 'NAME', 'STATE BEFORE', 'RESULT', 'DETAIL'],
+    ...results.map((r) => [r.instance.id, r.instance.name, r.instance.status, RESULT_WORDS[r.result], detailOf(r).replace(/\s+/g, ' ')]),
+  ]);
+}
+
+function evacuationJson(cmd: EvacuateCommand, cloud: string, r: EvacuationReport): Record<string, unknown> {
+  return {
+    ok: r.summary.allDone,
+    action: 'evacuate',
+    cloud,
+    host: cmd.host,
+    ...(cmd.target ? { target: cmd.target } : {}),
+    scope: r.plan.scope,
+    ...(r.plan.microversion ? { microversion: r.plan.microversion } : {}),
+    summary: r.summary,
+    instances: r.results.map((x) => ({
+      id: x.instance.id,
+      name: x.instance.name,
+      stateBefore: x.instance.status,
+      ha: x.instance.ha,
+      result: x.result,
+      ...(x.failure ? { code: x.failure.code, message: x.failure.message, ...(x.failure.detail ? { detail: x.failure.detail } : {}) } : {}),
+      ...(x.migration ? { migration: { id: x.migration.id, status: x.migration.status, destCompute: x.migration.destCompute ?? null } } : {}),
+    })),
+  };
+}
 
 /**
  * force-down / --unset: the fence checks (forcing down only: src/app/fence.ts,
@@ -385,12 +575,23 @@ function resolveCloud(common: Common, io: CliIo): Resolved {
   return { name, cloud, source: source === 'OS_* variables' ? 'the OS_* variables (an openrc)' : source };
 }
 
-type Action = 'force-down' | 'unset' | 'bmc';
+type Action = 'force-down' | 'unset' | 'bmc' | 'evacuate';
 
 /** What CLI-specific words replace the runbook's for a code (the runbook speaks of Slack's confirmation and the worker). */
 function cliNextStep(f: Failure, host: string, action: Action): string {
   const otherFence = `if ${host} is fenced another way, run force-down ${host} --fenced pdu|network|dead|other saying how`;
   const unchanged = action === 'bmc' ? '' : ' Nothing was changed in Nova.';
+  if (action === 'evacuate') {
+    switch (f.code) {
+      case 'HOST_STILL_IN_USE':
+        return `Nova still sees ${host}'s nova-compute as up, so it evacuates nothing from it; nothing was sent. Fence ${host}, force it down (force-down ${host} --fenced <how>, or --power-off), then run force-down evacuate ${host} again.`;
+      case 'BMC_SAYS_ON':
+        return `${host}'s BMC reports its power is not Off: evacuating would run its instances twice; nothing was sent. Power it off (force-down ${host} --power-off) or check the BMC, then evacuate again.`;
+      case 'TARGET_NOT_FOUND':
+      case 'TARGET_SAME_HOST':
+        return `${nextStep(f.code, host, 'force-down')} Nothing was sent.`;
+    }
+  }
   switch (f.code) {
     case 'HOST_STILL_REPORTING':
       return `${host}'s nova-compute still reports to Nova, so ${host} is running and not fenced; nothing was changed in Nova. Check the fence (BMC power state, switch port), fence ${host} for real, and run force-down again.`;
@@ -405,7 +606,7 @@ function cliNextStep(f: Failure, host: string, action: Action): string {
     case 'BMC_REJECTED':
       return `${host}'s BMC refused to power it off (the message says how); nothing was changed in Nova. Power it off by other means (BMC console, PDU), then run force-down ${host} --fenced bmc (or --fenced pdu).`;
     default:
-      return nextStep(f.code, host, action === 'bmc' ? 'force-down' : action);
+      return nextStep(f.code, host, action === 'bmc' || action === 'evacuate' ? 'force-down' : action);
   }
 }
 
