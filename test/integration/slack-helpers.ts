@@ -5,6 +5,7 @@
  * interactivity, and the v0 signature headers. Every builder takes overrides.
  */
 import { randomBytes } from 'node:crypto';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { CARD_ACTIONS_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, VERIFIED_OPTION_VALUE } from '../../src/slack/ids.js';
 import { signSlackRequest } from '../fakes/slack-signature.js';
 import { FENCING_METHODS, type FencingMethod } from '../../src/domain/fencing.js';
@@ -210,12 +211,24 @@ export interface SendOptions {
  * `application/x-www-form-urlencoded`, `X-Slack-Request-Timestamp`,
  * `X-Slack-Signature: v0=…` over `v0:<ts>:<body>`.
  */
-export function createSlackSender(opts: { url: () => string; signingSecret: string; now: () => number }) {
+export function createSlackSender(opts: {
+  url: () => string;
+  signingSecret: string;
+  now: () => number;
+  /**
+   * Each request on a connection of its own (no keep-alive), as Slack's
+   * requests arrive from its fleet. For a bot under a connection flood that
+   * closes the oldest idle connections: a pooled one could be closed between
+   * two requests, and a POST sent on it is lost (no HTTP client resends one).
+   */
+  freshConnections?: boolean;
+}) {
+  const dispatcher = opts.freshConnections ? new Agent({ pipelining: 0 }) : undefined;
   async function send(body: string, options: SendOptions = {}): Promise<SlackResponse> {
     const timestamp = String(options.timestamp ?? Math.floor(opts.now() / 1000));
     const signature = options.signature ?? signSlackRequest(options.signingSecret ?? opts.signingSecret, body, timestamp);
     const started = performance.now();
-    const res = await fetch(`${opts.url()}/slack/events`, {
+    const init = {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -225,7 +238,9 @@ export function createSlackSender(opts: { url: () => string; signingSecret: stri
         ...options.headers,
       },
       body,
-    });
+    };
+    const url = `${opts.url()}/slack/events`;
+    const res = dispatcher ? await undiciFetch(url, { ...init, dispatcher }) : await fetch(url, init);
     const text = await res.text();
     let json: Record<string, unknown> | undefined;
     try {

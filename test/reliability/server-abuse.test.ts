@@ -179,7 +179,9 @@ describe('the local bot\'s front door under abuse (real process, lab, fake Slack
     const bot = await startChildBot(env, { openFiles: OPEN_FILES });
     bots.push(bot);
     const port = Number(new URL(bot.url).port);
-    const flow = createSlackFlow({ slack, url: () => bot.url, signingSecret: SIGNING, db });
+    // Slack's requests each on a new connection: the bot closes the oldest idle ones at the cap, and a
+    // POST on a pooled socket closed under it would be lost by any client (none resends a POST).
+    const flow = createSlackFlow({ slack, url: () => bot.url, signingSecret: SIGNING, db, freshConnections: true });
     expect(readFileSync(`/proc/${bot.pid}/limits`, 'utf8')).toMatch(new RegExp(`^Max open files\\s+${OPEN_FILES}\\s+${OPEN_FILES}\\s`, 'm'));
     const fdsBefore = fds(bot.pid);
 

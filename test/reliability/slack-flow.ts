@@ -23,9 +23,9 @@ import {
 
 export const FLOW_CHANNEL = { id: 'C0ONCALL01', name: 'oncall' };
 
-export function createSlackFlow(opts: { slack: FakeSlackApi; url: () => string; signingSecret: string; db: string; cloud?: string }) {
+export function createSlackFlow(opts: { slack: FakeSlackApi; url: () => string; signingSecret: string; db: string; cloud?: string; freshConnections?: boolean }) {
   const { slack } = opts;
-  const sender = createSlackSender({ url: opts.url, signingSecret: opts.signingSecret, now: Date.now });
+  const sender = createSlackSender({ url: opts.url, signingSecret: opts.signingSecret, now: Date.now, ...(opts.freshConnections ? { freshConnections: true } : {}) });
   const card = (ts: string) => slack.message(FLOW_CHANNEL.id, ts);
   /** Every answer the bot gave Slack (HTTP bodies). */
   const answers: string[] = [];
