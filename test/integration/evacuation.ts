@@ -14,8 +14,8 @@
  * and an instance in a task state (evac4's `rebooting` one): evacuate checks the vm_state only
  * (active, stopped or error; evac4's PAUSED one gets 409).
  *
- * These helpers write Nova's cell1 DB directly (SQLite in WAL mode, next to nova-api, like
- * test/integration/heartbeat.ts), the columns Nova's own objects write, so that nova-api reads
+ * These helpers write Nova's cell1 DB directly (SQLite in WAL mode, next to nova-api, through
+ * test/integration/cell-db.ts like test/integration/heartbeat.ts), the columns Nova's own objects write, so that nova-api reads
  * the result like any other: `GET /servers/detail?host=…`, `GET /os-migrations`, and the
  * force-up check (`PUT /os-services/{id}` `forced_down: false` is refused with a 400 while a
  * `done` evacuation away from the host remains: {@link completeEvacuations} or
@@ -23,8 +23,8 @@
  *
  * Hosts: evac1..evac4 only (`lab.hosts.evac`), their instances in `lab.instances`.
  */
-import Database from 'better-sqlite3';
-import { BUSY_TIMEOUT_MS, novaTime } from './heartbeat.js';
+import { withCellDb } from './cell-db.js';
+import { novaTime } from './heartbeat.js';
 import type { Lab, SeededInstance } from './lab.js';
 
 /** One instance as stored in the cell DB (what the API shows as host, status, task state). */
@@ -52,16 +52,6 @@ export interface MigrationRow {
   updatedAt: string | null;
 }
 
-function withDb<T>(lab: Lab, use: (db: Database.Database) => T): T {
-  // A connection per call: nothing stays open on a lab that start.sh may wipe and restart.
-  const db = new Database(lab.novaCell1Db, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-  try {
-    return use(db);
-  } finally {
-    db.close();
-  }
-}
-
 const INSTANCE = `SELECT uuid AS id, display_name AS name, host, node, vm_state AS vmState, task_state AS taskState, power_state AS powerState
   FROM instances WHERE deleted = 0`;
 const MIGRATION = `SELECT id, uuid, instance_uuid AS instanceId, migration_type AS migrationType, status, source_compute AS sourceCompute,
@@ -87,19 +77,19 @@ function seededById(lab: Lab, id: string): { host: string; instance: SeededInsta
 
 /** The instances the cell DB has on `host` now, oldest first (Nova's `instances.host`). */
 export async function instancesOn(lab: Lab, host: string): Promise<InstanceRow[]> {
-  return withDb(lab, (db) => db.prepare(`${INSTANCE} AND host = ? ORDER BY created_at, id`).all(host) as InstanceRow[]);
+  return withCellDb(lab, (db) => db.prepare(`${INSTANCE} AND host = ? ORDER BY created_at, id`).all(host) as InstanceRow[]);
 }
 
 /** One instance as stored now. */
 export async function instanceRow(lab: Lab, id: string): Promise<InstanceRow> {
-  const row = withDb(lab, (db) => db.prepare(`${INSTANCE} AND uuid = ?`).get(id) as InstanceRow | undefined);
+  const row = withCellDb(lab, (db) => db.prepare(`${INSTANCE} AND uuid = ?`).get(id) as InstanceRow | undefined);
   if (!row) throw new Error(`evacuation: no instance ${id} in ${lab.novaCell1Db}`);
   return row;
 }
 
 /** The evacuation migrations of an instance, oldest first. */
 export async function evacuationMigrations(lab: Lab, instanceId: string): Promise<MigrationRow[]> {
-  return withDb(lab, (db) => db.prepare(`${MIGRATION} AND instance_uuid = ? AND migration_type = 'evacuation' ORDER BY id`).all(instanceId) as MigrationRow[]);
+  return withCellDb(lab, (db) => db.prepare(`${MIGRATION} AND instance_uuid = ? AND migration_type = 'evacuation' ORDER BY id`).all(instanceId) as MigrationRow[]);
 }
 
 /** How an evacuation ends: `done` on `dest`, or `error` (the conductor found no host). */
@@ -123,7 +113,7 @@ export async function finishEvacuation(
   end: EvacuationEnd,
   migrationId?: number,
 ): Promise<{ instance: InstanceRow; migration: MigrationRow }> {
-  return withDb(lab, (db) =>
+  return withCellDb(lab, (db) =>
     db.transaction(() => {
       const pending = db
         .prepare(`${MIGRATION} AND instance_uuid = ? AND migration_type = 'evacuation' AND status = 'accepted' ORDER BY id DESC`)
@@ -167,7 +157,7 @@ export async function finishEvacuation(
  * to `completed` (after which Nova lets the host be forced up). Returns how many moved.
  */
 export async function completeEvacuations(lab: Lab, host: string): Promise<number> {
-  return withDb(lab, (db) =>
+  return withCellDb(lab, (db) =>
     db
       .prepare(`UPDATE migrations SET status = 'completed', updated_at = ? WHERE source_compute = ? AND status = 'done' AND migration_type = 'evacuation' AND deleted = 0`)
       .run(novaTime(new Date()), host).changes,
@@ -182,7 +172,7 @@ export async function completeEvacuations(lab: Lab, host: string): Promise<numbe
  */
 export async function resetEvacuations(lab: Lab, host: string): Promise<number> {
   const instances = seeded(lab, host);
-  return withDb(lab, (db) =>
+  return withCellDb(lab, (db) =>
     db.transaction(() => {
       const ids = instances.map((i) => i.id);
       const marks = ids.map(() => '?').join(',');

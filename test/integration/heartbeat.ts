@@ -34,11 +34,9 @@
  * PUTs with a write every 2 ms, many with a writer that never pauses. So
  * report every few seconds, as nova-compute does, never in a tight loop.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { withCellDb } from './cell-db.js';
 import type { Lab } from './lab.js';
-
-/** How long a write waits for nova-api's write lock (SQLite busy_timeout). */
-export const BUSY_TIMEOUT_MS = 30_000;
 
 /** One nova-compute service row, as stored (Nova's naive UTC times: `2026-11-27 11:11:44.851543`). */
 export interface ServiceRow {
@@ -65,16 +63,6 @@ export function fromNovaTime(value: string): number {
   return ms;
 }
 
-function withDb<T>(lab: Lab, use: (db: Database.Database) => T): T {
-  // A connection per call: nothing stays open on a lab that start.sh may wipe and restart.
-  const db = new Database(lab.novaCell1Db, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-  try {
-    return use(db);
-  } finally {
-    db.close();
-  }
-}
-
 const SELECT = `SELECT id, host, last_seen_up AS lastSeenUp, updated_at AS updatedAt, report_count AS reportCount, forced_down AS forcedDown
   FROM services WHERE host = ? AND binary = 'nova-compute' AND deleted = 0`;
 
@@ -87,12 +75,12 @@ function readRow(db: Database.Database, lab: Lab, host: string): ServiceRow {
 
 /** The host's nova-compute row as stored now (last_seen_up is not in the API: this is where to read it). */
 export async function serviceRow(lab: Lab, host: string): Promise<ServiceRow> {
-  return withDb(lab, (db) => readRow(db, lab, host));
+  return withCellDb(lab, (db) => readRow(db, lab, host));
 }
 
 /** Sets the row's times (and bumps report_count for a heartbeat), checking that exactly one row changed. */
 function write(lab: Lab, host: string, at: Date, beat: boolean): ServiceRow {
-  return withDb(lab, (db) =>
+  return withCellDb(lab, (db) =>
     db.transaction(() => {
       const t = novaTime(at);
       const res = db
