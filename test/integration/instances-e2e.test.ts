@@ -4,7 +4,7 @@
 // marked HA_Enabled=True). A fake Slack Web API records what people see; every call that reached
 // Nova is seen at a proxy in front of it (which can also make Nova's servers list fail).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { ACTION_IDS } from '../../src/slack/ids.js';
 import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
+import { localBotFiles } from './local-bot-env.js';
 import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
 import { until } from './wait.js';
 
@@ -67,23 +68,18 @@ async function startBot() {
   const proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
   proxies.push(proxy);
   const admin = lab.clouds.admin;
-  const secretFile = join(dir, 'secret.json');
-  writeFileSync(
-    secretFile,
-    JSON.stringify({
+  const { env } = localBotFiles(dir, {
+    secret: {
       slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
       clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
-    }),
-    { mode: 0o600 },
-  );
+    },
+    slackApiUrl: slack.apiUrl,
+    approvers: APPROVER.id,
+    channel: CHANNEL.id,
+  });
   const bot = await startLocalBot({
     env: {
-      PORT: '0',
-      FORCE_DOWN_DB: join(dir, 'force-down.sqlite'),
-      FORCE_DOWN_SECRET_FILE: secretFile,
-      SLACK_API_URL: slack.apiUrl,
-      FORCE_DOWN_APPROVERS: APPROVER.id,
-      FORCE_DOWN_CHANNEL: CHANNEL.id,
+      ...env,
       FORCE_DOWN_TWO_PERSON: 'false',
       // evac1 is kept up by the lab: the confirmation below is about the card, not the heartbeat watch.
       FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
