@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../../../src/cli/run.js';
 import { startFakeOpenStack, type FakeOpenStack, type FakeServerInput } from '../../fakes/fake-openstack.js';
 import { tempDir } from '../config/builders.js';
+import { cliResult } from './harness.js';
 
 const fakes: FakeOpenStack[] = [];
 afterEach(async () => {
@@ -75,14 +76,7 @@ async function run(fake: FakeOpenStack, argv: string[], o: { env?: Record<string
     }) as unknown as typeof fetch,
     ...o.io,
   });
-  const text = out.join('\n');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { code, out: text, err: err.join('\n'), json, audit };
+  return { ...cliResult(code, out, err), audit };
 }
 
 describe('force-down evacuate', () => {

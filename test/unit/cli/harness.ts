@@ -89,16 +89,21 @@ export function harness(nova: FakeNovaOptions = {}): Harness {
       const out: string[] = [];
       const err: string[] = [];
       const code = await runCli(argv, { ...io({ HOME: tempDir('force-down-cli-home-'), ...env }, out, err), ...extra });
-      const text = out.join('\n');
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { code, out: text, err: err.join('\n'), json };
+      return cliResult(code, out, err);
     },
   };
+}
+
+/** What a CLI run wrote: stdout and stderr joined by lines, and stdout parsed as JSON when it is JSON (else undefined). */
+export function cliResult(code: number, out: string[], err: string[]): { code: number; out: string; err: string; json: any } {
+  const text = out.join('\n');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { code, out: text, err: err.join('\n'), json };
 }
 
 const cloud = (region: string) => ({ auth: { auth_url: 'https://keystone.example:5000/v3', application_credential_id: `ac-${region}`, application_credential_secret: 'SEKRET-appcred-456' }, region_name: region });
