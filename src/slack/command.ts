@@ -1,4 +1,5 @@
 import { checkHostName, COMPUTE_BINARY, describeHostNameProblem } from '../domain/host.js';
+import { inert } from './mrkdwn.js';
 
 /** What `/force-down …` asked for. Parsed at the edge; the use cases never see raw text. */
 export type SlashCommand =
@@ -42,7 +43,7 @@ export function parseSlashCommand(raw: string): SlashCommand {
       while (i + 1 < tokens.length && !tokens[i + 1]!.startsWith('--')) words.push(tokens[++i]!);
       if (words.length === 0) return { kind: 'help', error: '`--reason` needs some text.' };
       reason = words.join(' ');
-    } else if (t.startsWith('--')) return { kind: 'help', error: `Unknown option \`${t.slice(0, 40).replace(/`/g, "'")}\`.` };
+    } else if (t.startsWith('--')) return { kind: 'help', error: `Unknown option \`${inert(t, 40)}\`.` };
     else positional.push(t);
   }
 

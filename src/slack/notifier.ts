@@ -5,7 +5,7 @@ import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
 import { auditLine, auditMessage, bmcOnWarning, bmcReadingText, fenceModal } from './blocks.js';
 import { failureText } from './messages.js';
-import { escapeMrkdwn, formatAge, formatUtc, parseUtc } from './mrkdwn.js';
+import { escapeMrkdwn, formatAge, formatUtc, parseUtc, quoted } from './mrkdwn.js';
 import type { ChannelPacer } from './pacer.js';
 import { logFailedCall, slackErrorCode } from './slack-calls.js';
 
@@ -128,6 +128,8 @@ function manyHostsLine(line: string, first: ForceDownRequest, requests: readonly
 function describe(s: ComputeService, now: number): string {
   const beat = parseUtc(s.updatedAt);
   const heartbeat = beat === undefined ? 'never' : `${formatUtc(s.updatedAt)} (${formatAge(beat, now)})`;
-  const reason = s.disabledReason ? ` (${escapeMrkdwn(s.disabledReason)})` : '';
+  // An operator's free text (`openstack compute service set --disable-reason`): shown inert, quoted.
+  const shown = quoted(s.disabledReason ?? undefined, 200);
+  const reason = shown ? ` (disabled: ${shown})` : '';
   return `*${escapeMrkdwn(s.host)}*: \`${escapeMrkdwn(s.state ?? '?')}\`, ${escapeMrkdwn(s.status ?? '?')}${reason}, forced down: ${s.forcedDown ? '*yes*' : 'no'}, last heartbeat ${heartbeat}`;
 }

@@ -16,6 +16,15 @@ describe('/force-down text', () => {
     expect(parseSlashCommand(text)).toMatchObject(expected);
   });
 
+  it('an unknown option is echoed inert: no mention, link or code span it could break out of', () => {
+    const res = parseSlashCommand('compute1 --<!channel>`*x*`<https://evil.example|click>');
+    expect(res.kind).toBe('help');
+    const error = res.kind === 'help' ? (res.error ?? '') : '';
+    expect(error).toMatch(/^Unknown option `--&lt;!channel&gt;.*`\.$/);
+    expect(error).not.toMatch(/<|>/);
+    expect(error.match(/`/g)).toHaveLength(2); // only ours: the token's backticks cannot close the code span
+  });
+
   it.each([
     ['compute1 nova-scheduler', 'nova-compute` only'],
     ['../../os-services', 'not a host name'],

@@ -139,3 +139,15 @@ describe('the confirmation modal\'s heartbeat reading', () => {
     expect(slack.calls()).toHaveLength(0);
   });
 });
+
+describe('/force-down status', () => {
+  it("shows a service's disabled reason (an operator's free text) inert and quoted: no mention, link or formatting", async () => {
+    const t = setup();
+    const hostile = aService({ status: 'disabled', disabledReason: '<!channel> *urgent* <https://evil.example|login here> `x`' });
+    await t.notifier.replyStatus('https://hooks.slack.com/commands/T0/1/x', 'prod', 'compute1', { ok: true, value: hostile });
+    const text = JSON.stringify(t.responses.at(-1)!.message);
+    expect(text).toContain('(disabled: “&lt;!channel&gt;');
+    expect(text).not.toMatch(/<!channel>|<https:/);
+    expect(text).not.toContain('*urgent*');
+  });
+});
