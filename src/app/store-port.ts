@@ -1,3 +1,4 @@
+import type { Evacuation, InstanceEvacuationState, InstancePatch } from '../domain/evacuation.js';
 import type { ForceDownRequest, RequestGroup, RequestState } from '../domain/request.js';
 
 export type CreateResult = { created: true; request: ForceDownRequest } | { created: false; existing: ForceDownRequest };
@@ -26,6 +27,12 @@ export type StoredGroup = RequestGroup & { messages: string[] };
 
 /** A group to record: `messages` only when it is shown already (default none). */
 export type NewGroup = RequestGroup & { messages?: readonly string[] };
+
+/** `createEvacuation`'s answer: the one evacuation of the request, new or already there. */
+export type CreateEvacuationResult = { created: boolean; evacuation: Evacuation };
+
+/** An instance update's answer; a refusal returns the evacuation as it is (undefined for an unknown request). */
+export type InstanceUpdateResult = { ok: true; evacuation: Evacuation } | { ok: false; current: Evacuation | undefined };
 
 /**
  * Where requests live. Every state change is a compare-and-set naming the
@@ -155,4 +162,29 @@ export interface RequestStore {
    * `expiresAt` is over an hour before a later call's).
    */
   takeQuota(key: string, wanted: number, limit: number, expiresAt: string): Promise<number>;
+
+  /**
+   * The evacuation ledger (src/domain/evacuation.ts). Records `ev`, the
+   * request's evacuation, only if the request has none yet (a conditional
+   * write): of any number of concurrent creates exactly one is `created`;
+   * every other returns the stored one, unchanged.
+   */
+  createEvacuation(ev: Evacuation): Promise<CreateEvacuationResult>;
+
+  getEvacuation(requestId: string): Promise<Evacuation | undefined>;
+
+  /**
+   * Claims an instance before its evacuate is sent: moves its entry from
+   * `planned` to `sending` as a compare-and-set, so of any number of
+   * concurrent callers exactly one gets `ok`. Refused for an unknown request
+   * or instance. `at` (default now) becomes the entry's `updatedAt`.
+   */
+  claimInstance(requestId: string, instanceId: string, from: 'planned', to: 'sending', at?: string): Promise<InstanceUpdateResult>;
+
+  /**
+   * Applies `patch` to one instance's entry only if its state is one of `from`
+   * and the move is legal (`canMove`), atomically as seen by other callers.
+   * Changes no other entry.
+   */
+  updateInstance(requestId: string, instanceId: string, from: readonly InstanceEvacuationState[], patch: InstancePatch): Promise<InstanceUpdateResult>;
 }

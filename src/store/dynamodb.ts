@@ -1,6 +1,7 @@
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestState } from '../domain/request.js';
+import { patchEvacuation, type Evacuation, type InstanceEvacuationState, type InstancePatch } from '../domain/evacuation.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, NewGroup, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import { MAX_OPEN_FORMS } from '../app/store-port.js';
@@ -89,6 +90,7 @@ const lockPk = (key: string) => `LOCK#${key}`;
 const groupPk = (id: string) => `GROUP#${id}`;
 const latestGroupPk = (channel: string, key?: string) => (key === undefined ? `GROUPLATEST#${channel}` : `GROUPLATEST#${channel}#${key}`);
 const quotaPk = (key: string) => `QUOTA#${key}`;
+const evacuationPk = (requestId: string) => `EVAC#${requestId}`;
 
 /**
  * A lock is `claimed` by a creator that has not yet written its request, and
@@ -118,7 +120,15 @@ interface LockItem {
  * and per channel a pointer to its latest group, `pk = GROUPLATEST#<channel>`
  * with `groupId`, `createdAt`, `createdMs` (epoch ms) and `ttl` (and one per
  * channel and group `key`, `pk = GROUPLATEST#<channel>#<key>`); a `takeQuota`
- * counter `pk = QUOTA#<key>` with `used` and `ttl`. Only requests have a
+ * counter `pk = QUOTA#<key>` with `used` and `ttl`; a request's evacuation
+ * ledger `pk = EVAC#<requestId>`, one item with the evacuation's fields and
+ * `instances` a map by instance id, plus `ttl` (as a group's, from its `at`).
+ * One item per evacuation keeps `getEvacuation` one consistent read (a few
+ * hundred instances stay far below the 400 KB item limit); an instance update
+ * rewrites only its own map entry, conditioned on that entry's state being the
+ * one it read (`instances.#id.#state = :seen`), and on a lost race reads again
+ * and rechecks the move, so of concurrent claims exactly one lands and other
+ * entries are never overwritten. Only requests have a
  * `state`, so only they are in the `byState` index.
  *
  * `create` is three conditional writes: claim the lock (`attribute_not_exists`),
@@ -206,7 +216,60 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
     );
   };
 
+  const getEvacuation = async (requestId: string): Promise<Evacuation | undefined> => {
+    const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: evacuationPk(requestId) }, ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    const { pk: _pk, [TTL_ATTRIBUTE]: _ttl, ...ev } = Item;
+    return ev as Evacuation;
+  };
+
+  const updateInstance = async (
+    requestId: string,
+    instanceId: string,
+    from: readonly InstanceEvacuationState[],
+    patch: InstancePatch,
+  ): Promise<{ ok: true; evacuation: Evacuation } | { ok: false; current: Evacuation | undefined }> => {
+    for (let attempt = 0; ; attempt++) {
+      const current = await getEvacuation(requestId);
+      const next = current === undefined ? undefined : patchEvacuation(current, instanceId, from, patch);
+      if (current === undefined || next === undefined) return { ok: false, current };
+      const applied = await conditional(
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: evacuationPk(requestId) },
+            UpdateExpression: 'SET #instances.#id = :entry',
+            ConditionExpression: '#instances.#id.#state = :seen',
+            ExpressionAttributeNames: { '#instances': 'instances', '#id': instanceId, '#state': 'state' },
+            ExpressionAttributeValues: { ':entry': jsonCopy(next.instances[instanceId]), ':seen': current.instances[instanceId]!.state },
+          }),
+        ),
+      );
+      if (applied) return { ok: true, evacuation: next };
+      // Another caller moved this instance first: read again (the move may no longer be legal).
+      await sleep(backoffMs(attempt));
+    }
+  };
+
   return {
+    async createEvacuation(ev) {
+      const ttl = Math.floor(groupCreatedMs({ id: ev.id, createdAt: ev.at }) / 1000) + GROUP_LIFETIME_S + RETENTION_AFTER_EXPIRY_S;
+      const item = { ...jsonCopy(ev), pk: evacuationPk(ev.requestId), [TTL_ATTRIBUTE]: ttl };
+      const created = await conditional(doc.send(new PutCommand({ TableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })));
+      if (created) return { created: true, evacuation: jsonCopy(ev) };
+      const existing = await getEvacuation(ev.requestId);
+      if (existing === undefined) throw new StoreError('CORRUPT_ITEM', `evacuation of request ${ev.requestId}: the create was refused but none is stored`);
+      return { created: false, evacuation: existing };
+    },
+
+    getEvacuation,
+
+    async claimInstance(requestId, instanceId, from, to, at = new Date().toISOString()) {
+      return updateInstance(requestId, instanceId, [from], { state: to, at });
+    },
+
+    updateInstance,
+
     async create(request: ForceDownRequest): Promise<CreateResult> {
       const key = lockKey(request);
       const deadline = Date.now() + lockGraceMs + 10_000;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
+import { patchEvacuation, type Evacuation, type InstanceEvacuationState, type InstancePatch } from '../domain/evacuation.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import {
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS quotas (
   expires_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS quotas_by_expiry ON quotas (expires_at);
+CREATE TABLE IF NOT EXISTS evacuations (
+  request_id TEXT PRIMARY KEY,
+  json       TEXT NOT NULL
+);
 `;
 
 interface RequestRow {
@@ -83,7 +88,10 @@ interface RequestRow {
  * in which string order is time order) as columns for `findRecentGroup`'s
  * index, the group itself as `json` (a group's `key` is read from it with
  * json_extract: the channel's groups since the window are few). `takeQuota`'s
- * counters are the `quotas` table. Every table is `CREATE ... IF NOT EXISTS`,
+ * counters are the `quotas` table. The evacuation ledger is the `evacuations`
+ * table, one row per request (its instances inside the `json`): a create is
+ * `INSERT ... ON CONFLICT DO NOTHING`, an instance update a read-check-write
+ * in one `BEGIN IMMEDIATE` transaction. Every table is `CREATE ... IF NOT EXISTS`,
  * so a file written by an older version gains the tables it lacks on open.
  */
 export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOptions): SqliteRequestStore {
@@ -248,7 +256,44 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     return taken;
   });
 
+  const selectEvacuation = db.prepare<[string], RequestRow>('SELECT json FROM evacuations WHERE request_id = ?');
+  const insertEvacuation = db.prepare<[string, string]>('INSERT INTO evacuations (request_id, json) VALUES (?, ?) ON CONFLICT (request_id) DO NOTHING');
+  const updateEvacuation = db.prepare<[string, string]>('UPDATE evacuations SET json = ? WHERE request_id = ?');
+  const readEvacuation = (requestId: string): Evacuation | undefined => {
+    const row = selectEvacuation.get(requestId);
+    return row === undefined ? undefined : parseEvacuation(row.json, requestId);
+  };
+  const createEvacuationTx = db.transaction((ev: Evacuation) => {
+    const json = JSON.stringify(ev);
+    const { changes } = insertEvacuation.run(ev.requestId, json);
+    return changes === 1 ? { created: true, evacuation: parseEvacuation(json, ev.requestId) } : { created: false, evacuation: readEvacuation(ev.requestId)! };
+  });
+  const updateInstanceTx = db.transaction((requestId: string, instanceId: string, from: readonly InstanceEvacuationState[], patch: InstancePatch) => {
+    const current = readEvacuation(requestId);
+    const next = current === undefined ? undefined : patchEvacuation(current, instanceId, from, patch);
+    if (next === undefined) return { ok: false as const, current };
+    const json = JSON.stringify(next);
+    updateEvacuation.run(json, requestId);
+    return { ok: true as const, evacuation: parseEvacuation(json, requestId) };
+  });
+
   return {
+    async createEvacuation(ev) {
+      return createEvacuationTx.immediate(ev);
+    },
+
+    async getEvacuation(requestId) {
+      return readEvacuation(requestId);
+    },
+
+    async claimInstance(requestId, instanceId, from, to, at = new Date().toISOString()) {
+      return updateInstanceTx.immediate(requestId, instanceId, [from], { state: to, at });
+    },
+
+    async updateInstance(requestId, instanceId, from, patch) {
+      return updateInstanceTx.immediate(requestId, instanceId, from, patch);
+    },
+
     async create(request) {
       return createTx.immediate(request);
     },
@@ -340,5 +385,13 @@ function parseGroup(json: string, id: string): StoredGroup {
     return JSON.parse(json) as StoredGroup;
   } catch (cause) {
     throw new StoreError('CORRUPT_ITEM', `group ${id}: stored JSON does not parse`, { cause });
+  }
+}
+
+function parseEvacuation(json: string, requestId: string): Evacuation {
+  try {
+    return JSON.parse(json) as Evacuation;
+  } catch (cause) {
+    throw new StoreError('CORRUPT_ITEM', `evacuation of request ${requestId}: stored JSON does not parse`, { cause });
   }
 }

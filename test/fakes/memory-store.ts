@@ -1,4 +1,5 @@
 import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../../src/domain/request.js';
+import { patchEvacuation, type Evacuation } from '../../src/domain/evacuation.js';
 import { StoreError } from '../../src/store/errors.js';
 import type { CreateResult, NewGroup, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/app/store-port.js';
 import {
@@ -32,6 +33,8 @@ export interface MemoryStoreState {
   groups?: Map<string, StoredGroup>;
   /** `takeQuota`'s counters by key (made by the store when left out). */
   quotas?: Map<string, number>;
+  /** Evacuations by request id (made by the store when left out). */
+  evacuations?: Map<string, Evacuation>;
 }
 
 /**
@@ -47,6 +50,18 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
   const { requests, locks } = state;
   const groups = (state.groups ??= new Map());
   const quotas = (state.quotas ??= new Map());
+  const evacuations = (state.evacuations ??= new Map());
+  const readEvacuation = (requestId: string): Evacuation | undefined => {
+    const ev = evacuations.get(requestId);
+    return ev === undefined ? undefined : jsonCopy(ev);
+  };
+  const updateInstance: RequestStore['updateInstance'] = async (requestId, instanceId, from, patch) => {
+    const current = evacuations.get(requestId);
+    const next = current === undefined ? undefined : patchEvacuation(current, instanceId, from, patch);
+    if (next === undefined) return { ok: false, current: readEvacuation(requestId) };
+    evacuations.set(requestId, jsonCopy(next));
+    return { ok: true, evacuation: readEvacuation(requestId)! };
+  };
   const read = (id: string): ForceDownRequest | undefined => {
     const r = requests.get(id);
     return r === undefined ? undefined : jsonCopy(r);
@@ -189,5 +204,22 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       if (taken > 0) quotas.set(key, used + taken);
       return taken;
     },
-  };
+  
+    async createEvacuation(ev) {
+      const existing = readEvacuation(ev.requestId);
+      if (existing !== undefined) return { created: false, evacuation: existing };
+      evacuations.set(ev.requestId, jsonCopy(ev));
+      return { created: true, evacuation: readEvacuation(ev.requestId)! };
+    },
+
+    async getEvacuation(requestId) {
+      return readEvacuation(requestId);
+    },
+
+    async claimInstance(requestId, instanceId, from, to, at = new Date().toISOString()) {
+      return updateInstance(requestId, instanceId, [from], { state: to, at });
+    },
+
+    updateInstance,
+};
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
 import { MAX_OPEN_FORMS, type RequestStore } from '../../../src/app/store-port.js';
+import { newEvacuation, type Evacuation } from '../../../src/domain/evacuation.js';
 import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 
 /** One adapter under test, fresh for every test. */
@@ -966,6 +967,132 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
         expect(byId(await store.listByState('pending'))).toEqual(byId([a, c]));
         expect(await store.listByState('approved')).toEqual([approved]);
         expect(await store.listByState('succeeded')).toEqual([]);
+      });
+    });
+
+    describe('evacuation ledger', () => {
+      const IDS = ['3f2b1c9e-0000-4000-8000-000000000001', '3f2b1c9e-0000-4000-8000-000000000002', '3f2b1c9e-0000-4000-8000-000000000003'];
+      const anEvacuation = (over: Partial<Omit<Evacuation, 'instances'>> = {}): Evacuation =>
+        newEvacuation(
+          { id: 'evac-1', requestId: 'req-evac-1', cloud: 'prod-east', host: 'compute1', scope: 'all', by: 'U0ALICE', at: at(1), ...over },
+          IDS.map((id, i) => ({ id, name: `vm${i}` })),
+        );
+      const [A, B, C] = IDS as [string, string, string];
+
+      it('round-trips an evacuation, with or without a target', async () => {
+        const ev = anEvacuation();
+        expect(await store.createEvacuation(ev)).toEqual({ created: true, evacuation: ev });
+        expect(await store.getEvacuation(ev.requestId)).toEqual(ev);
+        const targeted = anEvacuation({ id: 'evac-2', requestId: 'req-evac-2', scope: 'ha-only', target: 'compute9' });
+        await store.createEvacuation(targeted);
+        expect(await store.getEvacuation('req-evac-2')).toEqual(targeted);
+        expect(await store.getEvacuation('req-unknown')).toBeUndefined();
+      });
+
+      it(`${RACERS} concurrent creates for one request: exactly one is created, all return it`, async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) => store.createEvacuation(anEvacuation({ id: `evac-${i}`, by: `U${i}` }))),
+        );
+        const created = results.filter((r) => r.created);
+        expect(created).toHaveLength(1);
+        const winner = created[0]!.evacuation;
+        for (const r of results) expect(r.evacuation).toEqual(winner);
+        expect(await store.getEvacuation('req-evac-1')).toEqual(winner);
+      });
+
+      it('a second create never replaces the first, even after claims', async () => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(2));
+        const again = await store.createEvacuation(anEvacuation({ id: 'evac-other', by: 'U0BOB' }));
+        expect(again.created).toBe(false);
+        expect(again.evacuation.id).toBe('evac-1');
+        expect(again.evacuation.instances[A]?.state).toBe('sending');
+      });
+
+      it(`${RACERS} concurrent claims of one instance: exactly one wins, and no other instance changes`, async () => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        const results = await Promise.all(Array.from({ length: RACERS }, () => store.claimInstance(ev.requestId, A, 'planned', 'sending', at(2))));
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        for (const r of results.filter((r) => !r.ok)) {
+          if (!r.ok) expect(r.current?.instances[A]?.state).toBe('sending');
+        }
+        const now = await store.getEvacuation(ev.requestId);
+        expect(now?.instances[A]).toEqual({ name: 'vm0', state: 'sending', updatedAt: at(2) });
+        expect(now?.instances[B]).toEqual(ev.instances[B]);
+        expect(now?.instances[C]).toEqual(ev.instances[C]);
+      });
+
+      it('concurrent claims of different instances all land', async () => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        const results = await Promise.all(IDS.map((id) => store.claimInstance(ev.requestId, id, 'planned', 'sending', at(2))));
+        expect(results.every((r) => r.ok)).toBe(true);
+        const now = await store.getEvacuation(ev.requestId);
+        expect(Object.values(now?.instances ?? {}).map((e) => e.state)).toEqual(['sending', 'sending', 'sending']);
+      });
+
+      it('walks an instance planned → sending → accepted → done, keeping code, message and migration', async () => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        expect((await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(2))).ok).toBe(true);
+        expect((await store.updateInstance(ev.requestId, A, ['sending'], { state: 'accepted', at: at(3), migration: 'mig-7' })).ok).toBe(true);
+        const done = await store.updateInstance(ev.requestId, A, ['accepted'], { state: 'done', at: at(4) });
+        expect(done.ok && done.evacuation.instances[A]).toEqual({ name: 'vm0', state: 'done', migration: 'mig-7', updatedAt: at(4) });
+        const refused = await store.claimInstance(ev.requestId, B, 'planned', 'sending', at(2)).then(() =>
+          store.updateInstance(ev.requestId, B, ['sending'], { state: 'refused', at: at(3), code: 'NOVA_REFUSED', message: 'Nova said 409' }),
+        );
+        expect(refused.ok && refused.evacuation.instances[B]).toEqual({ name: 'vm1', state: 'refused', code: 'NOVA_REFUSED', message: 'Nova said 409', updatedAt: at(3) });
+        expect((await store.getEvacuation(ev.requestId))?.instances[A]?.state).toBe('done');
+      });
+
+      it.each([
+        ['sending back to planned', ['sending'], 'planned', 'sending'],
+        ['planned straight to accepted', ['planned'], 'accepted', 'planned'],
+        ['planned straight to done', ['planned'], 'done', 'planned'],
+        ['sending straight to done', ['sending'], 'done', 'sending'],
+        ['a from-state the instance is not in', ['accepted'], 'done', 'sending'],
+      ] as const)('refuses an illegal move: %s, changing nothing', async (_label, from, to, stateBefore) => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        if (stateBefore === 'sending') await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(2));
+        const before = await store.getEvacuation(ev.requestId);
+        const res = await store.updateInstance(ev.requestId, A, from, { state: to, at: at(5) });
+        expect(res).toEqual({ ok: false, current: before });
+        expect(await store.getEvacuation(ev.requestId)).toEqual(before);
+      });
+
+      it('refuses a claim of an instance already claimed, a finished one, an unknown instance or request', async () => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(2));
+        expect((await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(3))).ok).toBe(false);
+        await store.updateInstance(ev.requestId, A, ['sending'], { state: 'refused', at: at(3) });
+        expect((await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(4))).ok).toBe(false);
+        expect(await store.claimInstance(ev.requestId, 'not-an-instance', 'planned', 'sending', at(4))).toEqual({ ok: false, current: await store.getEvacuation(ev.requestId) });
+        expect(await store.claimInstance('req-unknown', A, 'planned', 'sending', at(4))).toEqual({ ok: false, current: undefined });
+        expect(await store.getEvacuation('req-unknown')).toBeUndefined();
+      });
+
+      it('resume: after a crash, getEvacuation shows which instances were claimed or accepted', async () => {
+        const ev = anEvacuation();
+        await store.createEvacuation(ev);
+        await store.claimInstance(ev.requestId, A, 'planned', 'sending', at(2));
+        await store.updateInstance(ev.requestId, A, ['sending'], { state: 'accepted', at: at(3) });
+        await store.claimInstance(ev.requestId, B, 'planned', 'sending', at(4));
+        // The worker dies here; the next one reads the ledger.
+        const now = await store.getEvacuation(ev.requestId);
+        expect(Object.fromEntries(Object.entries(now?.instances ?? {}).map(([id, e]) => [id, e.state]))).toEqual({ [A]: 'accepted', [B]: 'sending', [C]: 'planned' });
+      });
+
+      it('evacuations are not requests or groups', async () => {
+        await store.createEvacuation(anEvacuation({ requestId: 'req-evac-x' }));
+        expect(await store.get('req-evac-x')).toBeUndefined();
+        expect(await store.getGroup('req-evac-x')).toBeUndefined();
+        for (const state of ['pending', 'approved', 'executing', 'succeeded', 'failed', 'cancelled', 'expired'] as const) {
+          expect(await store.listByState(state)).toEqual([]);
+        }
       });
     });
   });
