@@ -105,7 +105,7 @@ async function recoverOne(deps: AppDeps, request: ForceDownRequest): Promise<boo
   deps.log.warn('recovered a request left executing', { requestId: final.id, host: final.host, action: final.action, state: final.state, outcome: outcome.code });
   try {
     // A grouped request's card is its row in the group's message (alert storms), as executeRequest renders it.
-    await deps.cards.request(final, await readCardView(deps, final, view));
+    await deps.cards.request(final, await readCardView(deps, final, view ? { host: view } : {}));
     await deps.notifier.audit(final, final.history.at(-1)!);
   } catch (err) {
     // The store has the outcome; the next render of this card (or the logs) will show it.

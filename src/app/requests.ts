@@ -361,11 +361,16 @@ export async function readHost(deps: AppDeps, request: ForceDownRequest): Promis
 
 /**
  * What a card of `request` shows besides its state, read for a redraw: Nova's
- * view (`host`, when the caller already read it), the host's instances, and the
- * BMC evidence its outcome recorded. Read in parallel; never throws for Nova.
+ * view and the host's instances (each read unless the caller already has it:
+ * `known`), and the BMC evidence its outcome recorded. Read in parallel;
+ * never throws for Nova.
  */
-export async function readCardView(deps: AppDeps, request: ForceDownRequest, host?: HostView): Promise<HostView | undefined> {
-  const [view, instances] = await Promise.all([host ?? readHost(deps, request), stakeOf(deps, request)]);
+export async function readCardView(
+  deps: AppDeps,
+  request: ForceDownRequest,
+  known: { host?: HostView; instances?: Promise<InstancesView | undefined> } = {},
+): Promise<HostView | undefined> {
+  const [view, instances] = await Promise.all([known.host ?? readHost(deps, request), known.instances ?? stakeOf(deps, request)]);
   return withInstances(withBmc(view, bmcViewOf(request.outcome?.bmc)), instances);
 }
 
@@ -477,8 +482,8 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   const final = done.ok ? done.request : (done.current ?? request);
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
   deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
-  const [host, instances] = await Promise.all([readHost(deps, final), stakeOf(deps, final)]);
-  await deps.cards.request(final, withInstances(withBmc(host, bmcViewOf(outcome.bmc)), instances));
+  // The instances listed beside the Nova call: forcing a host down moves none of them.
+  await deps.cards.request(final, await readCardView(deps, final, { instances: stake }));
   await deps.notifier.audit(final, final.history.at(-1)!);
   return final;
 }
