@@ -148,7 +148,7 @@ export interface SafetySettings {
   /** FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: how long Nova must not have heard from a host before it is forced down. */
   heartbeatWaitMs: number;
   /** FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS: how long "power off now" waits for the BMC to report Off (default 120 s). */
-  bmcPowerOffTimeoutMs?: number;
+  bmcPowerOffTimeoutMs: number;
 }
 
 /** Everything the use cases depend on, passed in as plain values. */

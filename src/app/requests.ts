@@ -523,7 +523,7 @@ async function decideAndCall(deps: AppDeps, request: ForceDownRequest, waiting: 
         { host: request.host, binary: request.binary, method: request.confirmation?.method, confirmedAtMs: Date.parse(request.confirmation!.at) },
         {
           heartbeatWaitMs: deps.safety.heartbeatWaitMs,
-          powerOffTimeoutMs: deps.safety.bmcPowerOffTimeoutMs ?? DEFAULT_BMC_POWER_OFF_TIMEOUT_MS,
+          powerOffTimeoutMs: deps.safety.bmcPowerOffTimeoutMs,
           now: deps.now,
           sleep: deps.sleep,
           onProgress: (p) => {
@@ -554,8 +554,6 @@ async function decideAndCall(deps: AppDeps, request: ForceDownRequest, waiting: 
   }
 }
 
-/** FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS' default, in ms. */
-export const DEFAULT_BMC_POWER_OFF_TIMEOUT_MS = 120_000;
 
 /** The fence checks' BMC evidence as the outcome records it (ISO times). */
 function bmcRecordOf(e: BmcEvidence): BmcRecord {

@@ -105,7 +105,7 @@ describe('expiry storm: a 600-host grouped card expires in a channel limited to 
         policy: { approverUsers: new Set(['U0APPROVE1']), approverGroups: new Set(), twoPerson: false },
         allowedChannels: new Set(),
         ttlMs: TTL_MS,
-        safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 0 },
+        safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 0, bmcPowerOffTimeoutMs: 120_000 },
         now: () => past,
         sleep: async () => {},
         newId: () => randomUUID(),

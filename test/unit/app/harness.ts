@@ -166,7 +166,7 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
     allowedChannels: new Set(['C_ONCALL']),
     defaultCloud: cloud,
     ttlMs: 30 * 60_000,
-    safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000 },
+    safety: { confirmationMaxAgeMs: 600_000, heartbeatWaitMs: 20_000, bmcPowerOffTimeoutMs: 120_000 },
     now: clock,
     sleep: async (ms) => void (now += ms),
     newId: () => `req-${++seq}`,
