@@ -8,6 +8,7 @@ import type { Job } from './jobs.js';
 import type { BmcLookup } from './bmc-port.js';
 import type { EvacuateGateway } from './evacuate-port.js';
 import type { StateCount } from '../domain/instance.js';
+import type { Evacuation } from '../domain/evacuation.js';
 
 /** What the use cases need of Nova for one cloud (src/openstack's NovaClient fits). */
 export interface NovaGateway {
@@ -108,10 +109,42 @@ export interface Cards {
   later(group: RequestGroup, change: Omit<GroupChange, 'post'>, settleUntil?: number): ShowGroupJob;
 }
 
+/**
+ * The evacuation modal's form: `round` 0 asks for the host's first
+ * evacuation; `round` n ≥ 1 is **Retry failed…** of round n (a stale form,
+ * answered after that round moved on, is refused).
+ */
+export interface EvacuateForm {
+  round: number;
+}
+
+/**
+ * What the worker read for an open evacuation modal (the api never calls
+ * Nova): the instances on the host, and the nova-compute hosts that may take
+ * them (enabled, up, not forced down; sorted), or why they could not be read.
+ */
+export interface EvacuateModalCheck {
+  instances?: InstancesView;
+  targets: { hosts: string[] } | { failure: { code: FailureCode; message: string } };
+}
+
+/** A step of a host's evacuation, for the card's thread (the evacuation as it is after that step). */
+export type EvacuationEvent =
+  /** An approver asked for it (round 1) or for **Retry failed…** (a later round). */
+  | { kind: 'requested'; by: string }
+  /** The round's checks refused it before anything was sent (`evacuation.refusal`). */
+  | { kind: 'refused' }
+  /** Every instance of the round ended: a summary, and each failed, refused or timed-out instance with Nova's reason. */
+  | { kind: 'ended' };
+
 /** Where the worker tells people what happened: the cards' audit threads, the modal, answers to status/list. */
 export interface Notifier {
   /** Updates the open confirmation modal `viewId` of `request` (its form `form`) with Nova's view of the host. */
   updateModal(viewId: string, request: ForceDownRequest, view: HostView, form?: string): Promise<void>;
+  /** Updates the open evacuation modal `viewId` of `request` (its form `form`) with what the worker read. */
+  updateEvacuateModal(viewId: string, request: ForceDownRequest, check: EvacuateModalCheck, form: EvacuateForm): Promise<void>;
+  /** One step of the host's evacuation, in the card's thread. */
+  evacuationEvent(request: ForceDownRequest, evacuation: Evacuation, event: EvacuationEvent): Promise<void>;
   /** Answers `/force-down status` on the command's response_url. */
   replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>, bmc?: BmcView): Promise<void>;
   /** Answers `/force-down list` on the command's response_url. */

@@ -1,4 +1,4 @@
-import type { Evacuation, InstanceEvacuationState, InstancePatch } from '../domain/evacuation.js';
+import type { Evacuation, InstanceEvacuationState, InstancePatch, RoundDecision } from '../domain/evacuation.js';
 import type { ForceDownRequest, RequestGroup, RequestState } from '../domain/request.js';
 
 export type CreateResult = { created: true; request: ForceDownRequest } | { created: false; existing: ForceDownRequest };
@@ -187,4 +187,24 @@ export interface RequestStore {
    * Changes no other entry.
    */
   updateInstance(requestId: string, instanceId: string, from: readonly InstanceEvacuationState[], patch: InstancePatch): Promise<InstanceUpdateResult>;
+
+  /**
+   * Records what round `round`'s checks decided (the domain's `decideRound`),
+   * atomically as seen by other callers: only while `round` is the current
+   * round and undecided, so of concurrent deciders exactly one gets `ok`.
+   * Changes no instance entry but, while the ledger has none, adds the
+   * listed ones as `planned`; concurrent claims and updates of other entries
+   * are never lost. Refused for an unknown request.
+   */
+  decideRound(requestId: string, round: number, decision: RoundDecision, at: string): Promise<InstanceUpdateResult>;
+
+  /**
+   * **Retry failed…** (the domain's `retryRound`): starts round `round + 1`
+   * only while `round` is the current round and there is something to retry,
+   * atomically as seen by other callers, so of any number of submissions of
+   * the same form exactly one gets `ok`. `target` replaces the target
+   * (undefined: Nova's scheduler). Instance entries other than the retried
+   * ones are never changed (a concurrent update of one is not lost).
+   */
+  retryEvacuation(requestId: string, round: number, at: string, target?: string): Promise<InstanceUpdateResult>;
 }

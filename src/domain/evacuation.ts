@@ -48,6 +48,25 @@ export interface Evacuation {
   at: string;
   /** By instance id. */
   instances: Record<string, InstanceEntry>;
+  /**
+   * 1 for the first evacuation; each **Retry failed…** starts the next
+   * round. A round runs the checks again (host forced down, BMC not On,
+   * target usable) before anything is sent. Absent in records written before
+   * rounds: 1.
+   */
+  round?: number;
+  /** The round whose checks passed: its instances may be claimed and sent. */
+  checkedRound?: number;
+  /** Why the latest round's checks refused it: nothing was sent in that round. */
+  refusal?: EvacuationRefusal;
+}
+
+/** A round refused by the checks before anything was sent (a failure code and our words). */
+export interface EvacuationRefusal {
+  round: number;
+  code: string;
+  message: string;
+  at: string;
 }
 
 /** The legal moves of one instance's entry. `sending` never goes back to `planned`; the end states go nowhere. */
@@ -80,14 +99,75 @@ export function isFinal(state: InstanceEvacuationState): boolean {
 
 /** A new evacuation with every instance `planned` (an instance listed twice is kept once). */
 export function newEvacuation(
-  fields: Omit<Evacuation, 'instances'>,
+  fields: Omit<Evacuation, 'instances' | 'round' | 'checkedRound' | 'refusal'>,
   instances: readonly { id: string; name: string }[],
 ): Evacuation {
   const entries: Record<string, InstanceEntry> = {};
   for (const i of instances) {
     if (!(i.id in entries)) entries[i.id] = { name: i.name, state: 'planned', updatedAt: fields.at };
   }
-  return { ...fields, instances: entries };
+  return { ...fields, instances: entries, round: 1 };
+}
+
+/** The evacuation's current round (1 for records written before rounds). */
+export function roundOf(ev: Pick<Evacuation, 'round'>): number {
+  return ev.round ?? 1;
+}
+
+/** What a round's checks decided: the instances to evacuate (listed only while the ledger has none: later rounds retry the ledger's), or a refusal. */
+export type RoundDecision = { instances: readonly { id: string; name: string }[] } | { refusal: { code: string; message: string } };
+
+/**
+ * The evacuation once round `round`'s checks decided, or undefined when that
+ * is not the current round or it was decided already (of two workers, the
+ * first decision stands). Passed: the round is checked (`checkedRound`), and,
+ * while the ledger has no instance yet, the instances listed become
+ * `planned` entries (each id once). Refused: the refusal is recorded and nothing moves.
+ */
+export function decideRound(ev: Evacuation, round: number, decision: RoundDecision, at: string): Evacuation | undefined {
+  if (roundOf(ev) !== round || ev.checkedRound === round || ev.refusal?.round === round) return undefined;
+  if ('refusal' in decision) return { ...ev, refusal: { round, code: decision.refusal.code, message: decision.refusal.message, at } };
+  const { refusal: _dropped, ...rest } = ev;
+  const instances = { ...ev.instances };
+  if (Object.keys(ev.instances).length === 0) {
+    for (const i of decision.instances) {
+      if (!Object.prototype.hasOwnProperty.call(instances, i.id)) instances[i.id] = { name: i.name, state: 'planned', updatedAt: at };
+    }
+  }
+  return { ...rest, instances, checkedRound: round };
+}
+
+/** End states **Retry failed…** sends again: Nova's evacuation failed, or Nova refused the evacuate. (A `timeout` may still be running in Nova: never resent.) */
+export const RETRYABLE_STATES: readonly InstanceEvacuationState[] = ['failed', 'refused'];
+
+/** States of an evacuation in progress: claimed or accepted, not ended. */
+const IN_PROGRESS: readonly InstanceEvacuationState[] = ['sending', 'accepted'];
+
+/** What **Retry failed…** would send again: the failed and refused entries, or, after a round refused by its checks, the planned ones. Empty while any instance is in progress. */
+export function retryableInstances(ev: Evacuation): string[] {
+  const entries = Object.entries(ev.instances);
+  if (entries.some(([, e]) => IN_PROGRESS.includes(e.state))) return [];
+  const refusedRound = ev.refusal?.round === roundOf(ev);
+  return entries.filter(([, e]) => RETRYABLE_STATES.includes(e.state) || (refusedRound && e.state === 'planned')).map(([id]) => id);
+}
+
+/**
+ * The next round (**Retry failed…**), or undefined when round `round` is not
+ * the current one (a second submission of the same form) or there is
+ * nothing to retry (see {@link retryableInstances}; a refused round 1, with
+ * no instances yet, is retried as a whole: its checks list them). The failed and refused entries
+ * go back to `planned` (their code and message dropped); the round's checks
+ * run again; `target` replaces the target (undefined: Nova's scheduler).
+ */
+export function retryRound(ev: Evacuation, round: number, at: string, target?: string): Evacuation | undefined {
+  if (roundOf(ev) !== round) return undefined;
+  const ids = retryableInstances(ev);
+  const refusedWhole = ev.refusal?.round === round && ev.checkedRound === undefined;
+  if (ids.length === 0 && !refusedWhole) return undefined;
+  const instances = { ...ev.instances };
+  for (const id of ids) instances[id] = { name: instances[id]!.name, state: 'planned', updatedAt: at };
+  const { refusal: _r, checkedRound: _c, target: _t, ...rest } = ev;
+  return { ...rest, instances, round: round + 1, ...(target !== undefined ? { target } : {}) };
 }
 
 /** What an update of one instance's entry sets: its new state and when, and optionally why. */

@@ -18,7 +18,13 @@ export type Refusal =
   | 'REQUEST_NOT_FOUND'
   /** Cards are only posted in the configured channels. */
   | 'CHANNEL_NOT_ALLOWED'
-  | 'UNKNOWN_CLOUD';
+  | 'UNKNOWN_CLOUD'
+  /** Evacuation: the request is not a force-down Nova carried out (its host is not known to be forced down). */
+  | 'NOT_FORCED_DOWN'
+  /** Evacuation: the host's evacuation was already asked for (a second click, another approver): one per request, retried with Retry failed…. */
+  | 'EVACUATION_STARTED'
+  /** Retry failed…: nothing failed, or instances are still in progress. */
+  | 'NOTHING_TO_RETRY';
 
 export interface ApprovalPolicy {
   /** Slack user ids (U…/W…) allowed to approve. */
