@@ -53,7 +53,8 @@ export interface EvacuationPlan {
   microversion?: string;
 }
 
-export type EvacuationResultKind = 'done' | 'failed' | 'timeout' | 'refused';
+/** How one instance's evacuation ended; `unfinished`: still in progress when the run stopped at its `stopAt` (a later run follows it). */
+export type EvacuationResultKind = 'done' | 'failed' | 'timeout' | 'refused' | 'unfinished';
 
 /** How one instance's evacuation ended. */
 export interface EvacuationResult {
@@ -75,12 +76,17 @@ export interface EvacuationSummary {
   failed: number;
   timeout: number;
   refused: number;
+  /** Still in progress when the run stopped at `stopAt`. */
+  unfinished: number;
   /** Every instance evacuated (true for none at all). */
   allDone: boolean;
 }
 
-export interface EvacuationReport {
-  plan: EvacuationPlan;
+/** What runEvacuation needs of a plan: the instances to evacuate and the target. */
+export type RunPlan = Pick<EvacuationPlan, 'instances' | 'target'>;
+
+export interface EvacuationReport<P extends RunPlan = EvacuationPlan> {
+  plan: P;
   results: EvacuationResult[];
   summary: EvacuationSummary;
 }
@@ -99,10 +105,18 @@ export type EvacuationProgress =
  * plugs its store in. Without one, an in-memory set keeps it for the run.
  */
 export interface EvacuationLedger {
-  /** True when an evacuate of this instance was already accepted (it is followed, never sent again). */
-  alreadyAccepted?(instanceId: string): boolean | Promise<boolean>;
-  /** Called before the evacuate is sent (`sending`) and with each instance's end; errors are ignored. */
-  record?(instanceId: string, outcome: 'sending' | EvacuationResultKind): unknown;
+  /**
+   * True when an evacuate of this instance was already accepted (it is
+   * followed, never sent again); `{ since }` (epoch ms): accepted then, and
+   * its evacuation's time runs from then.
+   */
+  alreadyAccepted?(instanceId: string): boolean | { since: number } | Promise<boolean | { since: number }>;
+  /**
+   * Called before the evacuate is sent (`sending`), when Nova accepted it
+   * (`accepted`), and with each instance's end (with its failure and
+   * migration, when known; never `unfinished`); errors are ignored.
+   */
+  record?(instanceId: string, outcome: 'sending' | 'accepted' | Exclude<EvacuationResultKind, 'unfinished'>, detail?: { failure?: Failure; migration?: EvacuationMigration }): unknown;
 }
 
 export interface EvacuationOptions {
@@ -117,6 +131,12 @@ export interface EvacuationOptions {
   /** Progress; its failures never stop the evacuation. */
   onProgress?: (progress: EvacuationProgress) => unknown;
   ledger?: EvacuationLedger;
+  /**
+   * Epoch ms: start no new evacuation from then, and stop following the
+   * accepted ones (`unfinished`), e.g. before a Lambda's time runs out; a
+   * later run resumes from the ledger. Default: run to the end.
+   */
+  stopAt?: number;
 }
 
 export const DEFAULT_EVACUATE_POLL_MS = 5_000;
@@ -219,7 +239,7 @@ export async function planEvacuation(
  * the migration records tell whether Nova accepted it: a new record is
  * followed as accepted; none, and the instance is reported refused.
  */
-export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPlan, opts: EvacuationOptions): Promise<EvacuationReport> {
+export async function runEvacuation<P extends RunPlan>(servers: EvacuateGateway, plan: P, opts: EvacuationOptions): Promise<EvacuationReport<P>> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const pollMs = opts.pollMs ?? DEFAULT_EVACUATE_POLL_MS;
   const tell = async (p: EvacuationProgress) => {
@@ -229,9 +249,11 @@ export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPl
       // Progress only.
     }
   };
-  const record = async (id: string, outcome: 'sending' | EvacuationResultKind) => {
+  const stopped = () => opts.stopAt !== undefined && opts.now() >= opts.stopAt;
+  const record = async (id: string, outcome: 'sending' | 'accepted' | EvacuationResultKind, detail?: { failure?: Failure; migration?: EvacuationMigration }) => {
+    if (outcome === 'unfinished') return;
     try {
-      await opts.ledger?.record?.(id, outcome);
+      await opts.ledger?.record?.(id, outcome, detail);
     } catch {
       // The ledger's failure to write does not undo what Nova did.
     }
@@ -278,20 +300,21 @@ export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPl
         await tell({ kind: 'timeout', instance, failure, ...(last ? { migration: last } : {}) });
         return { ...base, instance, result: 'timeout', failure, ...(last ? { migration: last } : {}) };
       }
+      if (stopped()) return { ...base, instance, result: 'unfinished', ...(last ? { migration: last } : {}) };
       await opts.sleep(pollMs);
     }
   }
 
   async function evacuateOne(instance: Instance): Promise<EvacuationResult> {
-    let earlier = false;
+    let earlier: boolean | { since: number } = false;
     try {
-      earlier = (await opts.ledger?.alreadyAccepted?.(instance.id)) === true;
+      earlier = (await opts.ledger?.alreadyAccepted?.(instance.id)) ?? false;
     } catch {
       earlier = false;
     }
-    if (earlier) {
+    if (earlier !== false) {
       await tell({ kind: 'accepted', instance, earlier: true });
-      return follow(instance, new Set(), opts.now(), { acceptedEarlier: true });
+      return follow(instance, new Set(), typeof earlier === 'object' ? earlier.since : opts.now(), { acceptedEarlier: true });
     }
     // The records before the evacuate: ours is the one that appears after it.
     const prior = await servers.evacuationMigrations(instance.id);
@@ -301,6 +324,7 @@ export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPl
     const res = await servers.evacuate(instance.id, plan.target);
     const acceptedAt = opts.now();
     if (res.ok) {
+      await record(instance.id, 'accepted');
       await tell({ kind: 'accepted', instance });
       return follow(instance, before, acceptedAt, { accepted: res.value });
     }
@@ -309,6 +333,7 @@ export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPl
       const after = await servers.evacuationMigrations(instance.id);
       const m = after.ok ? newestNew(after.value, before) : undefined;
       if (m) {
+        await record(instance.id, 'accepted', { migration: m });
         await tell({ kind: 'accepted', instance, migration: m });
         return follow(instance, before, acceptedAt, {});
       }
@@ -321,9 +346,13 @@ export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPl
   const worker = async () => {
     while (next < queue.length) {
       const instance = queue[next++]!;
+      if (stopped()) {
+        results.set(instance.id, { instance, result: 'unfinished' });
+        continue;
+      }
       const r = await evacuateOne(instance);
       results.set(instance.id, r);
-      await record(instance.id, r.result);
+      await record(instance.id, r.result, { ...(r.failure ? { failure: r.failure } : {}), ...(r.migration ? { migration: r.migration } : {}) });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
@@ -335,7 +364,15 @@ export async function runEvacuation(servers: EvacuateGateway, plan: EvacuationPl
 export function summarize(results: readonly EvacuationResult[]): EvacuationSummary {
   const count = (k: EvacuationResultKind) => results.filter((r) => r.result === k).length;
   const done = count('done');
-  return { total: results.length, done, failed: count('failed'), timeout: count('timeout'), refused: count('refused'), allDone: done === results.length };
+  return {
+    total: results.length,
+    done,
+    failed: count('failed'),
+    timeout: count('timeout'),
+    refused: count('refused'),
+    unfinished: count('unfinished'),
+    allDone: done === results.length,
+  };
 }
 
 /** planEvacuation, then runEvacuation: a refused check is the outcome's failure; otherwise the report. */

@@ -1,4 +1,6 @@
-import type { EvacuationLedger, EvacuationResultKind } from './evacuate.js';
+import type { Failure } from '../domain/failure.js';
+import type { EvacuationMigration } from '../domain/instance.js';
+import type { EvacuationLedger } from './evacuate.js';
 import type { RequestStore } from './store-port.js';
 
 export interface StoreLedgerOptions {
@@ -16,41 +18,54 @@ export interface StoreLedgerOptions {
  * after, and its answer cannot stop the send. So the claim is made in
  * `alreadyAccepted`: it moves the instance from `planned` to `sending` (a
  * compare-and-set: of two runs at once, exactly one wins) and answers false
- * only to the winner, which then sends. Every other caller hears true and
- * follows the instance without sending: it is `sending` (maybe accepted: a
- * worker that crashed after claiming), `accepted` or ended. An instance the
- * ledger does not name is never sent either (true): the evacuation's plan
- * decides what may be evacuated, once. Nor is one whose claim failed in the
- * store (an error answers true too: runEvacuation would take a thrown error
- * for "not accepted" and send, unrecorded); it is followed, finds no
- * evacuation, and ends as `timeout`, which the ledger does not record over
- * its `planned` (a later run may claim it).
+ * only to the winner, which then sends. Every other caller hears that it was
+ * accepted, and since when (the entry's `updatedAt`: its evacuation's time
+ * runs from then, across runs), and follows the instance without sending: it
+ * is `sending` (maybe accepted: a worker that crashed after claiming),
+ * `accepted` or ended. An instance the ledger does not name is never sent
+ * either: the evacuation's plan decides what may be evacuated, once. Nor is
+ * one whose claim failed in the store (an error answers true too:
+ * runEvacuation would take a thrown error for "not accepted" and send,
+ * unrecorded); it is followed, finds no evacuation, and ends as `timeout`,
+ * which the ledger does not record over its `planned` (a later run may claim it).
  *
- * `record` writes each instance's end: `refused` from `sending`; `done`,
- * `failed`, `timeout` through `accepted` (runEvacuation does not report the
- * acceptance itself). A write that loses to another run's (both followed the
- * same instance) changes nothing.
+ * `record` writes `accepted` when Nova accepts (from `sending`), and each
+ * instance's end with its failure's code and words and the migration seen:
+ * `refused` from `sending`; `done`, `failed`, `timeout` through `accepted`.
+ * A write that loses to another run's (both followed the same instance)
+ * changes nothing.
  */
 export function storeLedger(store: RequestStore, requestId: string, opts: StoreLedgerOptions = {}): Required<EvacuationLedger> {
   const now = () => (opts.now ?? (() => new Date()))().toISOString();
+  const detailOf = (detail?: { failure?: Failure; migration?: EvacuationMigration }) => ({
+    ...(detail?.failure ? { code: detail.failure.code, message: detail.failure.message } : {}),
+    ...(detail?.migration ? { migration: detail.migration.id } : {}),
+  });
   return {
     async alreadyAccepted(instanceId) {
       try {
         const claim = await store.claimInstance(requestId, instanceId, 'planned', 'sending', now());
-        return !claim.ok;
+        if (claim.ok) return false;
+        const since = Date.parse(claim.current?.instances[instanceId]?.updatedAt ?? '');
+        return Number.isFinite(since) ? { since } : true;
       } catch {
         return true; // unsure: never send unrecorded
       }
     },
 
-    async record(instanceId, outcome: 'sending' | EvacuationResultKind) {
+    async record(instanceId, outcome, detail) {
       if (outcome === 'sending') return; // claimed in alreadyAccepted
-      if (outcome === 'refused') {
-        await store.updateInstance(requestId, instanceId, ['sending'], { state: 'refused', at: now() });
+      const at = now();
+      if (outcome === 'accepted') {
+        await store.updateInstance(requestId, instanceId, ['sending'], { state: 'accepted', at, ...detailOf(detail) });
         return;
       }
-      await store.updateInstance(requestId, instanceId, ['sending'], { state: 'accepted', at: now() });
-      await store.updateInstance(requestId, instanceId, ['accepted'], { state: outcome, at: now() });
+      if (outcome === 'refused') {
+        await store.updateInstance(requestId, instanceId, ['sending'], { state: 'refused', at, ...detailOf(detail) });
+        return;
+      }
+      await store.updateInstance(requestId, instanceId, ['sending'], { state: 'accepted', at });
+      await store.updateInstance(requestId, instanceId, ['accepted'], { state: outcome, at, ...detailOf(detail) });
     },
   };
 }

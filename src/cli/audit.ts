@@ -1,6 +1,7 @@
 // The breakglass CLI's audit line: one Slack message per force-down or --unset,
 // like the bot's audit thread. Plain fetch, no @slack/* (the CLI is bundled small).
 import { hostname, userInfo } from 'node:os';
+import type { EvacuationResultKind } from '../app/evacuate.js';
 import type { BmcEvidence } from '../app/fence.js';
 import { fenceChoiceLabel, POWER_OFF_NOW, type FenceChoice } from '../domain/fencing.js';
 import { describePowerState } from '../domain/power.js';
@@ -122,7 +123,7 @@ export interface EvacuationAuditEvent {
   /** A check refused before anything was sent (HOST_STILL_IN_USE, BMC_SAYS_ON, …), or the listing failed. */
   refused?: { code: string; message: string };
   /** How each instance ended (absent when a check refused). */
-  results?: { id: string; name: string; result: 'done' | 'failed' | 'timeout' | 'refused'; code?: string }[];
+  results?: { id: string; name: string; result: EvacuationResultKind; code?: string }[];
 }
 
 /** Instances named one by one on the audit line, at most. */

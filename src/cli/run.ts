@@ -241,7 +241,7 @@ async function runEvacuate(
   const what = `${plan.instances.length} instance${plan.instances.length === 1 ? '' : 's'}${cmd.haOnly ? ` marked for HA (of ${plan.listed.length})` : ''}`;
   if (plan.instances.length === 0) {
     const line = `${cmd.host} on ${cloudName}: nothing to evacuate (${cmd.haOnly ? `none of its ${plan.listed.length} instances is marked for HA` : 'Nova lists no instance on it'})`;
-    report(cmd.common, io, evacuationJson(cmd, cloudName, { plan, results: [], summary: { total: 0, done: 0, failed: 0, timeout: 0, refused: 0, allDone: true } }), line);
+    report(cmd.common, io, evacuationJson(cmd, cloudName, { plan, results: [], summary: { total: 0, done: 0, failed: 0, timeout: 0, refused: 0, unfinished: 0, allDone: true } }), line);
     await audit({ results: [] });
     return EXIT.done;
   }
@@ -306,7 +306,7 @@ function progressLine(host: string, p: EvacuationProgress): string {
   }
 }
 
-const RESULT_WORDS: Record<EvacuationResult['result'], string> = { done: 'done', failed: 'failed', timeout: 'timed out', refused: 'refused' };
+const RESULT_WORDS: Record<EvacuationResult['result'], string> = { done: 'done', failed: 'failed', timeout: 'timed out', refused: 'refused', unfinished: 'in progress' };
 
 function detailOf(r: EvacuationResult): string {
   switch (r.result) {
@@ -317,6 +317,8 @@ function detailOf(r: EvacuationResult): string {
     case 'timeout':
     case 'refused':
       return r.failure ? `${r.failure.code}: ${r.failure.message}${r.failure.detail ? ` (Nova said: ${r.failure.detail})` : ''}` : '';
+    case 'unfinished':
+      return r.migration ? `migration ${r.migration.id} ${r.migration.status}` : '';
   }
 }
 

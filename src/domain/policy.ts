@@ -67,7 +67,7 @@ export function checkCanceller(
   return 'NOT_AUTHORIZED';
 }
 
-function isApprover(policy: ApprovalPolicy, userId: string, userGroups: ReadonlySet<string>): boolean {
+export function isApprover(policy: ApprovalPolicy, userId: string, userGroups: ReadonlySet<string>): boolean {
   return policy.approverUsers.has(userId) || [...userGroups].some((g) => policy.approverGroups.has(g));
 }
 

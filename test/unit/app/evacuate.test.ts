@@ -82,7 +82,7 @@ describe('evacuateHost', () => {
     const res = await evacuateHost(client.servers, client.nova, undefined, ALL, c.opts);
     expect(res.ok).toBe(true);
     if (!res.ok) return;
-    expect(res.value.summary).toEqual({ total: 7, done: 7, failed: 0, timeout: 0, refused: 0, allDone: true });
+    expect(res.value.summary).toEqual({ total: 7, done: 7, failed: 0, timeout: 0, refused: 0, unfinished: 0, allDone: true });
     expect(res.value.results.map((r) => r.instance.name)).toEqual(['vm0', 'vm1', 'vm2', 'vm3', 'vm4', 'vm5', 'vm6']);
     // Exactly once each, and one migration each at Nova.
     const posts = evacuatePosts(fake);
@@ -164,7 +164,7 @@ describe('evacuateHost', () => {
     const res = await evacuateHost(client.servers, client.nova, undefined, ALL, c.opts);
     expect(res.ok).toBe(true);
     if (!res.ok) return;
-    expect(res.value.summary).toEqual({ total: 3, done: 1, failed: 1, timeout: 1, refused: 0, allDone: false });
+    expect(res.value.summary).toEqual({ total: 3, done: 1, failed: 1, timeout: 1, refused: 0, unfinished: 0, allDone: false });
     expect(res.value.results[1]).toMatchObject({ result: 'failed', failure: { code: 'EVACUATION_FAILED' }, migration: { status: 'error', phase: 'failed' } });
     expect(res.value.results[2]).toMatchObject({ result: 'timeout', failure: { code: 'EVACUATION_TIMEOUT' }, migration: { status: 'accepted' } });
     expect(res.value.results[2]!.failure!.message).toMatch(/did not end within 1 min \(migration status accepted\)/);
@@ -200,7 +200,7 @@ describe('evacuateHost', () => {
     expect(res.ok && res.value.results[0]).toMatchObject({ acceptedEarlier: true, result: 'done' });
     expect(postsFor(fake, first!.id)).toBe(0);
     expect(evacuatePosts(fake)).toHaveLength(1);
-    expect(recorded.sort()).toEqual(['first done', 'second done', 'second sending']);
+    expect(recorded.sort()).toEqual(['first done', 'second accepted', 'second done', 'second sending']);
   });
 });
 
