@@ -102,6 +102,8 @@ export interface FakeOpenStackOptions {
    * accepts a second evacuate of an instance it is still rebuilding.
    */
   evacuateChecksTaskState?: boolean;
+  /** Every answer comes this long after its request arrived (default 0): a real API's time per call, for benchmarks. */
+  latencyMs?: number;
 }
 
 const VM_STATUS: Record<string, string> = { active: 'ACTIVE', stopped: 'SHUTOFF', error: 'ERROR', paused: 'PAUSED', suspended: 'SUSPENDED', building: 'BUILD', shelved_offloaded: 'SHELVED_OFFLOADED' };
@@ -143,6 +145,7 @@ export async function startFakeOpenStack(opts: FakeOpenStackOptions = {}): Promi
   const log: FakeCall[] = [];
   const maxVersion = opts.maxVersion ?? '2.93';
   const maxLimit = opts.maxLimit ?? 1000;
+  const latencyMs = opts.latencyMs ?? 0;
   const servers = new Map<string, FakeServer>();
   const migrationList: FakeMigration[] = [];
   const faults: { method: string; path: RegExp; status: number; message: string }[] = [];
@@ -232,6 +235,7 @@ export async function startFakeOpenStack(opts: FakeOpenStackOptions = {}): Promi
       }
     }
     log.push(entry);
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const fault = faults.findIndex((f) => f.method === method && f.path.test(url.pathname));
     if (fault !== -1) {
       const f = faults.splice(fault, 1)[0]!;
