@@ -32,6 +32,14 @@ import { ALERT_SOURCES } from '../domain/alert-source.js';
  * - `auto-bmc`: request `id` was opened by an alert source in auto mode on
  *   the BMC's evidence (`autoForceDown: "bmc-off"`): read the host's BMC and,
  *   when it reports power Off, confirm the request in auto mode and execute it.
+ * - `evacuate`: evacuate request `id`'s host (src/app/evacuation-flow.ts):
+ *   decide the current round's checks once, then send and follow each
+ *   instance's evacuation, handing over to a fresh `evacuate` job before the
+ *   worker's time runs out. `by`: who asked (for the thread).
+ * - `check-evacuate-modal`: the evacuation modal `viewId` was opened for
+ *   request `id` (form `round`: 0 first evacuation, n Retry failed… of round
+ *   n): read the host's instances and the hosts that may take them, and
+ *   update the modal.
  */
 export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['show-card', 'execute', 'refresh-card']), id: z.string().min(1) }),
@@ -40,6 +48,8 @@ export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
   z.object({ kind: z.literal('sweep') }),
   z.object({ kind: z.literal('auto-bmc'), id: z.string().min(1) }),
+  z.object({ kind: z.literal('evacuate'), id: z.string().min(1), by: z.string().min(1).max(64).optional() }),
+  z.object({ kind: z.literal('check-evacuate-modal'), id: z.string().min(1), viewId: z.string().min(1), round: z.int().min(0) }),
   z.object({ kind: z.literal('check-modal'), id: z.string().min(1), viewId: z.string().min(1), form: z.string().min(1).max(200).optional() }),
   z.object({ kind: z.literal('show-group'), id: z.string().min(1), pages: z.array(z.int().min(0)).optional(), joined: z.array(z.string().min(1)).optional(), orphan: z.string().min(1).optional(), settleUntil: z.number().optional() }),
   z.object({

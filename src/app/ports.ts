@@ -6,7 +6,8 @@ import type { PowerState } from '../domain/power.js';
 import type { RequestStore } from './store-port.js';
 import type { Job } from './jobs.js';
 import type { BmcLookup } from './bmc-port.js';
-import type { EvacuateGateway } from './evacuate-port.js';
+import type { EvacuationServers } from './evacuate.js';
+import type { EvacuationSettings } from './evacuation-flow.js';
 import type { StateCount } from '../domain/instance.js';
 import type { Evacuation } from '../domain/evacuation.js';
 
@@ -125,6 +126,8 @@ export interface EvacuateForm {
  */
 export interface EvacuateModalCheck {
   instances?: InstancesView;
+  /** Retry failed… (form round ≥ 1): the instances it would send again. */
+  retry?: { instances: { id: string; name: string }[] };
   targets: { hosts: string[] } | { failure: { code: FailureCode; message: string } };
 }
 
@@ -218,5 +221,7 @@ export interface AppDeps {
    * servers gateway of a configured cloud, or undefined (absent: no
    * instances line). Only the worker lists them, never the api (ack path).
    */
-  servers?: (cloud: string) => Pick<EvacuateGateway, 'listServersOnHost'> | undefined;
+  servers?: (cloud: string) => EvacuationServers | undefined;
+  /** Evacuating from the card (worker): absent, the evacuation jobs do nothing. */
+  evacuation?: EvacuationSettings;
 }

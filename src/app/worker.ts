@@ -1,6 +1,7 @@
 import type { AppDeps, Job } from './ports.js';
 import { recoverStaleExecuting, recoverStuckApproved } from './recovery.js';
 import { autoConfirmOnBmc, offerRecovery } from './alerts.js';
+import { checkEvacuateModal, recoverStalledEvacuations, runEvacuationJob } from './evacuation-flow.js';
 import { executeRequest, expireRequests, readBmc, readHost, refreshCard, refreshGroup, showCard, withBmc } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
@@ -33,6 +34,10 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     }
     case 'auto-bmc':
       return autoConfirmOnBmc(deps, job.id);
+    case 'evacuate':
+      return runEvacuationJob(deps, job.id, job.by);
+    case 'check-evacuate-modal':
+      return checkEvacuateModal(deps, job.id, job.viewId, { round: job.round });
     case 'sweep': {
       const expired = await expireRequests(deps);
       if (expired > 0) deps.log.info('expired requests', { count: expired });
@@ -41,6 +46,8 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
       await recoverStaleExecuting(deps);
       const stuck = await recoverStuckApproved(deps);
       if (stuck.requeued + stuck.failed > 0) deps.log.info('settled confirmed requests that never started', stuck);
+      const evacuations = await recoverStalledEvacuations(deps);
+      if (evacuations > 0) deps.log.info('handed stalled evacuations to the worker again', { count: evacuations });
       return;
     }
     case 'check-modal': {

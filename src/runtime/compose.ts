@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDeps, Job, Logger, Metrics, NovaGateway } from '../app/ports.js';
 import type { BmcGateway, BmcLookup } from '../app/bmc-port.js';
-import type { EvacuateGateway } from '../app/evacuate-port.js';
+import type { EvacuationServers } from '../app/evacuate.js';
 import { insecureBmcWarning, resolveBmcTarget } from '../config/bmc.js';
 import type { BotSettings } from '../config/env.js';
 import { ConfigError, type SecretDocument } from '../config/schema.js';
@@ -101,13 +101,19 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     return gateway;
   };
 
-  // A host's instances (what is at stake on its card), from the same lazily built cloud client. Worker only.
-  const serverGateways = new Map<string, Pick<EvacuateGateway, 'listServersOnHost'>>();
-  const servers = (cloud: string): Pick<EvacuateGateway, 'listServersOnHost'> | undefined => {
+  // A host's instances (what is at stake on its card) and their evacuation, from the same lazily built cloud client. Worker only.
+  const serverGateways = new Map<string, EvacuationServers>();
+  const servers = (cloud: string): EvacuationServers | undefined => {
     if (!Object.hasOwn(secret.clouds, cloud)) return undefined;
     let gateway = serverGateways.get(cloud);
     if (!gateway) {
-      gateway = { listServersOnHost: (host) => observed('listServersOnHost', async () => (await cloudClient(cloud)).servers.listServersOnHost(host)) };
+      const client = async () => (await cloudClient(cloud)).servers;
+      gateway = {
+        listServersOnHost: (host) => observed('listServersOnHost', async () => (await client()).listServersOnHost(host)),
+        evacuate: (serverId, target) => observed('evacuate', async () => (await client()).evacuate(serverId, target)),
+        evacuationMigrations: (serverId) => observed('evacuationMigrations', async () => (await client()).evacuationMigrations(serverId)),
+        evacuateMicroversion: async () => (await client()).evacuateMicroversion(),
+      };
       serverGateways.set(cloud, gateway);
     }
     return gateway;
@@ -190,6 +196,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     log,
     ...(hasBmcs ? { bmc } : {}),
     servers,
+    evacuation: { concurrency: settings.evacuateConcurrency, timeoutMs: settings.evacuateTimeoutMs },
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });

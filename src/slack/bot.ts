@@ -5,6 +5,7 @@ import type { AppDeps } from '../app/ports.js';
 import { parseSlackEnvelope } from './envelope.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
+import { register as registerEvacuation } from './listeners/evacuation.js';
 import type { ListenerDeps } from './listeners/deps.js';
 import { register as registerViews } from './listeners/views.js';
 
@@ -118,6 +119,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   registerCommands(app, listenerDeps);
   registerActions(app, listenerDeps);
   registerViews(app, listenerDeps);
+  registerEvacuation(app, listenerDeps);
 
   app.error(async (err) => {
     deps.log.error('slack listener failed', { error: err.name, code: (err as { code?: string }).code });

@@ -6,6 +6,8 @@ export type SlashCommand =
   | { kind: 'help'; error?: string }
   | { kind: 'list'; cloud?: string }
   | { kind: 'status'; host: string; binary: string; cloud?: string }
+  /** `evacuate <host>`: the evacuation modal of the host's forced-down card. */
+  | { kind: 'evacuate'; host: string; cloud?: string }
   | { kind: 'open'; action: 'force-down' | 'unset'; host: string; binary: string; cloud?: string; reason?: string };
 
 const MAX_TEXT = 2000;
@@ -51,6 +53,14 @@ export function parseSlashCommand(raw: string): SlashCommand {
   if (verb === 'list' && !unset) {
     if (positional.length > 1 || reason) return { kind: 'help', error: '`list` takes only `--cloud`.' };
     return { kind: 'list', ...(cloud ? { cloud } : {}) };
+  }
+  if (verb === 'evacuate' && !unset) {
+    const [, host, ...rest] = positional;
+    if (host === undefined) return { kind: 'help', error: 'Name a host: `/force-down evacuate compute1`.' };
+    const problem = checkHostName(host);
+    if (problem) return { kind: 'help', error: `That is not a host name: ${describeHostNameProblem(problem)}.` };
+    if (rest.length > 0 || reason) return { kind: 'help', error: '`evacuate` takes a host and `--cloud`; the modal asks the rest.' };
+    return { kind: 'evacuate', host, ...(cloud ? { cloud } : {}) };
   }
   const isStatus = verb === 'status' && !unset;
   const [host, binary, ...extra] = isStatus ? positional.slice(1) : positional;

@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
-import type { AppDeps, BmcView, Cards, HostView, InstancesView, Job, Logger, Notifier, NovaGateway } from '../../../src/app/ports.js';
+import type { AppDeps, BmcView, Cards, EvacuateForm, EvacuateModalCheck, EvacuationEvent, HostView, InstancesView, Job, Logger, Notifier, NovaGateway } from '../../../src/app/ports.js';
+import type { Evacuation } from '../../../src/domain/evacuation.js';
 import type { EvacuateGateway } from '../../../src/app/evacuate-port.js';
 import type { Instance } from '../../../src/domain/instance.js';
 import type { RequestStore } from '../../../src/app/store-port.js';
@@ -112,6 +113,8 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
   const renders: ForceDownRequest[] = [];
   const audits: { id: string; entry: HistoryEntry }[] = [];
   const modals: { viewId: string; id: string; view: HostView }[] = [];
+  const evacuateModals: { viewId: string; id: string; check: EvacuateModalCheck; form: EvacuateForm }[] = [];
+  const evacuationEvents: { id: string; evacuation: Evacuation; event: EvacuationEvent }[] = [];
   const logs: LogEntry[] = [];
   const record = (level: LogEntry['level']) => (message: string, data?: Record<string, unknown>) => void logs.push({ level, message, ...data });
   const store = over.store ?? createMemoryStore();
@@ -150,6 +153,12 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
           async updateModal(viewId, request, view) {
             modals.push({ viewId, id: request.id, view });
           },
+          async updateEvacuateModal(viewId, request, check, form) {
+            evacuateModals.push({ viewId, id: request.id, check, form });
+          },
+          async evacuationEvent(request, evacuation, event) {
+            evacuationEvents.push({ id: request.id, evacuation: structuredClone(evacuation), event });
+          },
         },
       };
   // Every request the use cases asked to show, as it was then, and every audit line they asked for.
@@ -177,7 +186,7 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
   const drain = async () => {
     while (jobs.length) await runJob(deps, jobs.shift()!);
   };
-  return { deps, nova, jobs, renders, audits, modals, logs, drain, advance: (ms: number) => (now += ms), now: () => now };
+  return { deps, nova, jobs, renders, audits, modals, evacuateModals, evacuationEvents, logs, drain, advance: (ms: number) => (now += ms), now: () => now };
 }
 
 export const slash = (over: Partial<OpenInput> = {}): OpenInput => ({
@@ -258,7 +267,14 @@ export function fakeServers(hosts: Record<string, readonly Instance[]> = {}, clo
         if (failWith) return fail(failWith);
         return succeed((table[host] ?? []).map((i) => ({ ...i })));
       },
-    } satisfies Pick<EvacuateGateway, 'listServersOnHost'>,
+      // Lists only: evacuations are tested against the fake OpenStack (test/fakes/fake-openstack.ts).
+      async evacuate(): Promise<Outcome<never>> {
+        return fail({ code: 'NOVA_REJECTED', message: 'this fake lists instances only' });
+      },
+      async evacuationMigrations(): Promise<Outcome<never>> {
+        return fail({ code: 'NOVA_REJECTED', message: 'this fake lists instances only' });
+      },
+    } satisfies EvacuateGateway,
     /** For AppDeps `servers`. */
     servers: (name: string) => (name === cloud ? fake.gateway : undefined),
   };

@@ -178,6 +178,7 @@ describe('the Instances line on a card of its own', () => {
   it('a gateway that throws (a bug) is a listing failure on the card, not a lost card', async () => {
     const t = bench(undefined, {
       servers: () => ({
+        ...fakeServers().gateway,
         listServersOnHost: async () => {
           throw new Error('boom');
         },
