@@ -1,7 +1,16 @@
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { holdsLock, lockKey, type ForceDownRequest, type NovaOutcome, type RequestState } from '../domain/request.js';
-import { patchEvacuation, type Evacuation, type InstanceEvacuationState, type InstancePatch } from '../domain/evacuation.js';
+import {
+  decideRound,
+  patchEvacuation,
+  retryableInstances,
+  retryRound,
+  type Evacuation,
+  type InstanceEvacuationState,
+  type InstancePatch,
+  type RoundDecision,
+} from '../domain/evacuation.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, NewGroup, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import { MAX_OPEN_FORMS } from '../app/store-port.js';
@@ -128,7 +137,10 @@ interface LockItem {
  * rewrites only its own map entry, conditioned on that entry's state being the
  * one it read (`instances.#id.#state = :seen`), and on a lost race reads again
  * and rechecks the move, so of concurrent claims exactly one lands and other
- * entries are never overwritten. Only requests have a
+ * entries are never overwritten. A round change (decideRound,
+ * retryEvacuation) likewise sets only the round fields and the entries it
+ * changes, conditioned on the round fields as read (see `decideWrite` and
+ * `retryWrite`). Only requests have a
  * `state`, so only they are in the `byState` index.
  *
  * `create` is three conditional writes: claim the lock (`attribute_not_exists`),
@@ -218,9 +230,49 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
 
   const getEvacuation = async (requestId: string): Promise<Evacuation | undefined> => {
     const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: evacuationPk(requestId) }, ConsistentRead: true }));
-    if (Item === undefined) return undefined;
-    const { pk: _pk, [TTL_ATTRIBUTE]: _ttl, ...ev } = Item;
-    return ev as Evacuation;
+    return Item === undefined ? undefined : evacuationFromItem(Item);
+  };
+
+  /**
+   * Applies a round change (decideRound, retryRound) to request `requestId`'s
+   * evacuation: reads it, lets `change` (the domain function; undefined
+   * refuses) compute the next record, and writes only what changed with the
+   * conditional update `write` builds from what was read. On a failed
+   * condition someone else changed it first: read again and re-apply (the
+   * domain function then refuses if the other caller won).
+   */
+  const changeRound = async (
+    requestId: string,
+    what: string,
+    change: (ev: Evacuation) => Evacuation | undefined,
+    write: (current: Evacuation, next: Evacuation) => EvacuationWrite,
+  ): Promise<{ ok: true; evacuation: Evacuation } | { ok: false; current: Evacuation | undefined }> => {
+    const deadline = Date.now() + 10_000;
+    for (let attempt = 0; ; attempt++) {
+      const current = await getEvacuation(requestId);
+      const next = current === undefined ? undefined : change(current);
+      if (current === undefined || next === undefined) return { ok: false, current };
+      const { update, condition, names, values } = write(current, next);
+      try {
+        const { Attributes } = await doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: evacuationPk(requestId) },
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        if (Attributes === undefined) throw new StoreError('CORRUPT_ITEM', `evacuation of request ${requestId}: update returned no attributes`);
+        return { ok: true, evacuation: evacuationFromItem(Attributes) };
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+      if (Date.now() > deadline) throw new StoreError('LOCK_CONTENDED', `gave up ${what} of request ${requestId}`);
+      await sleep(backoffMs(attempt));
+    }
   };
 
   const updateInstance = async (
@@ -269,6 +321,14 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
     },
 
     updateInstance,
+
+    async decideRound(requestId, round, decision, at) {
+      return changeRound(requestId, `deciding round ${round}`, (ev) => decideRound(ev, round, decision, at), decideWrite);
+    },
+
+    async retryEvacuation(requestId, round, at, target) {
+      return changeRound(requestId, `retrying round ${round}`, (ev) => retryRound(ev, round, at, target), (current, next) => retryWrite(requestId, current, next));
+    },
 
     async create(request: ForceDownRequest): Promise<CreateResult> {
       const key = lockKey(request);
@@ -878,6 +938,157 @@ function outcomeFromItem(o: Record<string, unknown>, id: string): NovaOutcome {
   } catch (cause) {
     throw new StoreError('CORRUPT_ITEM', `request ${id}: outcome.novaResponse is not JSON`, { cause });
   }
+}
+
+function evacuationFromItem(item: Record<string, unknown>): Evacuation {
+  const { pk: _pk, [TTL_ATTRIBUTE]: _ttl, ...ev } = item;
+  return ev as unknown as Evacuation;
+}
+
+/** A conditional update of an evacuation item: its expressions and their placeholders. */
+interface EvacuationWrite {
+  update: string;
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/** DynamoDB's limit on one expression's length (UpdateExpression, ConditionExpression): 4 KB. */
+const MAX_EXPRESSION_BYTES = 4096;
+
+/**
+ * The round fields of `current` as a condition: `round` (absent reads as 1,
+ * so an absent one must still be absent), `checkedRound` and the refusal's
+ * round exactly as read. Adds its placeholders to `names` and `values`.
+ */
+function roundSeen(current: Evacuation, names: Record<string, string>, values: Record<string, unknown>): string[] {
+  Object.assign(names, { '#round': 'round', '#checkedRound': 'checkedRound', '#refusal': 'refusal' });
+  const terms: string[] = [];
+  if (current.round === undefined) terms.push('attribute_not_exists(#round)');
+  else {
+    terms.push('#round = :seenRound');
+    values[':seenRound'] = current.round;
+  }
+  if (current.checkedRound === undefined) terms.push('attribute_not_exists(#checkedRound)');
+  else {
+    terms.push('#checkedRound = :seenChecked');
+    values[':seenChecked'] = current.checkedRound;
+  }
+  if (current.refusal === undefined) terms.push('attribute_not_exists(#refusal)');
+  else {
+    terms.push('#refusal.#round = :seenRefusal');
+    values[':seenRefusal'] = current.refusal.round;
+  }
+  return terms;
+}
+
+/**
+ * decideRound as one conditional update: sets `checkedRound` (and drops any
+ * refusal) or records the refusal; the whole `instances` map is written only
+ * when the ledger had no entry (round 1 lists them), on condition that it is
+ * still empty, so no claim or update of an entry can be overwritten. The
+ * condition holds the round fields as read (so of concurrent deciders exactly
+ * one lands: the others re-read a decided round, which the domain refuses).
+ */
+function decideWrite(current: Evacuation, next: Evacuation): EvacuationWrite {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const condition = roundSeen(current, names, values);
+  const set: string[] = [];
+  const remove: string[] = [];
+  if (next.checkedRound !== current.checkedRound) {
+    set.push('#checkedRound = :checked');
+    values[':checked'] = next.checkedRound;
+  }
+  if (next.refusal === undefined) {
+    if (current.refusal !== undefined) remove.push('#refusal');
+  } else if (JSON.stringify(next.refusal) !== JSON.stringify(current.refusal)) {
+    set.push('#refusal = :refusal');
+    values[':refusal'] = jsonCopy(next.refusal);
+  }
+  if (Object.keys(current.instances).length === 0 && Object.keys(next.instances).length > 0) {
+    names['#instances'] = 'instances';
+    set.push('#instances = :instances');
+    values[':instances'] = jsonCopy(next.instances);
+    condition.push('size(#instances) = :zero');
+    values[':zero'] = 0;
+  }
+  const update = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
+  return { update, condition: condition.join(' AND '), names, values };
+}
+
+/**
+ * retryRound as one conditional update: sets `round`, each retried entry
+ * (`instances.#eN`, by placeholder: ids are not attribute-name safe), the
+ * target (or removes it), and removes `checkedRound` and the refusal. Every
+ * entry not written here or conditioned below is in an end state (done,
+ * failed, timeout, refused), which never changes, so no concurrent update is
+ * lost; the condition holds the round fields as read and every `planned`
+ * entry still `planned` (a concurrent claim makes the retry re-read, and the
+ * domain then refuses it: an instance is in progress).
+ *
+ * Size: the update names each retried entry (about 16 bytes each); past
+ * DynamoDB's 4 KB expression limit (about 250 entries) the whole `instances`
+ * map is written instead, which is equally safe given the condition. The
+ * condition names each planned entry (about 20 bytes each): a retry of a
+ * round refused by its checks, all of whose entries are planned, past about
+ * 200 instances cannot be expressed as one condition and is refused with a
+ * StoreError (TOO_LARGE) rather than risk overwriting a claim.
+ */
+function retryWrite(requestId: string, current: Evacuation, next: Evacuation): EvacuationWrite {
+  // DynamoDB refuses placeholders an expression does not use: each is added where it is used.
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':round': next.round };
+  const condition = roundSeen(current, names, values);
+  const placeholder = new Map<string, string>();
+  const entryName = (id: string): string => {
+    let p = placeholder.get(id);
+    if (p === undefined) {
+      p = `#e${placeholder.size.toString(36)}`;
+      placeholder.set(id, p);
+      names[p] = id;
+    }
+    return p;
+  };
+  for (const [id, entry] of Object.entries(current.instances)) {
+    if (entry.state !== 'planned') continue;
+    condition.push(`#i.${entryName(id)}.#s = :p`);
+    Object.assign(names, { '#i': 'instances', '#s': 'state' });
+    values[':p'] = 'planned';
+  }
+  const set = ['#round = :round'];
+  const retried = retryableInstances(current);
+  const perEntry = retried.map((id) => {
+    const p = entryName(id);
+    const v = `:${p.slice(1)}`;
+    values[v] = jsonCopy(next.instances[id]);
+    names['#i'] = 'instances';
+    return `#i.${p} = ${v}`;
+  });
+  const remove = ['#checkedRound', '#refusal'];
+  names['#target'] = 'target';
+  if (next.target === undefined) remove.push('#target');
+  else {
+    set.push('#target = :target');
+    values[':target'] = next.target;
+  }
+  const build = (sets: string[]) => `SET ${sets.join(', ')} REMOVE ${remove.join(', ')}`;
+  let update = build([...set, ...perEntry]);
+  if (Buffer.byteLength(update) > MAX_EXPRESSION_BYTES) {
+    // Too many entries to name: write the map whole (the unnamed entries are in end states or conditioned planned).
+    for (const id of retried) {
+      delete values[`:${placeholder.get(id)!.slice(1)}`];
+      if (current.instances[id]!.state !== 'planned') delete names[placeholder.get(id)!];
+    }
+    values[':instances'] = jsonCopy(next.instances);
+    names['#i'] = 'instances';
+    update = build([...set, '#i = :instances']);
+  }
+  const conditionText = condition.join(' AND ');
+  if (Buffer.byteLength(conditionText) > MAX_EXPRESSION_BYTES) {
+    throw new StoreError('TOO_LARGE', `evacuation of request ${requestId}: too many planned instances to retry in one conditional write`);
+  }
+  return { update, condition: conditionText, names, values };
 }
 
 function isConditionFailed(err: unknown): boolean {

@@ -4,6 +4,8 @@ export type StoreErrorCode =
   | 'DUPLICATE_ID'
   /** `create` kept losing the lock race, or `addToGroup` its compare-and-set, and gave up (DynamoDB only; never seen outside pathological contention). */
   | 'LOCK_CONTENDED'
+  /** A write too large for the store to make atomically (DynamoDB: a retry of an evacuation with too many planned instances for one condition). */
+  | 'TOO_LARGE'
   /** A stored item is not a request this code wrote (missing fields, unparsable JSON). */
   | 'CORRUPT_ITEM';
 

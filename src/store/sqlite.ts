@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../domain/request.js';
-import { patchEvacuation, type Evacuation, type InstanceEvacuationState, type InstancePatch } from '../domain/evacuation.js';
+import { decideRound, patchEvacuation, retryRound, type Evacuation, type InstanceEvacuationState, type InstancePatch, type RoundDecision } from '../domain/evacuation.js';
 import { StoreError } from './errors.js';
 import type { CreateResult, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../app/store-port.js';
 import {
@@ -276,6 +276,21 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     updateEvacuation.run(json, requestId);
     return { ok: true as const, evacuation: parseEvacuation(json, requestId) };
   });
+  /** Reads, applies `change` (a pure domain function; undefined refuses) and writes, in one transaction. */
+  const changeEvacuation = (requestId: string, change: (ev: Evacuation) => Evacuation | undefined) => {
+    const current = readEvacuation(requestId);
+    const next = current === undefined ? undefined : change(current);
+    if (next === undefined) return { ok: false as const, current };
+    const json = JSON.stringify(next);
+    updateEvacuation.run(json, requestId);
+    return { ok: true as const, evacuation: parseEvacuation(json, requestId) };
+  };
+  const decideRoundTx = db.transaction((requestId: string, round: number, decision: RoundDecision, at: string) =>
+    changeEvacuation(requestId, (ev) => decideRound(ev, round, decision, at)),
+  );
+  const retryEvacuationTx = db.transaction((requestId: string, round: number, at: string, target: string | undefined) =>
+    changeEvacuation(requestId, (ev) => retryRound(ev, round, at, target)),
+  );
 
   return {
     async createEvacuation(ev) {
@@ -292,6 +307,14 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
 
     async updateInstance(requestId, instanceId, from, patch) {
       return updateInstanceTx.immediate(requestId, instanceId, from, patch);
+    },
+
+    async decideRound(requestId, round, decision, at) {
+      return decideRoundTx.immediate(requestId, round, decision, at);
+    },
+
+    async retryEvacuation(requestId, round, at, target) {
+      return retryEvacuationTx.immediate(requestId, round, at, target);
     },
 
     async create(request) {

@@ -1,5 +1,5 @@
 import { holdsLock, lockKey, type ForceDownRequest, type RequestState } from '../../src/domain/request.js';
-import { patchEvacuation, type Evacuation } from '../../src/domain/evacuation.js';
+import { decideRound, patchEvacuation, retryRound, type Evacuation } from '../../src/domain/evacuation.js';
 import { StoreError } from '../../src/store/errors.js';
 import type { CreateResult, NewGroup, RequestStore, StoredGroup, TransitionGuard, TransitionPatch, TransitionResult } from '../../src/app/store-port.js';
 import {
@@ -58,6 +58,14 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
   const updateInstance: RequestStore['updateInstance'] = async (requestId, instanceId, from, patch) => {
     const current = evacuations.get(requestId);
     const next = current === undefined ? undefined : patchEvacuation(current, instanceId, from, patch);
+    if (next === undefined) return { ok: false, current: readEvacuation(requestId) };
+    evacuations.set(requestId, jsonCopy(next));
+    return { ok: true, evacuation: readEvacuation(requestId)! };
+  };
+  /** Applies `change` to the stored evacuation in one synchronous stretch; a refusal (undefined) returns it as it is. */
+  const changeEvacuation = (requestId: string, change: (ev: Evacuation) => Evacuation | undefined): Awaited<ReturnType<RequestStore['updateInstance']>> => {
+    const current = evacuations.get(requestId);
+    const next = current === undefined ? undefined : change(jsonCopy(current));
     if (next === undefined) return { ok: false, current: readEvacuation(requestId) };
     evacuations.set(requestId, jsonCopy(next));
     return { ok: true, evacuation: readEvacuation(requestId)! };
@@ -221,5 +229,13 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
     },
 
     updateInstance,
-};
+
+    async decideRound(requestId, round, decision, at) {
+      return changeEvacuation(requestId, (ev) => decideRound(ev, round, decision, at));
+    },
+
+    async retryEvacuation(requestId, round, at, target) {
+      return changeEvacuation(requestId, (ev) => retryRound(ev, round, at, target));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockKey, type ForceDownRequest, type RequestState } from '../../../src/domain/request.js';
 import { MAX_OPEN_FORMS, type RequestStore } from '../../../src/app/store-port.js';
-import { newEvacuation, type Evacuation } from '../../../src/domain/evacuation.js';
+import { newEvacuation, type Evacuation, type InstanceEntry, type InstanceEvacuationState } from '../../../src/domain/evacuation.js';
 import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 
 /** One adapter under test, fresh for every test. */
@@ -1084,6 +1084,286 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
         // The worker dies here; the next one reads the ledger.
         const now = await store.getEvacuation(ev.requestId);
         expect(Object.fromEntries(Object.entries(now?.instances ?? {}).map(([id, e]) => [id, e.state]))).toEqual({ [A]: 'accepted', [B]: 'sending', [C]: 'planned' });
+      });
+
+      describe('rounds (decideRound, retryEvacuation)', () => {
+        const FIELDS = { id: 'evac-r', requestId: 'req-evac-r', cloud: 'prod-east', host: 'compute1', scope: 'all', by: 'U0ALICE', at: at(1) } as const;
+        const idOf = (i: number) => `3f2b1c9e-0000-4000-8000-${String(i + 1).padStart(12, '0')}`;
+        /** A ledger as round 1 left it, checked: one entry per state given (entry i is `vm<i>`, id idOf(i)). */
+        const aLedger = (states: readonly InstanceEvacuationState[], over: Partial<Omit<Evacuation, 'instances'>> = {}): Evacuation => ({
+          ...newEvacuation({ ...FIELDS, target: 'compute9' }, []),
+          checkedRound: 1,
+          ...over,
+          instances: Object.fromEntries(
+            states.map((state, i): [string, InstanceEntry] => [
+              idOf(i),
+              {
+                name: `vm${i}`,
+                state,
+                updatedAt: at(2),
+                ...(['failed', 'refused', 'timeout'].includes(state) ? { code: 'EVACUATION_FAILED', message: `vm${i} did not move` } : {}),
+                ...(['accepted', 'done', 'failed', 'timeout'].includes(state) ? { migration: `mig-${i}` } : {}),
+              },
+            ]),
+          ),
+        });
+        const listed = [
+          { id: IDS[0]!, name: 'vm0' },
+          { id: IDS[1]!, name: 'vm1' },
+          { id: IDS[0]!, name: 'vm0-again' },
+        ];
+
+        it('a passing decision on an empty ledger lists its instances as planned and checks the round', async () => {
+          await store.createEvacuation(newEvacuation(FIELDS, []));
+          const res = await store.decideRound(FIELDS.requestId, 1, { instances: listed }, at(2));
+          const expected: Evacuation = {
+            ...FIELDS,
+            round: 1,
+            checkedRound: 1,
+            instances: { [A]: { name: 'vm0', state: 'planned', updatedAt: at(2) }, [B]: { name: 'vm1', state: 'planned', updatedAt: at(2) } },
+          };
+          expect(res).toEqual({ ok: true, evacuation: expected });
+          expect(await store.getEvacuation(FIELDS.requestId)).toEqual(expected);
+          // The instances can now be claimed, one by one.
+          expect((await store.claimInstance(FIELDS.requestId, A, 'planned', 'sending', at(3))).ok).toBe(true);
+        });
+
+        it('a passing decision on a ledger with entries changes none of them', async () => {
+          const ev = anEvacuation({ requestId: FIELDS.requestId });
+          await store.createEvacuation(ev);
+          const res = await store.decideRound(ev.requestId, 1, { instances: [{ id: 'someone-else', name: 'vmX' }] }, at(2));
+          expect(res).toEqual({ ok: true, evacuation: { ...ev, checkedRound: 1 } });
+          expect(await store.getEvacuation(ev.requestId)).toEqual({ ...ev, checkedRound: 1 });
+        });
+
+        it('a round is decided once: a second decision of it, or one for another round, is refused with the evacuation as it is', async () => {
+          await store.createEvacuation(newEvacuation(FIELDS, []));
+          await store.decideRound(FIELDS.requestId, 1, { instances: listed }, at(2));
+          const decided = await store.getEvacuation(FIELDS.requestId);
+          expect(await store.decideRound(FIELDS.requestId, 1, { instances: [{ id: C, name: 'vm2' }] }, at(3))).toEqual({ ok: false, current: decided });
+          expect(await store.decideRound(FIELDS.requestId, 1, { refusal: { code: 'NOT_FORCED_DOWN', message: 'no' } }, at(3))).toEqual({ ok: false, current: decided });
+          expect(await store.decideRound(FIELDS.requestId, 2, { instances: listed }, at(3))).toEqual({ ok: false, current: decided });
+          expect(await store.getEvacuation(FIELDS.requestId)).toEqual(decided);
+          expect(await store.decideRound('req-unknown', 1, { instances: listed }, at(3))).toEqual({ ok: false, current: undefined });
+          expect(await store.getEvacuation('req-unknown')).toBeUndefined();
+        });
+
+        it('a decision for a round that is not the current one is refused, changing nothing', async () => {
+          await store.createEvacuation(newEvacuation(FIELDS, []));
+          const before = await store.getEvacuation(FIELDS.requestId);
+          expect(await store.decideRound(FIELDS.requestId, 2, { instances: listed }, at(2))).toEqual({ ok: false, current: before });
+          expect(await store.decideRound(FIELDS.requestId, 0, { refusal: { code: 'NOT_FORCED_DOWN', message: 'no' } }, at(2))).toEqual({ ok: false, current: before });
+          expect(await store.getEvacuation(FIELDS.requestId)).toEqual(before);
+        });
+
+        it('a refusal is recorded with its round, lists nothing, and the round cannot then pass', async () => {
+          await store.createEvacuation(newEvacuation(FIELDS, []));
+          const res = await store.decideRound(FIELDS.requestId, 1, { refusal: { code: 'NOT_FORCED_DOWN', message: 'compute1 is not forced down' } }, at(2));
+          const refused: Evacuation = { ...FIELDS, round: 1, instances: {}, refusal: { round: 1, code: 'NOT_FORCED_DOWN', message: 'compute1 is not forced down', at: at(2) } };
+          expect(res).toEqual({ ok: true, evacuation: refused });
+          expect(await store.getEvacuation(FIELDS.requestId)).toEqual(refused);
+          expect(await store.decideRound(FIELDS.requestId, 1, { instances: listed }, at(3))).toEqual({ ok: false, current: refused });
+        });
+
+        it('a record written before rounds (no round) is in round 1', async () => {
+          const { round: _r, ...old } = newEvacuation(FIELDS, []);
+          await store.createEvacuation(old);
+          const res = await store.decideRound(FIELDS.requestId, 1, { instances: listed }, at(2));
+          expect(res.ok && res.evacuation.checkedRound).toBe(1);
+          expect(res.ok && res.evacuation.round).toBeUndefined();
+          expect((await store.decideRound(FIELDS.requestId, 1, { instances: listed }, at(3))).ok).toBe(false);
+        });
+
+        it(`${RACERS} concurrent decisions of one round: exactly one lands, the others see it`, async () => {
+          await store.createEvacuation(newEvacuation(FIELDS, []));
+          const results = await Promise.all(
+            Array.from({ length: RACERS }, (_, i) =>
+              store.decideRound(
+                FIELDS.requestId,
+                1,
+                i % 3 === 0 ? { refusal: { code: 'NOT_FORCED_DOWN', message: `refused by ${i}` } } : { instances: [{ id: idOf(i), name: `vm${i}` }] },
+                at(2),
+              ),
+            ),
+          );
+          const won = results.filter((r) => r.ok);
+          expect(won).toHaveLength(1);
+          const stored = await store.getEvacuation(FIELDS.requestId);
+          expect(won[0]!.ok && won[0]!.evacuation).toEqual(stored);
+          // One decision, whole: either a refusal and no instance, or the round checked with exactly one instance.
+          if (stored?.refusal) expect([stored.checkedRound, Object.keys(stored.instances).length]).toEqual([undefined, 0]);
+          else expect([stored?.checkedRound, Object.keys(stored?.instances ?? {}).length]).toEqual([1, 1]);
+          for (const r of results) if (!r.ok) expect(r.current).toEqual(stored);
+        });
+
+        it('claims and updates of entries racing a decision are never lost', async () => {
+          const ledgers = Array.from({ length: 20 }, (_, k) =>
+            aLedger(['planned', 'accepted'], { id: `evac-race-${k}`, requestId: `req-race-${k}`, checkedRound: undefined }),
+          );
+          for (const ev of ledgers) await store.createEvacuation(ev);
+          const runs = await Promise.all(
+            ledgers.map(async (ev) => {
+              const results = await Promise.all([
+                store.claimInstance(ev.requestId, idOf(0), 'planned', 'sending', at(4)),
+                store.updateInstance(ev.requestId, idOf(1), ['accepted'], { state: 'done', at: at(4) }),
+                store.decideRound(ev.requestId, 1, { instances: [] }, at(5)),
+              ]);
+              return { ev, results };
+            }),
+          );
+          for (const { ev, results } of runs) {
+            expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+            expect(await store.getEvacuation(ev.requestId)).toEqual({
+              ...ev,
+              checkedRound: 1,
+              instances: {
+                [idOf(0)]: { ...ev.instances[idOf(0)], state: 'sending', updatedAt: at(4) },
+                [idOf(1)]: { ...ev.instances[idOf(1)], state: 'done', updatedAt: at(4) },
+              },
+            });
+          }
+        });
+
+        it('a retry sends failed and refused entries back to planned in the next round, replacing the target; timeout and done stay', async () => {
+          const ev = aLedger(['failed', 'refused', 'timeout', 'done'], { refusal: undefined });
+          await store.createEvacuation(ev);
+          const res = await store.retryEvacuation(ev.requestId, 1, at(5), 'compute7');
+          const { checkedRound: _c, ...rest } = ev;
+          const expected: Evacuation = {
+            ...rest,
+            round: 2,
+            target: 'compute7',
+            instances: {
+              ...ev.instances,
+              [idOf(0)]: { name: 'vm0', state: 'planned', updatedAt: at(5) },
+              [idOf(1)]: { name: 'vm1', state: 'planned', updatedAt: at(5) },
+            },
+          };
+          expect(res).toEqual({ ok: true, evacuation: expected });
+          expect(await store.getEvacuation(ev.requestId)).toEqual(expected);
+          // The new round is undecided: its checks run again, and only then may its entries be claimed.
+          const decided = await store.decideRound(ev.requestId, 2, { instances: [] }, at(6));
+          expect(decided.ok && decided.evacuation.checkedRound).toBe(2);
+        });
+
+        it('a retry without a target removes the target (Nova chooses) and clears the last refusal', async () => {
+          const ev = aLedger(['planned', 'planned', 'done'], { checkedRound: undefined, refusal: { round: 1, code: 'BMC_NOT_OFF', message: 'power is on', at: at(3) } });
+          await store.createEvacuation(ev);
+          const res = await store.retryEvacuation(ev.requestId, 1, at(5));
+          expect(res.ok).toBe(true);
+          const stored = await store.getEvacuation(ev.requestId);
+          expect(res.ok && res.evacuation).toEqual(stored);
+          expect(stored).not.toHaveProperty('target');
+          expect(stored).not.toHaveProperty('refusal');
+          expect(stored).not.toHaveProperty('checkedRound');
+          expect(stored?.round).toBe(2);
+          expect(stored?.instances[idOf(0)]).toEqual({ name: 'vm0', state: 'planned', updatedAt: at(5) });
+          expect(stored?.instances[idOf(2)]).toEqual(ev.instances[idOf(2)]);
+        });
+
+        it('a round 1 refused before listing anything is retried as a whole', async () => {
+          await store.createEvacuation(newEvacuation(FIELDS, []));
+          await store.decideRound(FIELDS.requestId, 1, { refusal: { code: 'NOT_FORCED_DOWN', message: 'no' } }, at(2));
+          const res = await store.retryEvacuation(FIELDS.requestId, 1, at(3), 'compute7');
+          expect(res).toEqual({ ok: true, evacuation: { ...FIELDS, round: 2, target: 'compute7', instances: {} } });
+          expect((await store.decideRound(FIELDS.requestId, 2, { instances: listed }, at(4))).ok).toBe(true);
+          expect(Object.keys((await store.getEvacuation(FIELDS.requestId))?.instances ?? {})).toEqual([A, B]);
+        });
+
+        it.each(['sending', 'accepted'] as const)('a retry is refused while an instance is %s, changing nothing', async (state) => {
+          const ev = aLedger(['failed', state, 'done']);
+          await store.createEvacuation(ev);
+          expect(await store.retryEvacuation(ev.requestId, 1, at(5), 'compute7')).toEqual({ ok: false, current: ev });
+          expect(await store.getEvacuation(ev.requestId)).toEqual(ev);
+        });
+
+        it('a retry is refused for a stale round, with nothing to retry, or for an unknown request', async () => {
+          const ev = aLedger(['failed', 'done']);
+          await store.createEvacuation(ev);
+          expect((await store.retryEvacuation(ev.requestId, 1, at(5))).ok).toBe(true);
+          const now = await store.getEvacuation(ev.requestId);
+          // The same form submitted again: round 1 is over.
+          expect(await store.retryEvacuation(ev.requestId, 1, at(6))).toEqual({ ok: false, current: now });
+          // Round 2 has nothing failed yet.
+          expect(await store.retryEvacuation(ev.requestId, 2, at(6))).toEqual({ ok: false, current: now });
+          expect(await store.getEvacuation(ev.requestId)).toEqual(now);
+          const finished = aLedger(['done', 'timeout'], { requestId: 'req-evac-done' });
+          await store.createEvacuation(finished);
+          expect(await store.retryEvacuation('req-evac-done', 1, at(5))).toEqual({ ok: false, current: finished });
+          expect(await store.retryEvacuation('req-unknown', 1, at(5))).toEqual({ ok: false, current: undefined });
+          expect(await store.getEvacuation('req-unknown')).toBeUndefined();
+        });
+
+        it(`${RACERS} concurrent submissions of one retry: exactly one starts the next round`, async () => {
+          const ev = aLedger(['failed', 'refused', 'done']);
+          await store.createEvacuation(ev);
+          const results = await Promise.all(Array.from({ length: RACERS }, (_, i) => store.retryEvacuation(ev.requestId, 1, at(5), `compute${i}`)));
+          const won = results.filter((r) => r.ok);
+          expect(won).toHaveLength(1);
+          const stored = await store.getEvacuation(ev.requestId);
+          expect(won[0]!.ok && won[0]!.evacuation).toEqual(stored);
+          expect(stored?.round).toBe(2);
+          for (const r of results) if (!r.ok) expect(r.current).toEqual(stored);
+        });
+
+        it.each([
+          ['a claim of an entry left planned', 'planned'],
+          ['an accepted entry ending', 'accepted'],
+        ] as const)('%s while a retry is submitted is never lost', async (_label, racing) => {
+          // Per ledger: vm0 failed (retried), vm1 racing (a claim planned → sending, or an update
+          // accepted → done, each legal whatever the round), vm2 done.
+          const ledgers = Array.from({ length: 20 }, (_, k) => aLedger(['failed', racing, 'done'], { id: `evac-race-${k}`, requestId: `req-race-${k}` }));
+          for (const ev of ledgers) await store.createEvacuation(ev);
+          const runs = await Promise.all(
+            ledgers.map(async (ev) => {
+              const [retries, moved] = await Promise.all([
+                Promise.all(Array.from({ length: 3 }, () => store.retryEvacuation(ev.requestId, 1, at(5), 'compute7'))),
+                racing === 'planned'
+                  ? store.claimInstance(ev.requestId, idOf(1), 'planned', 'sending', at(4))
+                  : store.updateInstance(ev.requestId, idOf(1), ['accepted'], { state: 'done', at: at(4) }),
+              ]);
+              return { ev, retried: retries.filter((r) => r.ok).length, moved };
+            }),
+          );
+          for (const { ev, retried, moved } of runs) {
+            expect(moved.ok).toBe(true);
+            expect(retried).toBeLessThanOrEqual(1);
+            const stored = await store.getEvacuation(ev.requestId);
+            // The move stays, whichever landed first.
+            expect(stored?.instances[idOf(1)]).toEqual({ ...ev.instances[idOf(1)], state: racing === 'planned' ? 'sending' : 'done', updatedAt: at(4) });
+            expect(stored?.instances[idOf(2)]).toEqual(ev.instances[idOf(2)]);
+            // The retry landed whole or not at all.
+            expect(stored?.round).toBe(retried === 1 ? 2 : 1);
+            expect(stored?.instances[idOf(0)]).toEqual(retried === 1 ? { name: 'vm0', state: 'planned', updatedAt: at(5) } : ev.instances[idOf(0)]);
+            expect(stored?.target).toBe(retried === 1 ? 'compute7' : 'compute9');
+          }
+        });
+
+        it('a retry of many entries resets every failed one and keeps every ended one', async () => {
+          const states = Array.from({ length: 320 }, (_, i): InstanceEvacuationState => (i % 16 === 0 ? 'done' : i % 2 ? 'failed' : 'refused'));
+          const ev = aLedger(states);
+          await store.createEvacuation(ev);
+          const res = await store.retryEvacuation(ev.requestId, 1, at(5));
+          expect(res.ok).toBe(true);
+          const stored = await store.getEvacuation(ev.requestId);
+          expect(res.ok && res.evacuation).toEqual(stored);
+          states.forEach((state, i) =>
+            expect(stored?.instances[idOf(i)]).toEqual(state === 'done' ? ev.instances[idOf(i)] : { name: `vm${i}`, state: 'planned', updatedAt: at(5) }),
+          );
+        });
+
+        it('a retry of a refused round with many planned entries resets them all', async () => {
+          const ev = aLedger(Array.from({ length: 150 }, () => 'planned' as const), {
+            checkedRound: undefined,
+            refusal: { round: 1, code: 'BMC_NOT_OFF', message: 'power is on', at: at(3) },
+          });
+          await store.createEvacuation(ev);
+          const res = await store.retryEvacuation(ev.requestId, 1, at(5), 'compute7');
+          expect(res.ok && res.evacuation.round).toBe(2);
+          const stored = await store.getEvacuation(ev.requestId);
+          expect(Object.values(stored?.instances ?? {}).every((e) => e.state === 'planned' && e.updatedAt === at(5))).toBe(true);
+          expect(Object.keys(stored?.instances ?? {})).toHaveLength(150);
+        });
       });
 
       it('evacuations are not requests or groups', async () => {

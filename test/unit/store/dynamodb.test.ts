@@ -12,6 +12,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockKey } from '../../../src/domain/request.js';
+import { newEvacuation, type Evacuation, type InstanceEvacuationState } from '../../../src/domain/evacuation.js';
 import { createDynamoStore, GROUP_LIFETIME_S, RETENTION_AFTER_EXPIRY_S, STATE_INDEX, tableDefinition, TTL_ATTRIBUTE } from '../../../src/store/dynamodb.js';
 import { aFullRequest, aGroup, aRequest, at, T0 } from './builders.js';
 import { describeRequestStoreContract } from './contract.js';
@@ -361,6 +362,49 @@ describe('dynamodb store', () => {
       expect(await lockedAt(doc, tableName, lockKey(next))).toBeGreaterThanOrEqual(claimedAt + 150);
       const lock = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `LOCK#${lockKey(next)}` } }));
       expect(lock.Item).toMatchObject({ requestId: next.id, phase: 'held' });
+    });
+  });
+
+  describe('evacuation rounds', () => {
+    /** A client that records the expressions of every update it sends (dynalite does not enforce DynamoDB's 4 KB expression limit). */
+    function expressionClient(): { client: DynamoDBClient; expressions: string[] } {
+      const expressions: string[] = [];
+      const client = newClient();
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { UpdateExpression?: unknown; ConditionExpression?: unknown };
+          for (const e of [input.UpdateExpression, input.ConditionExpression]) if (typeof e === 'string') expressions.push(e);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordExpressions' },
+      );
+      return { client, expressions };
+    }
+    const aLedger = (states: readonly InstanceEvacuationState[], over: Partial<Evacuation> = {}): Evacuation => ({
+      ...newEvacuation({ id: 'evac-big', requestId: 'req-big', cloud: 'prod-east', host: 'compute1', scope: 'all', by: 'U0ALICE', at: at(1) }, []),
+      ...over,
+      instances: Object.fromEntries(states.map((state, i) => [`3f2b1c9e-0000-4000-8000-${String(i).padStart(12, '0')}`, { name: `vm${i}`, state, updatedAt: at(2) }])),
+    });
+
+    it('a retry of hundreds of failed instances stays within the 4 KB expression limit', async () => {
+      const { tableName } = await newTable();
+      const { client, expressions } = expressionClient();
+      const store = createDynamoStore({ tableName, client });
+      const ev = aLedger(Array.from({ length: 400 }, (_, i) => (i % 10 === 0 ? 'done' : 'failed')), { checkedRound: 1 });
+      await store.createEvacuation(ev);
+      const res = await store.retryEvacuation(ev.requestId, 1, at(5), 'compute7');
+      expect(res.ok && Object.values(res.evacuation.instances).filter((e) => e.state === 'planned')).toHaveLength(360);
+      expect(expressions.length).toBeGreaterThan(0);
+      for (const e of expressions) expect(Buffer.byteLength(e)).toBeLessThanOrEqual(4096);
+    });
+
+    it('a retry of a refused round with too many planned instances for one condition is refused with TOO_LARGE, changing nothing', async () => {
+      const { tableName, client } = await newTable();
+      const store = createDynamoStore({ tableName, client });
+      const ev = aLedger(Array.from({ length: 260 }, () => 'planned'), { refusal: { round: 1, code: 'BMC_NOT_OFF', message: 'power is on', at: at(3) } });
+      await store.createEvacuation(ev);
+      await expect(store.retryEvacuation(ev.requestId, 1, at(5))).rejects.toMatchObject({ name: 'StoreError', code: 'TOO_LARGE' });
+      expect(await store.getEvacuation(ev.requestId)).toEqual(ev);
     });
   });
 });
