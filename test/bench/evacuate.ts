@@ -7,7 +7,7 @@
 // host's service record, the microversion, the instances on the host), the ledger written to a SQLite
 // store in a temp file (createEvacuation of newEvacuation's 100 `planned` entries), then runEvacuation
 // with the store's ledger (storeLedger: each instance claimed planned → sending in SQLite before its
-// evacuate, its end recorded after) at concurrency 5 (FORCE_DOWN_EVACUATE_CONCURRENCY's default). The
+// evacuate, its acceptance and its end recorded) at concurrency 5 (FORCE_DOWN_EVACUATE_CONCURRENCY's default). The
 // cloud client is built as the runtime builds it (createCloudClient, default HTTP settings) and is warm
 // when the clock starts (its token and Nova's version document read by a planEvacuation beforehand, as
 // the worker's client is after drawing the card and the confirmation modal). The clock stops at the
@@ -26,8 +26,8 @@
 //
 // Two series, each against a fake whose every answer comes after a fixed delay (its `latencyMs`):
 // - 0 ms: the fake answers at once, in this process. Nothing is left for five at a time to overlap: the
-//   figure is CPU (ours, and the fake's share of it, on one thread), three HTTP calls and three SQLite
-//   transactions per instance against one POST. No goal; it says what an instance costs us.
+//   figure is CPU (ours, and the fake's share of it, on one thread): three HTTP calls and the ledger's
+//   SQLite transactions per instance against one POST. No goal; it says what an instance costs us.
 // - 25 ms, what the lab's Nova API takes per call (docs/benchmarks.md: its GET, the raw PUT): Nova's
 //   time dominates, as it does in production, and five at a time should beat one at a time although ours
 //   makes three calls per instance: the goal is ≤ 1× the sequential baseline.
