@@ -12,6 +12,10 @@ export const ACTION_IDS = {
   confirmRecovered: 'confirm_recovered',
   /** Cancels a pending or failed request. */
   cancelRequest: 'cancel_request',
+  /** Succeeded force-down card: **Evacuate N instances…** opens the evacuation modal. */
+  evacuate: 'evacuate_host',
+  /** Succeeded force-down card with an evacuation: **Retry failed…** opens the evacuation modal for the next round. */
+  retryEvacuation: 'retry_evacuation',
 } as const;
 
 /** `block_id` of the card's actions block (buttons). */
@@ -48,3 +52,28 @@ export const VERIFIED_OPTION_VALUE = 'verified';
 
 /** Longest note the modal accepts (Slack enforces `max_length`; validation checks again). */
 export const NOTE_MAX_LENGTH = 500;
+
+/** `callback_id` of the evacuation modal; `private_metadata` carries the request id and the form's round (blocks `encodeEvacuateMetadata`). */
+export const EVACUATE_MODAL_CALLBACK_ID = 'evacuate_confirmation';
+
+/** `block_id` / `action_id` pairs of the evacuation modal's inputs (values arrive as `view.state.values[blockId][actionId]`). */
+export const EVACUATE_INPUTS = {
+  /** radio_buttons: `all` or `ha-only` (first evacuation only). */
+  scope: { blockId: 'evacuate_scope', actionId: 'evacuate_scope_radio' },
+  /** static_select: {@link SCHEDULER_TARGET_VALUE} or a host name. */
+  target: { blockId: 'evacuate_target', actionId: 'evacuate_target_select' },
+  /** checkboxes with one option ({@link EVACUATE_CONFIRM_VALUE}): the host stays fenced. */
+  confirm: { blockId: 'evacuate_confirm', actionId: 'evacuate_confirm_checkbox' },
+} as const;
+
+/** `block_id` of the card's evacuation line (succeeded force-down with an evacuation). */
+export const CARD_EVACUATION_BLOCK_ID = 'evacuation';
+
+/** `block_id` of the evacuation modal's summary (what is on the host), updated by the worker with views.update. */
+export const MODAL_EVACUATE_CHECK_BLOCK_ID = 'evacuate_check';
+
+/** The evacuation modal's target option meaning "let Nova's scheduler choose". */
+export const SCHEDULER_TARGET_VALUE = 'scheduler';
+
+/** `value` of the evacuation modal's single confirmation checkbox option. */
+export const EVACUATE_CONFIRM_VALUE = 'confirmed';

@@ -192,7 +192,7 @@ export interface RefusalContext {
   requestedBy?: string;
   /** When the request expired (REQUEST_EXPIRED). */
   expiresAt?: string;
-  /** Who already confirmed it (ALREADY_HANDLED). */
+  /** Who already confirmed it (ALREADY_HANDLED), or asked for the host's evacuation (EVACUATION_STARTED). */
   handledBy?: string;
   /** What the user tried (NOT_AUTHORIZED). */
   attempted?: 'confirm' | 'cancel';
@@ -224,6 +224,12 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     case 'UNKNOWN_CLOUD':
       // The name as typed: the person's words, so quoted and inert.
       return `force-down has no cloud named ${quoted(ctx.cloud, 100) ?? '(none)'}: check \`--cloud\` against the clouds in force-down's secret.`;
+    case 'NOT_FORCED_DOWN':
+      return `*${escapeMrkdwn(ctx.host)}* is not forced down by this card, so there is nothing to evacuate from it: force it down first (\`${escapeMrkdwn(slashCommandFor(ctx.host, 'force-down'))}\`).`;
+    case 'EVACUATION_STARTED':
+      return `*${escapeMrkdwn(ctx.host)}*'s evacuation was already asked for${ctx.handledBy ? ` by ${mentionOrName(ctx.handledBy)}` : ''} — see the card; failed instances can be retried with *Retry failed…*.`;
+    case 'NOTHING_TO_RETRY':
+      return `Nothing to retry: no instance of *${escapeMrkdwn(ctx.host)}*'s evacuation failed, or some are still in progress — see the card.`;
     default: {
       const unknown: never = refusal;
       return `Refused (${escapeMrkdwn(String(unknown))}).`;

@@ -167,6 +167,9 @@ describe('refusalText', () => {
     REQUEST_NOT_FOUND: true,
     CHANNEL_NOT_ALLOWED: true,
     UNKNOWN_CLOUD: true,
+    NOT_FORCED_DOWN: true,
+    EVACUATION_STARTED: true,
+    NOTHING_TO_RETRY: true,
   } satisfies Record<Refusal, true>;
   const ctx = { host: 'compute1', action: 'force-down' as const, cloud: 'prod-west', requestedBy: 'U0REQUEST1', expiresAt: '2026-11-25T15:00:00Z' };
 
