@@ -9,6 +9,8 @@ import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
 import { CARD_INSTANCES_BLOCK_ID, confirmActionId, confirmButtonText, confirmedBy, headerText, lastEntry, LIMITS, methodLabel, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
 import { encodeModalMetadata } from './envelope.js';
+import { evacuationCardBlocks } from './evacuation-blocks.js';
+import type { Evacuation } from '../domain/evacuation.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, CARD_BMC_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_BMC_BLOCK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { cancelledText, detailSpan, expiredText, failureText } from './messages.js';
 import {
@@ -45,6 +47,7 @@ export type KnownBlock = types.KnownBlock;
 export type ModalView = Omit<types.ModalView, 'blocks'> & { blocks: KnownBlock[] };
 
 export { LIMITS } from './card-parts.js';
+export { decodeEvacuateMetadata, encodeEvacuateMetadata, evacuateModal, validateEvacuateSubmission, type EvacuateSubmission } from './evacuation-blocks.js';
 
 /** How much of a reason or alert summary the card shows. */
 export const REASON_MAX = 1500;
@@ -102,6 +105,8 @@ export interface CardView {
   bmc?: BmcView;
   /** The worker is powering the host off via its BMC: the power state last read. */
   poweringOff?: PowerState;
+  /** The host's evacuation (a succeeded force-down's card): its line and **Retry failed…**; absent: **Evacuate N instances…**. */
+  evacuation?: Evacuation;
 }
 
 const field = (label: string, value: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, LIMITS.sectionField) });
@@ -337,7 +342,9 @@ function stateLine(request: ForceDownRequest, view: CardView): { line: string; s
  * The request card. Buttons appear only while a click can still lead to a
  * Nova call: **Confirm fenced…** / **Confirm recovered…** and **Cancel** when
  * pending, **Retry…** and **Cancel** when failed, **Cancel** when confirmed but
- * not started yet. Every button's `value` is the request id.
+ * not started yet; on a succeeded force-down, **Evacuate N instances…**, then
+ * the evacuation's line and **Retry failed…** (evacuation-blocks.ts). Every
+ * button's `value` is the request id.
  */
 export function requestCard(request: ForceDownRequest, view: CardView): CardMessage {
   const blocks: KnownBlock[] = [{ type: 'header', text: plain(headerText(request), LIMITS.headerText) }];
@@ -359,6 +366,7 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
   if (request.state === 'pending') blocks.push(confirmButtons(request, 'confirm'));
   if (request.state === 'failed') blocks.push(confirmButtons(request, 'retry'));
   if (request.state === 'approved') blocks.push({ type: 'actions', block_id: CARD_ACTIONS_BLOCK_ID, elements: [cancelButton(request)] });
+  blocks.push(...evacuationCardBlocks(request, view));
   const text = truncate(`${escapeMrkdwn(headerText(request))} (${escapeMrkdwn(request.cloud)}): ${summary}`, LIMITS.sectionText);
   return { text, blocks: blocks.slice(0, LIMITS.messageBlocks) };
 }

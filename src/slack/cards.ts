@@ -5,6 +5,8 @@ import { viewOf } from '../app/outcomes.js';
 import { sharedComputeServices } from '../app/service-list.js';
 import type { ForceDownRequest, RequestGroup } from '../domain/request.js';
 import { requestCard, type CardMessage } from './blocks.js';
+import { offersEvacuation } from './evacuation-blocks.js';
+import type { Evacuation } from '../domain/evacuation.js';
 import { groupCard, groupCardMessageCount, HOSTS_PER_MESSAGE, type GroupHostView } from './group-card.js';
 import { isTransientSlackError, logFailedCall, slackErrorCode } from './slack-calls.js';
 import type { ChannelPacer } from './pacer.js';
@@ -149,9 +151,24 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
     }
   };
 
+  /**
+   * A succeeded force-down's evacuation, for its card (one read per render;
+   * none for other cards). A store error is logged, and the card is shown without it.
+   */
+  async function evacuationOf(request: ForceDownRequest): Promise<Evacuation | undefined> {
+    if (!offersEvacuation(request)) return undefined;
+    try {
+      return await store.getEvacuation(request.id);
+    } catch (err) {
+      opts.log.warn('evacuation not read for the card', { requestId: request.id, error: err instanceof Error ? err.name : 'unknown' });
+      return undefined;
+    }
+  }
+
   /** A request's own card: posted, or updated when it has a messageTs. Returns the card's ts. */
   async function single(request: ForceDownRequest, view?: HostView): Promise<string | undefined> {
-    const card = requestCard(request, { ...(view ?? {}), now: opts.now() });
+    const evacuation = await evacuationOf(request);
+    const card = requestCard(request, { ...(view ?? {}), now: opts.now(), ...(evacuation ? { evacuation } : {}) });
     const call = request.messageTs ? 'chat.update' : 'chat.postMessage';
     try {
       if (request.messageTs) {
@@ -200,12 +217,18 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
    * Posts or updates a group's messages: `pages` (default all), plus any page
    * not posted yet. `members` in the group's order. Returns every page's ts, in order.
    */
-  async function pages(group: StoredGroup, members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>, wantedPages?: readonly number[]): Promise<string[]> {
+  async function pages(
+    group: StoredGroup,
+    members: readonly ForceDownRequest[],
+    views: ReadonlyMap<string, HostView>,
+    wantedPages?: readonly number[],
+    evacuation?: Evacuation,
+  ): Promise<string[]> {
     const now = opts.now();
-    // One host: the full single card (Nova's view in detail, Cancel); more, or hosts left out: the grouped card.
+    // One host: the full single card (Nova's view in detail, Cancel, its evacuation); more, or hosts left out: the grouped card.
     const cards: CardMessage[] =
       members.length === 1 && !group.overflow
-        ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now })]
+        ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now, ...(evacuation ? { evacuation } : {}) })]
         : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title, moreHosts: group.overflow ?? 0 });
     const ts = [...group.messages];
     const wanted = new Set(wantedPages ?? cards.map((_, i) => i));
@@ -246,11 +269,11 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
       // One host's full card: its instances are listed beside Nova's view (the caller's view may hold them already).
       const one = members.length === 1 && !group.overflow ? members[0]! : undefined;
       const listed = one && opts.instances && !(shown?.id === one.id && shown.view.instances) ? opts.instances(one) : undefined;
-      const [views, instances] = await Promise.all([readHosts(members, group.messages.length === 0), listed]);
+      const [views, instances, evacuation] = await Promise.all([readHosts(members, group.messages.length === 0), listed, one ? evacuationOf(one) : undefined]);
       if (one) await oneHost(one, views, shown, instances);
       // A change of rows re-renders their pages and the first (its counts); a job names its pages; else every page.
       const wanted = job?.pages ? [...new Set(job.pages)] : change.rows ? pagesOf(group, change.rows) : undefined;
-      const ts = await pages(group, members, views, wanted);
+      const ts = await pages(group, members, views, wanted, evacuation);
       if (ts.length !== group.messages.length || ts.some((t, i) => t !== group.messages[i])) await store.setGroupMessages(groupId, ts);
       const first = ts[0];
       if (!first) return true;

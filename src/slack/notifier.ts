@@ -1,9 +1,11 @@
 import type { WebClient } from '@slack/web-api';
-import type { BmcView, HostView, Logger, Notifier } from '../app/ports.js';
+import type { BmcView, EvacuateForm, EvacuateModalCheck, EvacuationEvent, HostView, Logger, Notifier } from '../app/ports.js';
+import type { Evacuation } from '../domain/evacuation.js';
 import type { Outcome } from '../domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
 import { auditLine, auditMessage, bmcOnWarning, bmcReadingText, fenceModal } from './blocks.js';
+import { evacuateModal, evacuationEventTexts } from './evacuation-blocks.js';
 import { failureText } from './messages.js';
 import { escapeMrkdwn, formatAge, formatUtc, parseUtc, quoted } from './mrkdwn.js';
 import type { ChannelPacer } from './pacer.js';
@@ -21,8 +23,8 @@ export interface SlackNotifierOptions {
 
 /**
  * The worker's Slack side besides the cards (src/slack/cards.ts): a card's
- * audit thread, the confirmation modal's Nova reading, and answers to
- * status/list. The WebClient retries rate-limited (429, honouring
+ * audit thread (and its evacuation's steps), the confirmation and evacuation
+ * modals' readings, and answers to status/list. The WebClient retries rate-limited (429, honouring
  * Retry-After) and failed calls itself. Audit lines are best effort (the
  * thread repeats the stored history): their failure is logged and swallowed.
  */
@@ -76,6 +78,27 @@ export function createSlackNotifier(opts: SlackNotifierOptions): Notifier {
       } catch (err) {
         // The approver may have submitted or closed it already: the modal's reading is a courtesy.
         opts.log.warn('slack call failed', { call: 'views.update', requestId: request.id, slackError: slackErrorCode(err), swallowed: true });
+      }
+    },
+    async updateEvacuateModal(viewId: string, request: ForceDownRequest, check: EvacuateModalCheck, form: EvacuateForm) {
+      try {
+        await client.views.update({ view_id: viewId, view: evacuateModal(request, form, check) });
+      } catch (err) {
+        // The approver may have submitted or closed it already: the modal's reading is a courtesy.
+        opts.log.warn('slack call failed', { call: 'views.update', requestId: request.id, slackError: slackErrorCode(err), swallowed: true });
+      }
+    },
+    async evacuationEvent(request: ForceDownRequest, evacuation: Evacuation, event: EvacuationEvent) {
+      if (!request.messageTs) return;
+      const thread = request.messageTs;
+      // Best effort, like the audit lines: the ledger holds the evacuation; the card shows where it stands.
+      for (const text of evacuationEventTexts(request, evacuation, event)) {
+        try {
+          await paced(request.channel, () => client.chat.postMessage({ channel: request.channel, thread_ts: thread, text, unfurl_links: false }));
+        } catch (err) {
+          failed('chat.postMessage (evacuation)', request, err, true);
+          return;
+        }
       }
     },
     async replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>, bmc?: BmcView) {

@@ -123,12 +123,12 @@ describe('requestCard', () => {
     expect(card.blocks.some((b) => b.type === 'actions')).toBe(false);
   });
 
-  it('succeeded force-down: who confirmed and how it was fenced; no buttons', () => {
+  it('succeeded force-down: who confirmed and how it was fenced; only Evacuate instances… (evacuation-blocks.test.ts)', () => {
     const card = requestCard(approved('succeeded'), { service: aService({ forcedDown: true }), now: NOW });
     expect(stateLineOf(card.blocks)).toBe('✅ *compute1* is forced down in Nova (by <@U0APPROVE1>, fenced: BMC power-off (IPMI/Redfish))');
     // The approver's note is theirs: quoted above the divider, not on our state line.
     expect(quotedOf(card.blocks)).toBe('Reason: “PSU alarm, host unreachable”\nConfirmation note: “ipmitool chassis power off, verified off”');
-    expect(buttons(card.blocks)).toEqual([]);
+    expect(buttons(card.blocks).map((b) => [b.action_id, (b.text as Json).text])).toEqual([['evacuate_host', 'Evacuate instances…']]);
     expect(card.text).toBe('🔴 Force down compute1 (prod-east): forced down in Nova');
     expect(card).toMatchSnapshot();
   });
@@ -196,10 +196,12 @@ describe('requestCard', () => {
     }
   });
 
-  it('buttons appear only while a click can still change the outcome: pending, approved (Cancel) and failed', () => {
+  it('buttons appear only while a click can still change the outcome: pending, approved (Cancel) and failed; a succeeded force-down offers its evacuation', () => {
     const states: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'cancelled', 'expired'];
     const withButtons = states.filter((state) => buttons(requestCard(approved(state), { now: NOW }).blocks).length > 0);
-    expect(withButtons).toEqual(['pending', 'approved', 'failed']);
+    expect(withButtons).toEqual(['pending', 'approved', 'succeeded', 'failed']);
+    expect(buttons(requestCard(approved('succeeded'), { now: NOW }).blocks).map((b) => b.action_id)).toEqual(['evacuate_host']);
+    expect(buttons(requestCard(approved('succeeded', { action: 'unset' }), { now: NOW }).blocks)).toEqual([]);
   });
 
   it('an alert request: source and since in our fields; its name, summary and link (showing its host) quoted', () => {
