@@ -685,6 +685,7 @@ export function helpText(): string {
     '',
     '`/force-down <host> [nova-compute] [--cloud NAME] [--reason TEXT]` — ask to force <host> down; an approver confirms the fence on the card',
     '`/force-down --unset <host> [--cloud NAME] [--reason TEXT]` — ask to unset forced-down once <host> has recovered',
+    '`/force-down evacuate <host> [--cloud NAME]` — evacuate the instances of a host forced down on its card (approvers; Retry failed… when some failed)',
     '`/force-down status <host> [--cloud NAME]` — Nova’s view of <host> (state, status, forced_down, last heartbeat)',
     '`/force-down list [--cloud NAME]` — compute hosts and which are forced down',
     '`/force-down help` — this text',

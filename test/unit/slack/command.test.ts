@@ -10,6 +10,13 @@ describe('/force-down text', () => {
     ['compute1 --reason “curly quotes”', { kind: 'open', reason: 'curly quotes' }],
     ['status compute7', { kind: 'status', host: 'compute7' }],
     ['list --cloud lab', { kind: 'list', cloud: 'lab' }],
+    ['evacuate compute1', { kind: 'evacuate', host: 'compute1' }],
+    ['evacuate compute1.dc1 --cloud prod-east', { kind: 'evacuate', host: 'compute1.dc1', cloud: 'prod-east' }],
+    ['evacuate', { kind: 'help', error: expect.stringContaining('/force-down evacuate compute1') }],
+    ['evacuate compute1 compute2', { kind: 'help', error: expect.stringContaining('takes a host') }],
+    ['evacuate compute1 --reason because', { kind: 'help', error: expect.stringContaining('takes a host') }],
+    ['evacuate ../os-services', { kind: 'help', error: expect.stringContaining('not a host name') }],
+    ['--unset evacuate', { kind: 'open', action: 'unset', host: 'evacuate' }],
     ['', { kind: 'help' }],
     ['help', { kind: 'help' }],
   ])('%j', (text, expected) => {
