@@ -30,15 +30,18 @@ export interface StoreLedgerOptions {
  * which the ledger does not record over its `planned` (a later run may claim it).
  *
  * `record` writes `accepted` when Nova accepts (from `sending`), and each
- * instance's end with its failure's code and words and the migration seen:
+ * instance's end with its failure's code and words (ours, then Nova's own:
+ * `… (Nova said: …)`) and the migration seen:
  * `refused` from `sending`; `done`, `failed`, `timeout` through `accepted`.
  * A write that loses to another run's (both followed the same instance)
  * changes nothing.
  */
 export function storeLedger(store: RequestStore, requestId: string, opts: StoreLedgerOptions = {}): Required<EvacuationLedger> {
   const now = () => (opts.now ?? (() => new Date()))().toISOString();
+  // The entry's words: ours, then Nova's own (the failure's detail, e.g. its 409's message), as the CLI shows them.
+  const wordsOf = (f: Failure) => (f.detail?.trim() ? `${f.message} (Nova said: ${f.detail.trim()})` : f.message);
   const detailOf = (detail?: { failure?: Failure; migration?: EvacuationMigration }) => ({
-    ...(detail?.failure ? { code: detail.failure.code, message: detail.failure.message } : {}),
+    ...(detail?.failure ? { code: detail.failure.code, message: wordsOf(detail.failure) } : {}),
     ...(detail?.migration ? { migration: detail.migration.id } : {}),
   });
   return {

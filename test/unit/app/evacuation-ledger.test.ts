@@ -19,8 +19,8 @@ afterEach(async () => {
 
 const REQUEST = 'req-evac-ledger';
 
-async function setup(n: number) {
-  const fake = await startFakeOpenStack({ hosts: ['src1', 'dst1'], servers: Array.from({ length: n }, (_, i) => ({ host: 'src1', name: `vm${i}` })) });
+async function setup(n: number, extra: { host: string; name: string; vm_state?: string }[] = []) {
+  const fake = await startFakeOpenStack({ hosts: ['src1', 'dst1'], servers: [...Array.from({ length: n }, (_, i) => ({ host: 'src1', name: `vm${i}` })), ...extra] });
   const cloud = cloudSchema.parse({
     auth: { auth_url: fake.authUrl, username: 'admin', password: 'ledger-test-pass', project_name: 'admin', user_domain_name: 'Default', project_domain_name: 'Default' },
     region_name: 'RegionOne',
@@ -126,6 +126,18 @@ describe.each(stores)('storeLedger over the %s store', (_name, makeStore) => {
     expect(byId(planned).acceptedEarlier).toBeUndefined();
     expect(report.summary.allDone).toBe(true);
     expect(await states(store)).toEqual({ [accepted]: 'done', [sending]: 'done', [planned]: 'done' });
+  });
+
+  it("records a refusal with Nova's own words (a PAUSED instance's 409), as the thread shows them", async () => {
+    const { fake, client, plan } = await setup(1, [{ host: 'src1', name: 'paused', vm_state: 'paused' }]);
+    const store = makeStore();
+    await createLedger(store, plan);
+    await runEvacuation(client.servers, plan, { ...options(fake), ledger: storeLedger(store, REQUEST) });
+    const paused = plan.instances.find((i) => i.name === 'paused')!;
+    const entry = (await store.getEvacuation(REQUEST))!.instances[paused.id];
+    expect(entry).toMatchObject({ state: 'refused', code: 'INSTANCE_STATE_CONFLICT' });
+    expect(entry!.message).toBe(`Nova will not evacuate the instance while its state is paused (Nova said: Cannot 'evacuate' instance ${paused.id} while it is in vm_state paused)`);
+    expect(postsFor(fake, paused.id)).toBe(1);
   });
 
   it('never sends an instance the ledger does not name', async () => {
