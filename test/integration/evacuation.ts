@@ -153,6 +153,25 @@ export async function finishEvacuation(
 }
 
 /**
+ * What `nova pause` leaves in the cell DB once the compute has paused a seeded instance: vm_state
+ * `paused`, power state 3 (PAUSED), no task state. Nova then refuses to evacuate it (409 "Cannot
+ * 'evacuate' instance … while it is in vm_state paused", as evac4's seeded PAUSED one);
+ * {@link resetEvacuations} puts it back as seeded. Returns the instance as stored after.
+ */
+export async function pauseInstance(lab: Lab, instanceId: string): Promise<InstanceRow> {
+  seededById(lab, instanceId);
+  return withCellDb(lab, (db) =>
+    db.transaction(() => {
+      const res = db
+        .prepare(`UPDATE instances SET vm_state = 'paused', task_state = NULL, power_state = 3, updated_at = ? WHERE uuid = ? AND deleted = 0`)
+        .run(novaTime(new Date()), instanceId);
+      if (res.changes !== 1) throw new Error(`evacuation: no instance ${instanceId} in ${lab.novaCell1Db}`);
+      return db.prepare(`${INSTANCE} AND uuid = ?`).get(instanceId) as InstanceRow;
+    }).immediate(),
+  );
+}
+
+/**
  * What the source host's nova-compute does when it starts again: its `done` evacuations move
  * to `completed` (after which Nova lets the host be forced up). Returns how many moved.
  */
