@@ -1,5 +1,6 @@
 import { COMPUTE_BINARY, foldHost } from '../domain/host.js';
 import {
+  canRetryEvacuation,
   isFinal,
   newEvacuation,
   retryableInstances,
@@ -91,7 +92,7 @@ export async function openEvacuationForm(deps: AppDeps, input: Who & { retry: bo
   if (!input.retry) {
     return ev ? { kind: 'refused', refusal: 'EVACUATION_STARTED', request, by: ev.by } : { kind: 'opened', request, form: { round: 0 } };
   }
-  if (!ev || !canRetry(ev)) return { kind: 'refused', refusal: 'NOTHING_TO_RETRY', request };
+  if (!ev || !canRetryEvacuation(ev)) return { kind: 'refused', refusal: 'NOTHING_TO_RETRY', request };
   return { kind: 'opened', request, form: { round: roundOf(ev) } };
 }
 
@@ -104,11 +105,6 @@ export async function findForcedDownRequest(deps: AppDeps, cloud: string, host: 
   const folded = foldHost(host);
   const mine = (await deps.store.listByState('succeeded')).filter((r) => r.action === 'force-down' && r.cloud === cloud && foldHost(r.host) === folded);
   return mine.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
-}
-
-/** Whether **Retry failed…** has something to send: failed or refused instances, or a round refused by its checks; nothing in progress. */
-export function canRetry(ev: Evacuation): boolean {
-  return retryableInstances(ev).length > 0 || (ev.refusal?.round === roundOf(ev) && Object.keys(ev.instances).length === 0);
 }
 
 export interface EvacuationRequestInput extends Who {

@@ -151,6 +151,11 @@ export function retryableInstances(ev: Evacuation): string[] {
   return entries.filter(([, e]) => RETRYABLE_STATES.includes(e.state) || (refusedRound && e.state === 'planned')).map(([id]) => id);
 }
 
+/** Whether **Retry failed…** has something to do now: exactly when {@link retryRound} would start the next round. */
+export function canRetryEvacuation(ev: Evacuation): boolean {
+  return retryRound(ev, roundOf(ev), ev.at) !== undefined;
+}
+
 /**
  * The next round (**Retry failed…**), or undefined when round `round` is not
  * the current one (a second submission of the same form) or there is

@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { EvacuateForm, EvacuateModalCheck, EvacuationEvent, InstancesView } from '../app/ports.js';
-import { countEvacuation, retryableInstances, roundOf, type Evacuation, type InstanceEntry } from '../domain/evacuation.js';
+import { canRetryEvacuation, countEvacuation, retryableInstances, roundOf, type Evacuation, type InstanceEntry } from '../domain/evacuation.js';
 import type { FailureCode } from '../domain/failure.js';
 import { checkHostName, describeHostNameProblem } from '../domain/host.js';
 import type { ForceDownRequest } from '../domain/request.js';
@@ -120,11 +120,6 @@ export function evacuationCardText(ev: Evacuation, host: string): string {
         : `⏳ Evacuation asked for by ${mentionOrName(ev.by)}: checking ${bold(host)} is still fenced…`;
   } else first = evacuationProgressText(ev, host);
   return `${first}\n${evacuationDetailsText(ev)}`;
-}
-
-/** Whether **Retry failed…** has something to do: failed or refused instances and none in progress, or a round refused by its checks. */
-export function canRetryEvacuation(ev: Evacuation): boolean {
-  return roundRefused(ev) || (roundChecked(ev) && retryableInstances(ev).length > 0);
 }
 
 /**

@@ -3,10 +3,10 @@
 // the fake Keystone + Nova (test/fakes/fake-openstack.ts: real HTTP, Nova's evacuate rules). The
 // test plays Nova's conductor from the worker's sleep: the fake clock moves only when it sleeps.
 import { afterEach, describe, expect, it } from 'vitest';
-import { canRetry, checkEvacuateModal, openEvacuationForm, recoverStalledEvacuations, requestEvacuation, runEvacuationJob } from '../../../src/app/evacuation-flow.js';
+import { checkEvacuateModal, openEvacuationForm, recoverStalledEvacuations, requestEvacuation, runEvacuationJob } from '../../../src/app/evacuation-flow.js';
 import type { AppDeps, Job } from '../../../src/app/ports.js';
 import { cloudSchema } from '../../../src/config/schema.js';
-import { countEvacuation, roundOf } from '../../../src/domain/evacuation.js';
+import { canRetryEvacuation as canRetry, countEvacuation, roundOf } from '../../../src/domain/evacuation.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
 import { createCloudClient, type CloudClient } from '../../../src/openstack/cloud.js';
 import { startFakeOpenStack, type FakeOpenStack, type FakeServerInput } from '../../fakes/fake-openstack.js';
