@@ -86,7 +86,7 @@ export function failureHeadline(code: FailureCode, ctx: FailureTextContext, stat
     case 'BMC_REJECTED':
       return `*${host}*'s BMC refused to power it off${http}; ${notDone(host, ctx.action)}`;
     case 'INSTANCE_STATE_CONFLICT':
-      return `Nova will not evacuate this instance from *${host}* in its current state${http}; Nova's own message is in the thread`;
+      return `Nova will not evacuate this instance from *${host}* in its current state${http}`;
     case 'HOST_STILL_IN_USE':
       return `Nova still sees *${host}*'s nova-compute as up, so it evacuates nothing from it`;
     case 'TARGET_NOT_FOUND':
@@ -152,7 +152,10 @@ export function cancelledText(host: string, action: Action, by: string | undefin
 }
 
 /** Ephemeral answer to someone who may not confirm (or cancel) a request. */
-export function notAuthorizedText(host: string, action: Action, attempted: 'confirm' | 'cancel' = 'confirm', confirmed = false): string {
+export function notAuthorizedText(host: string, action: Action, attempted: 'confirm' | 'cancel' | 'evacuate' = 'confirm', confirmed = false): string {
+  if (attempted === 'evacuate') {
+    return `You are not on force-down's approver list, so you cannot evacuate *${escapeMrkdwn(host)}*'s instances. Ask an on-call approver in this channel.`;
+  }
   if (attempted === 'cancel' && confirmed) {
     return `An approver has confirmed the request to ${what(action, host)}: only an approver may cancel it now, before it runs. Ask an on-call approver in this channel.`;
   }
@@ -195,7 +198,7 @@ export interface RefusalContext {
   /** Who already confirmed it (ALREADY_HANDLED), or asked for the host's evacuation (EVACUATION_STARTED). */
   handledBy?: string;
   /** What the user tried (NOT_AUTHORIZED). */
-  attempted?: 'confirm' | 'cancel';
+  attempted?: 'confirm' | 'cancel' | 'evacuate';
   /** An approver has confirmed it, and it has not started yet (NOT_AUTHORIZED to cancel). */
   confirmed?: boolean;
 }

@@ -403,7 +403,7 @@ describe('evacuating a forced-down host from its card (real Nova)', () => {
     expect(lines.slice(1).sort()).toEqual(
       [
         `• ${broken.name} (\`${broken.id}\`): Nova accepted the evacuation from *${EVAC3}*, but its migration failed · \`Nova's evacuation of ${broken.name} ended with migration status error\``,
-        `• ${paused.name} (\`${paused.id}\`): Nova will not evacuate this instance from *${EVAC3}* in its current state; Nova's own message is in the thread · ` +
+        `• ${paused.name} (\`${paused.id}\`): Nova will not evacuate this instance from *${EVAC3}* in its current state · ` +
           `\`Nova will not evacuate the instance while its state is paused (Nova said: Cannot 'evacuate' instance ${paused.id} while it is in vm_state paused)\``,
       ].sort(),
     );

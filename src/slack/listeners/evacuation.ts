@@ -13,7 +13,7 @@ import { type ListenerDeps, refusalContext } from './deps.js';
 export function evacuationRefusalText(res: Extract<EvacuationFormResult, { kind: 'refused' }>): string {
   const r = res.request;
   if (!r) return 'This request no longer exists.';
-  return refusalText(res.refusal, { ...refusalContext(r), ...(res.by ? { handledBy: res.by } : {}) });
+  return refusalText(res.refusal, { ...refusalContext(r), attempted: 'evacuate', ...(res.by ? { handledBy: res.by } : {}) });
 }
 
 /**

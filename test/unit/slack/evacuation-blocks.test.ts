@@ -425,7 +425,7 @@ describe("the evacuation's steps in the card's thread", () => {
       [
         "⚠️ Evacuation ended: 34 done · 2 failed · 1 not ended in time (Nova's scheduler chooses)",
         '• vm-a (`00000000-0000-4000-8000-000000000035`): Nova found no host with room for this instance of *compute1* · `No valid host was found. ˋ&lt;!channel&gt;ˋ`',
-        "• vm-b (`00000000-0000-4000-8000-000000000036`): Nova will not evacuate this instance from *compute1* in its current state; Nova's own message is in the thread · `Cannot 'evacuate' instance 1 while it is in task_state rebuilding`",
+        "• vm-b (`00000000-0000-4000-8000-000000000036`): Nova will not evacuate this instance from *compute1* in its current state · `Cannot 'evacuate' instance 1 while it is in task_state rebuilding`",
         '• vm-37 (`00000000-0000-4000-8000-000000000037`): Nova accepted the evacuation from *compute1*, but its migration did not finish in time',
       ],
     ]);
