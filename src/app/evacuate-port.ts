@@ -32,6 +32,12 @@ export interface EvacuateGateway {
    * newest with `migrationPhase` (its `phase`): done, failed, or in progress.
    */
   evacuationMigrations(serverId: string): Promise<Outcome<EvacuationMigration[]>>;
+  /**
+   * Nova's record of the instance's last failure (`GET /servers/{id}`, its
+   * `fault.message`, e.g. "No valid host was found. …"), undefined when it
+   * has none: why a failed evacuation failed. Optional.
+   */
+  instanceFault?(serverId: string): Promise<Outcome<string | undefined>>;
 }
 
 /** Nova accepted an evacuation (HTTP 200): for the audit record. */

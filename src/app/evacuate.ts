@@ -280,10 +280,15 @@ export async function runEvacuation<P extends RunPlan>(servers: EvacuateGateway,
             return { ...base, instance, result: 'done', migration: m };
           }
           if (m.phase === 'failed') {
+            // Why: Nova's fault on the instance (e.g. "No valid host was found."), when it recorded one.
+            const fault = servers.instanceFault ? await servers.instanceFault(instance.id) : undefined;
+            const why = fault?.ok ? fault.value : undefined;
+            const noHost = why !== undefined && /no valid host/i.test(why);
             const failure: Failure = {
-              code: 'EVACUATION_FAILED',
+              code: noHost ? 'NO_VALID_HOST' : 'EVACUATION_FAILED',
               message: `Nova's evacuation of ${instance.name || instance.id} ended with migration status ${m.status}`,
               request: 'GET /os-migrations',
+              ...(why !== undefined ? { detail: why } : {}),
             };
             await tell({ kind: 'failed', instance, migration: m, failure });
             return { ...base, instance, result: 'failed', migration: m, failure };

@@ -36,7 +36,7 @@ export interface ServersOptions {
 export const DEFAULT_PAGE_SIZE = 1000;
 export const DEFAULT_MAX_INSTANCES = 10_000;
 
-export type ServersClient = EvacuateGateway & {
+export type ServersClient = Required<EvacuateGateway> & {
   /** The microversion evacuate would use (NOVA_TOO_OLD below 2.14), from Nova's version document, read once per client. */
   evacuateMicroversion(): Promise<Outcome<string>>;
 };
@@ -67,6 +67,7 @@ const rawMigration = z.object({
   updated_at: z.string().nullish(),
 });
 const migrationsPage = z.object({ migrations: z.array(rawMigration) });
+const serverShown = z.object({ server: z.object({ fault: z.object({ message: z.string().nullish() }).nullish() }) });
 
 function toInstance(raw: z.infer<typeof rawServer>): Instance {
   const host = raw['OS-EXT-SRV-ATTR:host'];
@@ -257,8 +258,19 @@ export function createServersClient(opts: ServersOptions): ServersClient {
       .sort(newestFirst);
   }
 
+  async function instanceFault(serverId: string): Promise<string | undefined> {
+    const microversion = serversMicroversion(await maxVersion(), opts.microversion);
+    const request = 'GET /servers/{id}';
+    const res = await sendToNova(session, http, { method: 'GET', path: `/servers/${encodeURIComponent(serverId)}`, microversion, request });
+    if (res.status !== 200) throw new OpenStackError(classifyReadError(res, request, 'os_compute_api:servers:show'));
+    const shown = serverShown.safeParse(res.body);
+    if (!shown.success) throw unreadable(request, shown.error);
+    return shown.data.server.fault?.message?.trim() || undefined;
+  }
+
   return {
     listServersOnHost: (host) => outcome(() => listOnHost(host)),
+    instanceFault: (serverId) => outcome(() => instanceFault(serverId)),
     evacuate: (serverId, target) => outcome(() => evacuate(serverId, target)),
     evacuationMigrations: (serverId) => outcome(() => migrations(serverId)),
     evacuateMicroversion: () =>

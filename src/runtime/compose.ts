@@ -112,6 +112,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
         listServersOnHost: (host) => observed('listServersOnHost', async () => (await client()).listServersOnHost(host)),
         evacuate: (serverId, target) => observed('evacuate', async () => (await client()).evacuate(serverId, target)),
         evacuationMigrations: (serverId) => observed('evacuationMigrations', async () => (await client()).evacuationMigrations(serverId)),
+        instanceFault: (serverId) => observed('instanceFault', async () => (await client()).instanceFault(serverId)),
         evacuateMicroversion: async () => (await client()).evacuateMicroversion(),
       };
       serverGateways.set(cloud, gateway);
@@ -175,6 +176,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     now,
     log,
     pacer,
+    defaultCloud,
     ...(hasBmcs ? { bmc: (r: ForceDownRequest) => readBmc({ bmc, now, log }, r) } : {}),
     instances: (r: ForceDownRequest) => readInstances({ servers, log }, r),
   });

@@ -33,8 +33,11 @@ export interface FakeOpenStack {
   server(id: string): FakeServer | undefined;
   /** Every migration record, oldest first. */
   migrations(): FakeMigration[];
-  /** Moves a migration along (as the conductor and nova-compute would): `done`, `failed`, `error`, … */
-  setMigrationStatus(id: number, status: string): void;
+  /**
+   * Moves a migration along (as the conductor and nova-compute would): `done`, `failed`, `error`, …;
+   * with `fault`, a failed one leaves its instance in ERROR with that fault (e.g. "No valid host was found. ").
+   */
+  setMigrationStatus(id: number, status: string, fault?: string): void;
   /** The next call with `method` whose path matches `path` gets this answer instead (once). */
   failNext(method: string, path: RegExp, status: number, message: string): void;
   reset(): void;
@@ -69,6 +72,8 @@ export interface FakeServer {
   vm_state: string;
   task_state: string | null;
   metadata: Record<string, string>;
+  /** Nova's record of the last failure (an instance in ERROR), shown by `GET /servers/{id}`. */
+  fault?: { code: number; message: string; created: string };
 }
 
 export interface FakeMigration {
@@ -192,6 +197,7 @@ export async function startFakeOpenStack(opts: FakeOpenStackOptions = {}): Promi
     'OS-EXT-SRV-ATTR:host': s.host,
     'OS-EXT-SRV-ATTR:hypervisor_hostname': s.host,
     links: [{ rel: 'self', href: `${base}/v2.1/servers/${s.id}` }],
+    ...(s.fault ? { fault: s.fault } : {}),
   });
   const migrationView = (m: FakeMigration, v: string) => {
     const { uuid, migration_type, ...rest } = m;
@@ -274,6 +280,12 @@ export async function startFakeOpenStack(opts: FakeOpenStackOptions = {}): Promi
       return send(res, 406, { computeFault: { code: 406, message: `Version ${v} is not supported by the API. Minimum is 2.1 and maximum is ${maxVersion}.` } });
     }
 
+    const one = method === 'GET' ? /^\/v2\.1\/servers\/([^/]+)$/.exec(url.pathname) : null;
+    if (one && one[1] !== 'detail') {
+      const server = servers.get(decodeURIComponent(one[1]!));
+      if (!server) return send(res, 404, { itemNotFound: { code: 404, message: `Instance ${one[1]} could not be found.` } });
+      return send(res, 200, { server: serverView(server) });
+    }
     if (method === 'GET' && url.pathname === '/v2.1/servers/detail') {
       const host = url.searchParams.get('host');
       const all = [...servers.values()].filter((x) => host === null || x.host === host);
@@ -385,7 +397,7 @@ export async function startFakeOpenStack(opts: FakeOpenStackOptions = {}): Promi
     addServer,
     server: (id) => servers.get(id),
     migrations: () => migrationList.map((m) => ({ ...m })),
-    setMigrationStatus: (id, status) => {
+    setMigrationStatus: (id, status, fault) => {
       const m = migrationList.find((x) => x.id === id);
       if (!m) throw new Error(`fake nova: no migration ${id}`);
       m.status = status;
@@ -394,6 +406,10 @@ export async function startFakeOpenStack(opts: FakeOpenStackOptions = {}): Promi
       if (server && ['done', 'completed', 'failed', 'error'].includes(status)) {
         server.task_state = null;
         if (status === 'done' || status === 'completed') server.host = m.dest_compute ?? server.host;
+        if (fault !== undefined && (status === 'failed' || status === 'error')) {
+          server.vm_state = 'error';
+          server.fault = { code: 500, message: fault, created: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+        }
       }
     },
     failNext: (method, path, status, message) => void faults.push({ method, path, status, message }),

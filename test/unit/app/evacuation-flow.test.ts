@@ -62,7 +62,8 @@ async function bench(o: Options = {}) {
       clock += ms;
       for (const m of fake.migrations().filter((x) => x.status === 'accepted')) {
         const status = (o.end ?? (() => 'done'))(nameOf(m.instance_uuid));
-        if (status !== undefined) fake.setMigrationStatus(m.id, status);
+        // A failed rebuild leaves Nova's fault on the instance, as the conductor records "No valid host".
+        if (status !== undefined) fake.setMigrationStatus(m.id, status, status === 'error' ? 'No valid host was found. There are not enough hosts available.' : undefined);
       }
       await new Promise((resolve) => setImmediate(resolve));
     },
@@ -162,7 +163,7 @@ describe('the evacuate job (worker)', () => {
     const ev = (await b.deps.store.getEvacuation(b.request.id))!;
     const byName = Object.fromEntries(Object.values(ev.instances).map((e) => [e.name, e]));
     expect(byName.vm0).toMatchObject({ state: 'done' });
-    expect(byName.vm1).toMatchObject({ state: 'failed', code: 'EVACUATION_FAILED' });
+    expect(byName.vm1).toMatchObject({ state: 'failed', code: 'NO_VALID_HOST', message: expect.stringContaining('(Nova said: No valid host was found. There are not enough hosts available.)') });
     expect(byName.busy).toMatchObject({ state: 'refused', code: 'INSTANCE_STATE_CONFLICT' });
     expect(b.evacuationEvents.at(-1)?.event).toEqual({ kind: 'ended' });
     expect(canRetry(ev)).toBe(true);

@@ -100,6 +100,20 @@ describe('listServersOnHost', () => {
   });
 });
 
+describe("an instance's fault (why a failed evacuation failed)", () => {
+  it("reads Nova's fault of a failed rebuild; none for a healthy instance; an unknown instance is a failure as data, not a throw", async () => {
+    const { fake, client } = await setup({ servers: [{ id: 'i-ok', host: 'src1' }, { id: 'i-bad', host: 'src1' }] });
+    fake.service('src1')!.forced_down = true;
+    expect((await client.evacuate('i-bad')).ok).toBe(true);
+    const m = fake.migrations().find((x) => x.instance_uuid === 'i-bad')!;
+    fake.setMigrationStatus(m.id, 'error', 'No valid host was found. There are not enough hosts available.');
+    expect(await client.instanceFault('i-bad')).toEqual({ ok: true, value: 'No valid host was found. There are not enough hosts available.' });
+    expect(await client.instanceFault('i-ok')).toEqual({ ok: true, value: undefined });
+    const missing = await client.instanceFault('i-gone');
+    expect(missing.ok).toBe(false);
+  });
+});
+
 describe('evacuate: the microversion matrix', () => {
   it('a 2.1-only Nova: NOVA_TOO_OLD, and no evacuate is sent', async () => {
     const { fake, client, nova } = await setup({ maxVersion: '2.1', servers: [{ id: 'i-1', host: 'src1' }] });
