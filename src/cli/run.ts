@@ -313,7 +313,7 @@ function detailOf(r: EvacuationResult): string {
     case 'done':
       return r.migration?.destCompute ? `on ${r.migration.destCompute}` : '';
     case 'failed':
-      return `migration ${r.migration?.id ?? '?'} ${r.migration?.status ?? ''}`.trim();
+      return `migration ${r.migration?.id ?? '?'} ${r.migration?.status ?? ''}`.trim() + (r.failure?.detail ? ` (Nova said: ${r.failure.detail})` : '');
     case 'timeout':
     case 'refused':
       return r.failure ? `${r.failure.code}: ${r.failure.message}${r.failure.detail ? ` (Nova said: ${r.failure.detail})` : ''}` : '';
