@@ -259,6 +259,36 @@ describe('modal submission listener', () => {
   });
 });
 
+describe('/force-down evacuate', () => {
+  /** A force-down of `host` that Nova carried out, as the worker leaves it; its id. */
+  const forcedDown = async (t: ReturnType<typeof bench>, host = 'compute1') => {
+    const id = await t.open();
+    const at = new Date(t.now()).toISOString();
+    await t.deps.store.transition(id, ['pending'], 'approved', at, { confirmation: { by: APPROVER, at, method: 'pdu' } }, APPROVER);
+    await t.deps.store.transition(id, ['approved'], 'executing', at);
+    await t.deps.store.transition(id, ['executing'], 'succeeded', at);
+    return id;
+  };
+
+  it("opens the evacuation modal of the host's forced-down card for an approver, and hands the worker the modal to fill", async () => {
+    const t = bench();
+    const id = await forcedDown(t);
+    t.jobs.length = 0;
+    expect(await t.command('evacuate COMPUTE1', APPROVER)).toMatchObject({ statusCode: 200, body: '' });
+    const [opened] = slack.calls('views.open');
+    expect(opened?.body).toMatchObject({ trigger_id: '1.2.3', view: { callback_id: 'evacuate_confirmation', private_metadata: JSON.stringify({ id, round: 0 }) } });
+    expect(t.jobs).toEqual([{ kind: 'check-evacuate-modal', id, viewId: expect.any(String), round: 0 }]);
+  });
+
+  it('says so when no card has the host forced down, and refuses a non-approver; nothing opens', async () => {
+    const t = bench();
+    expect(ephemeral(await t.command('evacuate compute9', APPROVER)).text).toContain('force it down first');
+    await forcedDown(t);
+    expect(ephemeral(await t.command('evacuate compute1', STRANGER)).text).toContain("cannot evacuate *compute1*'s instances");
+    expect(slack.calls('views.open')).toHaveLength(0);
+  });
+});
+
 describe('the edge stays thin', () => {
   it('no file under src/slack decides who may approve or cancel (only the use cases call the policy)', () => {
     const root = join(__dirname, '../../../src/slack');
