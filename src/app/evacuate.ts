@@ -137,6 +137,8 @@ export interface EvacuationOptions {
    * later run resumes from the ledger. Default: run to the end.
    */
   stopAt?: number;
+  /** Also stop (as at `stopAt`) once this answers true. */
+  stopWhen?: () => boolean;
 }
 
 export const DEFAULT_EVACUATE_POLL_MS = 5_000;
@@ -249,7 +251,7 @@ export async function runEvacuation<P extends RunPlan>(servers: EvacuateGateway,
       // Progress only.
     }
   };
-  const stopped = () => opts.stopAt !== undefined && opts.now() >= opts.stopAt;
+  const stopped = () => (opts.stopAt !== undefined && opts.now() >= opts.stopAt) || opts.stopWhen?.() === true;
   const record = async (id: string, outcome: 'sending' | 'accepted' | EvacuationResultKind, detail?: { failure?: Failure; migration?: EvacuationMigration }) => {
     if (outcome === 'unfinished') return;
     try {

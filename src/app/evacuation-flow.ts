@@ -50,6 +50,12 @@ export interface EvacuationSettings {
   sliceMs?: number;
   /** Least time between two progress updates of the card (default {@link EVACUATE_CARD_EVERY_MS}). */
   cardEveryMs?: number;
+  /**
+   * True once the process is stopping (`npm start`'s shutdown): the job stops
+   * following and hands over to nobody; the next start resumes the
+   * evacuation from the ledger (recoverStalledEvacuations with `atStart`).
+   */
+  stopping?: () => boolean;
 }
 
 /** One worker job's share of an evacuation: well within the worker Lambda's timeout (at least 180 s, serverless.yml). */
@@ -264,11 +270,16 @@ export async function runEvacuationJob(deps: AppDeps, id: string, by?: string): 
       now: deps.now,
       sleep: deps.sleep,
       stopAt: started + (settings.sliceMs ?? EVACUATE_SLICE_MS),
+      ...(settings.stopping ? { stopWhen: settings.stopping } : {}),
       ledger: storeLedger(deps.store, id, { now: () => new Date(deps.now()) }),
       onProgress: (p) => (p.kind === 'sent' ? undefined : showProgress(false)),
     },
   );
 
+  if (report.summary.unfinished > 0 && settings.stopping?.()) {
+    deps.log.info('evacuation left for the next start: the process is stopping', { requestId: id, unfinished: report.summary.unfinished });
+    return;
+  }
   if (report.summary.unfinished > 0) {
     deps.log.info('evacuation handed over to a fresh job', { requestId: id, unfinished: report.summary.unfinished });
     await showProgress(true);
@@ -288,9 +299,11 @@ export async function runEvacuationJob(deps: AppDeps, id: string, by?: string): 
  * than two slices (its job was not enqueued, or every attempt of its worker
  * died before deciding) are handed to the worker again. (A worker that dies
  * later is retried by Lambda's async retries; the ledger makes the retry
- * follow what was accepted, never resend it.)
+ * follow what was accepted, never resend it.) `atStart` (the local bot's
+ * start, when no job of an earlier process still runs): every evacuation
+ * with an undecided round or an instance not ended is handed over at once.
  */
-export async function recoverStalledEvacuations(deps: AppDeps): Promise<number> {
+export async function recoverStalledEvacuations(deps: AppDeps, opts: { atStart?: boolean } = {}): Promise<number> {
   const settings = deps.evacuation;
   if (!settings) return 0;
   const stalledAfter = (settings.sliceMs ?? EVACUATE_SLICE_MS) * 2;
@@ -300,10 +313,14 @@ export async function recoverStalledEvacuations(deps: AppDeps): Promise<number> 
     const ev = await deps.store.getEvacuation(request.id);
     if (!ev) continue;
     const round = roundOf(ev);
-    if (ev.checkedRound === round || ev.refusal?.round === round) continue;
+    const decided = ev.checkedRound === round || ev.refusal?.round === round;
+    if (opts.atStart) {
+      const open = ev.checkedRound === round && Object.values(ev.instances).some((e) => !isFinal(e.state));
+      if (decided && !open) continue;
+    } else if (decided) continue;
     // When the round was asked for: a retry moves its entries back to planned at that time.
     const asked = Math.max(Date.parse(ev.at), ...Object.values(ev.instances).map((e) => Date.parse(e.updatedAt)).filter(Number.isFinite));
-    if (deps.now() - asked < stalledAfter) continue;
+    if (!opts.atStart && deps.now() - asked < stalledAfter) continue;
     try {
       await deps.enqueue({ kind: 'evacuate', id: request.id });
       handed += 1;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../app/ports.js';
 import { recoverStaleExecuting, recoverStuckApproved } from '../app/recovery.js';
+import { recoverStalledEvacuations } from '../app/evacuation-flow.js';
 import { runJob } from '../app/worker.js';
 import { loadBotSettings } from '../config/env.js';
 import { loadSecretFile } from '../config/secret-document.js';
@@ -34,7 +35,8 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
 
   // The queue runs jobs only after they are enqueued, by which time `rt` exists.
   const queue = createInProcessQueue((job) => runJob(rt.deps, job), log);
-  const rt = composeRuntime({ settings, secret, store, enqueue: queue.enqueue, log, ...(opts.now ? { now: opts.now } : {}) });
+  let stopping = false;
+  const rt = composeRuntime({ settings, secret, store, enqueue: queue.enqueue, log, stopping: () => stopping, ...(opts.now ? { now: opts.now } : {}) });
   const router = createRouter({ slack: async () => rt.slack, alerts: async () => rt.alerts, now: opts.now ?? Date.now, log });
   const server = await startHttpServer({
     host: '127.0.0.1',
@@ -53,6 +55,8 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
   const recovered = (async () => {
     await recoverStaleExecuting(rt.deps, { orphanedBefore: startedAt });
     await recoverStuckApproved(rt.deps, { orphanedBefore: startedAt });
+    // Evacuations an earlier process was following (or never started): followed again, nothing resent.
+    await recoverStalledEvacuations(rt.deps, { atStart: true });
   })().catch((err: unknown) => log.error('recovery failed', { error: (err as Error)?.name }));
   return {
     url: server.url,
@@ -62,6 +66,8 @@ export async function startLocalBot(opts: { env: Env; log?: Logger; now?: () => 
     queue,
     async close() {
       clearInterval(sweep);
+      // Evacuation jobs stop following within a poll; the next start resumes them from the ledger.
+      stopping = true;
       await recovered;
       await server.close();
       await queue.idle();

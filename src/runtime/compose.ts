@@ -39,6 +39,8 @@ export interface RuntimeOptions {
    * test benches that post thousands of cards to one fake channel pass a faster one.
    */
   slackPacer?: ChannelPacer;
+  /** True once the process is stopping (the local bot's close): evacuation jobs stop following and leave the rest for the next start. */
+  stopping?: () => boolean;
 }
 
 export interface Runtime {
@@ -140,6 +142,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     now,
     log,
     pacer,
+    defaultCloud,
     postToResponseUrl: async (url, message) => {
       // Only Slack's (the api checked the request's; a job is checked again): never another host.
       if (!isSlackResponseUrl(url, settings.slackApiUrl)) return void log.warn("response_url refused: not Slack's");
@@ -198,7 +201,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     log,
     ...(hasBmcs ? { bmc } : {}),
     servers,
-    evacuation: { concurrency: settings.evacuateConcurrency, timeoutMs: settings.evacuateTimeoutMs },
+    evacuation: { concurrency: settings.evacuateConcurrency, timeoutMs: settings.evacuateTimeoutMs, ...(opts.stopping ? { stopping: opts.stopping } : {}) },
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });

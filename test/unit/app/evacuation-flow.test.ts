@@ -207,6 +207,33 @@ describe('the evacuate job (worker)', () => {
     expect(evacuatePosts(b.fake)).toHaveLength(1);
   });
 
+  it('a stopping process stops following and hands over to nobody; the next start resumes without resending', async () => {
+    let running = true;
+    let stopping = false;
+    const b = await bench({ servers: vms(3), end: () => (running ? undefined : 'done'), evacuation: { concurrency: 3, stopping: () => stopping } });
+    await requestEvacuation(b.deps, { ...b.who, form: { round: 0 }, scope: 'all' });
+    const job = b.jobs.shift()!;
+    // The evacuates go out, then the process is told to stop while it follows them.
+    const sleep = b.deps.sleep;
+    b.deps.sleep = async (ms) => {
+      stopping = true;
+      await sleep(ms);
+    };
+    await runEvacuationJob(b.deps, job.kind === 'evacuate' ? job.id : '', APPROVER);
+    expect(evacuatePosts(b.fake)).toHaveLength(3);
+    expect(b.jobs).toEqual([]);
+    // The next start: the evacuation is handed over at once, followed to its end, nothing resent.
+    stopping = false;
+    b.deps.sleep = sleep;
+    running = false;
+    expect(await recoverStalledEvacuations(b.deps)).toBe(0); // the sweep leaves a decided round to its jobs
+    expect(await recoverStalledEvacuations(b.deps, { atStart: true })).toBe(1);
+    await b.work();
+    expect(evacuatePosts(b.fake)).toHaveLength(3);
+    expect(countEvacuation((await b.deps.store.getEvacuation(b.request.id))!)).toMatchObject({ done: 3 });
+    expect(await recoverStalledEvacuations(b.deps, { atStart: true })).toBe(0);
+  });
+
   it('the sweep hands an evacuation whose job never ran to the worker again', async () => {
     const b = await bench();
     b.deps.enqueue = async () => {
