@@ -116,3 +116,38 @@ export const fail = <T = never>(failure: Failure): Outcome<T> => ({ ok: false, f
 export function isUnavailable(code: FailureCode): boolean {
   return code === 'NOVA_UNAVAILABLE' || code === 'KEYSTONE_UNAVAILABLE' || code === 'BMC_UNREACHABLE';
 }
+
+/** Every failure code (`satisfies` keeps it complete), for reading a code stored as a string. */
+export const FAILURE_CODES = {
+  HOST_NOT_FOUND: true,
+  NOT_A_COMPUTE_SERVICE: true,
+  NOVA_FORBIDDEN: true,
+  EVACUATIONS_PENDING: true,
+  NOVA_TOO_OLD: true,
+  AUTH_FAILED: true,
+  ENDPOINT_NOT_FOUND: true,
+  NOVA_UNAVAILABLE: true,
+  KEYSTONE_UNAVAILABLE: true,
+  NOVA_REJECTED: true,
+  CONFIRMATION_STALE: true,
+  HOST_STILL_REPORTING: true,
+  BMC_SAYS_ON: true,
+  BMC_UNREACHABLE: true,
+  BMC_POWER_OFF_TIMEOUT: true,
+  BMC_CONFIG: true,
+  BMC_REJECTED: true,
+  INSTANCE_STATE_CONFLICT: true,
+  HOST_STILL_IN_USE: true,
+  TARGET_NOT_FOUND: true,
+  TARGET_SAME_HOST: true,
+  INSTANCE_NOT_FOUND: true,
+  NO_VALID_HOST: true,
+  EVACUATION_FAILED: true,
+  EVACUATION_TIMEOUT: true,
+  TOO_MANY_INSTANCES: true,
+} satisfies Record<FailureCode, true>;
+
+/** Whether `code` (e.g. read from the store) is one of force-down's failure codes. */
+export function isFailureCode(code: string | undefined): code is FailureCode {
+  return code !== undefined && Object.prototype.hasOwnProperty.call(FAILURE_CODES, code);
+}

@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { EvacuateForm, EvacuateModalCheck, EvacuationEvent, InstancesView } from '../app/ports.js';
 import { canRetryEvacuation, countEvacuation, retryableInstances, roundOf, type Evacuation, type InstanceEntry } from '../domain/evacuation.js';
-import type { FailureCode } from '../domain/failure.js';
+import { isFailureCode, type FailureCode } from '../domain/failure.js';
 import { checkHostName, describeHostNameProblem } from '../domain/host.js';
 import type { ForceDownRequest } from '../domain/request.js';
 import { LIMITS, mrkdwn, plain } from './card-parts.js';
@@ -352,40 +352,6 @@ export function validateEvacuateSubmission(values: unknown, opts: { retry: boole
 
 // ---------------------------------------------------------------------------------------------
 // The card's thread
-
-/** Every failure code, for reading a ledger entry's code (a string in the store). */
-const FAILURE_CODES = {
-  HOST_NOT_FOUND: true,
-  NOT_A_COMPUTE_SERVICE: true,
-  NOVA_FORBIDDEN: true,
-  EVACUATIONS_PENDING: true,
-  NOVA_TOO_OLD: true,
-  AUTH_FAILED: true,
-  ENDPOINT_NOT_FOUND: true,
-  NOVA_UNAVAILABLE: true,
-  KEYSTONE_UNAVAILABLE: true,
-  NOVA_REJECTED: true,
-  CONFIRMATION_STALE: true,
-  HOST_STILL_REPORTING: true,
-  BMC_SAYS_ON: true,
-  BMC_UNREACHABLE: true,
-  BMC_POWER_OFF_TIMEOUT: true,
-  BMC_CONFIG: true,
-  BMC_REJECTED: true,
-  INSTANCE_STATE_CONFLICT: true,
-  HOST_STILL_IN_USE: true,
-  TARGET_NOT_FOUND: true,
-  TARGET_SAME_HOST: true,
-  INSTANCE_NOT_FOUND: true,
-  NO_VALID_HOST: true,
-  EVACUATION_FAILED: true,
-  EVACUATION_TIMEOUT: true,
-  TOO_MANY_INSTANCES: true,
-} satisfies Record<FailureCode, true>;
-
-function isFailureCode(code: string | undefined): code is FailureCode {
-  return code !== undefined && Object.prototype.hasOwnProperty.call(FAILURE_CODES, code);
-}
 
 /** Why one instance did not evacuate, in words: our headline for its code, then Nova's message (inert, a code span). */
 export function instanceFailureText(request: Pick<ForceDownRequest, 'host' | 'cloud'>, entry: InstanceEntry): string {

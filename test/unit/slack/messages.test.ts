@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Failure, FailureCode } from '../../../src/domain/failure.js';
+import { FAILURE_CODES, type Failure, type FailureCode } from '../../../src/domain/failure.js';
 import type { Refusal } from '../../../src/domain/policy.js';
 import type { Action } from '../../../src/domain/request.js';
 import { nextStep } from '../../../src/domain/runbook.js';
@@ -17,36 +17,7 @@ import {
   twoPersonRuleText,
 } from '../../../src/slack/messages.js';
 
-/** Every FailureCode. `satisfies` + the exhaustiveness check below keep this list complete. */
-const CODES = {
-  HOST_NOT_FOUND: true,
-  NOT_A_COMPUTE_SERVICE: true,
-  NOVA_FORBIDDEN: true,
-  EVACUATIONS_PENDING: true,
-  NOVA_TOO_OLD: true,
-  AUTH_FAILED: true,
-  ENDPOINT_NOT_FOUND: true,
-  NOVA_UNAVAILABLE: true,
-  KEYSTONE_UNAVAILABLE: true,
-  NOVA_REJECTED: true,
-  CONFIRMATION_STALE: true,
-  HOST_STILL_REPORTING: true,
-  BMC_SAYS_ON: true,
-  BMC_UNREACHABLE: true,
-  BMC_POWER_OFF_TIMEOUT: true,
-  BMC_CONFIG: true,
-  BMC_REJECTED: true,
-  INSTANCE_STATE_CONFLICT: true,
-  HOST_STILL_IN_USE: true,
-  TARGET_NOT_FOUND: true,
-  TARGET_SAME_HOST: true,
-  INSTANCE_NOT_FOUND: true,
-  NO_VALID_HOST: true,
-  EVACUATION_FAILED: true,
-  EVACUATION_TIMEOUT: true,
-  TOO_MANY_INSTANCES: true,
-} satisfies Record<FailureCode, true>;
-const ALL_CODES = Object.keys(CODES) as FailureCode[];
+const ALL_CODES = Object.keys(FAILURE_CODES) as FailureCode[];
 const ACTIONS: Action[] = ['force-down', 'unset'];
 
 /** What Nova really says, and exception text: none of it belongs in a headline. */
