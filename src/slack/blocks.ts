@@ -7,7 +7,21 @@ import { AUTO_APPROVER, AUTO_BMC_NOTE, type Action, type ForceDownRequest, type 
 import type { BmcView, InstancesView } from '../app/ports.js';
 import { recentHeartbeatAgeMs } from '../domain/heartbeat.js';
 import type { ComputeService } from '../domain/service.js';
-import { CARD_INSTANCES_BLOCK_ID, confirmActionId, confirmButtonText, confirmedBy, headerText, lastEntry, LIMITS, methodLabel, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
+import {
+  CARD_INSTANCES_BLOCK_ID,
+  confirmActionId,
+  confirmButtonText,
+  confirmedBy,
+  headerText,
+  lastEntry,
+  LIMITS,
+  methodLabel,
+  mrkdwn,
+  outcomeFailureText,
+  plain,
+  showsExpiry,
+  unsetCommand,
+} from './card-parts.js';
 import { encodeModalMetadata } from './envelope.js';
 import { evacuationCardBlocks } from './evacuation-blocks.js';
 import type { Evacuation } from '../domain/evacuation.js';
@@ -107,6 +121,8 @@ export interface CardView {
   poweringOff?: PowerState;
   /** The host's evacuation (a succeeded force-down's card): its line and **Retry failed…**; absent: **Evacuate N instances…**. */
   evacuation?: Evacuation;
+  /** FORCE_DOWN_DEFAULT_CLOUD: the unset command on a ✅ card names `--cloud` only for another cloud (unknown: always). */
+  defaultCloud?: string;
 }
 
 const field = (label: string, value: string): types.MrkdwnElement => ({ type: 'mrkdwn', text: truncate(`*${label}*\n${value}`, LIMITS.sectionField) });
@@ -338,6 +354,14 @@ function stateLine(request: ForceDownRequest, view: CardView): { line: string; s
   }
 }
 
+/** `block_id` of a ✅ force-down card's next-steps line. */
+export const CARD_NEXT_BLOCK_ID = 'next';
+
+/** What comes next on a ✅ force-down card: "When compute1 is repaired: `/force-down --unset compute1`". */
+export function nextStepsLine(request: Pick<ForceDownRequest, 'host' | 'cloud'>, defaultCloud?: string): string {
+  return `When ${escapeMrkdwn(request.host)} is repaired: \`${escapeMrkdwn(unsetCommand(request.host, request.cloud, defaultCloud))}\``;
+}
+
 /**
  * The request card. Buttons appear only while a click can still lead to a
  * Nova call: **Confirm fenced…** / **Confirm recovered…** and **Cancel** when
@@ -347,7 +371,7 @@ function stateLine(request: ForceDownRequest, view: CardView): { line: string; s
  * button's `value` is the request id.
  */
 export function requestCard(request: ForceDownRequest, view: CardView): CardMessage {
-  const blocks: KnownBlock[] = [{ type: 'header', text: plain(headerText(request), LIMITS.headerText) }];
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain(headerText(request, view.now), LIMITS.headerText) }];
   blocks.push({ type: 'section', fields: originFields(request.origin, request, view.now).slice(0, LIMITS.sectionFields) });
   const quotes = requestQuotes(request);
   if (quotes) blocks.push(quotes);
@@ -356,18 +380,18 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
   blocks.push(...novaBlocks(request, view));
   blocks.push(...instancesBlocks(request, view));
   blocks.push(...bmcBlocks(request, view));
-  blocks.push({
-    type: 'context',
-    elements: [mrkdwn(`Request ${codeSpan(request.id, 100)} · asked ${formatUtc(request.createdAt)} · expires ${formatUtc(request.expiresAt)}`)],
-  });
+  // The expiry only while it can still end the request (pending, failed): a finished card no longer shows one.
+  const expires = showsExpiry(request, view.now) ? ` · expires ${formatUtc(request.expiresAt)}` : '';
+  blocks.push({ type: 'context', elements: [mrkdwn(`Request ${codeSpan(request.id, 100)} · asked ${formatUtc(request.createdAt)}${expires}`)] });
   blocks.push({ type: 'divider' });
   const { line, summary } = stateLine(request, view);
   blocks.push({ type: 'section', text: mrkdwn(line) });
+  if (request.state === 'succeeded' && request.action === 'force-down') blocks.push({ type: 'context', block_id: CARD_NEXT_BLOCK_ID, elements: [mrkdwn(nextStepsLine(request, view.defaultCloud))] });
   if (request.state === 'pending') blocks.push(confirmButtons(request, 'confirm'));
   if (request.state === 'failed') blocks.push(confirmButtons(request, 'retry'));
   if (request.state === 'approved') blocks.push({ type: 'actions', block_id: CARD_ACTIONS_BLOCK_ID, elements: [cancelButton(request)] });
   blocks.push(...evacuationCardBlocks(request, view));
-  const text = truncate(`${escapeMrkdwn(headerText(request))} (${escapeMrkdwn(request.cloud)}): ${summary}`, LIMITS.sectionText);
+  const text = truncate(`${escapeMrkdwn(headerText(request, view.now))} (${escapeMrkdwn(request.cloud)}): ${summary}`, LIMITS.sectionText);
   return { text, blocks: blocks.slice(0, LIMITS.messageBlocks) };
 }
 
@@ -506,20 +530,6 @@ export function fenceModal(request: ForceDownRequest, check?: ModalCheck, form?:
   };
 }
 
-/** The parts of `view.state.values` the modal's inputs produce; anything else is ignored. */
-const stateValuesSchema = z.record(
-  z.string(),
-  z.record(
-    z.string(),
-    z.looseObject({
-      type: z.string().optional(),
-      selected_option: z.looseObject({ value: z.string() }).nullish(),
-      selected_options: z.array(z.looseObject({ value: z.string() })).nullish(),
-      value: z.string().nullish(),
-    }),
-  ),
-);
-
 export type FenceSubmission =
   | { ok: true; method?: FenceChoice; note?: string }
   /** `errors` is keyed by block_id: answer `ack({ response_action: 'errors', errors })`. */
@@ -532,8 +542,7 @@ export type FenceSubmission =
  * host has a BMC), and needs no ticked box: force-down fences the host itself.
  */
 export function validateFenceSubmission(values: unknown, action: Action = 'force-down', opts: { bmc?: boolean } = {}): FenceSubmission {
-  const parsed = stateValuesSchema.safeParse(values ?? {});
-  const state = parsed.success ? parsed.data : {};
+  const state = readModalValues(values);
   const input = (ids: { blockId: string; actionId: string }) => state[ids.blockId]?.[ids.actionId];
   const errors: Record<string, string> = {};
 

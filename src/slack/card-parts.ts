@@ -33,9 +33,56 @@ export const mrkdwn = (text: string): types.MrkdwnElement => ({ type: 'mrkdwn', 
 /** A plain-text element (emoji shown), cut to `max`. */
 export const plain = (text: string, max: number): types.PlainTextElement => ({ type: 'plain_text', text: truncate(text, max), emoji: true });
 
-/** The single card's header: our words and the host name only. */
-export function headerText(request: Pick<ForceDownRequest, 'action' | 'host'>): string {
-  return request.action === 'force-down' ? `🔴 Force down ${request.host}` : `🟢 Unset forced-down: ${request.host}`;
+/**
+ * The single card's header: where the request stands, at a glance, then our
+ * words and the host name only. `🟡 … · waiting` (pending), `⏳ … · in progress`
+ * (confirmed or executing), `✅ compute1 forced down` / `✅ compute1 unset: no
+ * longer forced down`, `❌ … · failed`, `⚪ … · cancelled` / `· expired`. With
+ * `now`, a pending or failed request past its expiry shows as expired
+ * ({@link effectiveState}).
+ */
+export function headerText(request: Pick<ForceDownRequest, 'action' | 'host' | 'state' | 'expiresAt'>, now?: number): string {
+  const state = now === undefined ? request.state : effectiveState(request, now);
+  const what = request.action === 'force-down' ? `Force down ${request.host}` : `Unset forced-down: ${request.host}`;
+  switch (state) {
+    case 'pending':
+      return `🟡 ${what} · waiting`;
+    case 'approved':
+    case 'executing':
+      return `⏳ ${what} · in progress`;
+    case 'succeeded':
+      return request.action === 'force-down' ? `✅ ${request.host} forced down` : `✅ ${request.host} unset: no longer forced down`;
+    case 'failed':
+      return `❌ ${what} · failed`;
+    case 'cancelled':
+      return `⚪ ${what} · cancelled`;
+    case 'expired':
+      return `⚪ ${what} · expired`;
+    default: {
+      const unknown: never = state;
+      return `${what} · ${String(unknown)}`;
+    }
+  }
+}
+
+/**
+ * Whether the card still shows when the request expires: only while the
+ * expiry can still end it, i.e. pending (unconfirmed) or failed (**Retry…**
+ * works until then). A confirmed, executing or finished (succeeded,
+ * cancelled, expired) request no longer expires.
+ */
+export function showsExpiry(request: Pick<ForceDownRequest, 'state' | 'expiresAt'>, now: number): boolean {
+  const state = effectiveState(request, now);
+  return state === 'pending' || state === 'failed';
+}
+
+/**
+ * The slash command that unsets forced-down on `host` once it is repaired:
+ * `/force-down --unset compute1`, with `--cloud NAME` when `cloud` is not
+ * `defaultCloud` (or the default is not known).
+ */
+export function unsetCommand(host: string, cloud: string, defaultCloud?: string): string {
+  return `/force-down --unset ${host}${cloud === defaultCloud ? '' : ` --cloud ${cloud}`}`;
 }
 
 /** The grouped card's header. Our words only: the title (an alert's words) is in the quoted block below the header, never in it. */
@@ -66,7 +113,7 @@ export function confirmedBy(request: ForceDownRequest): string {
 }
 
 /** A pending or failed request past its expiry is shown (and counted) as expired: its button would only be refused. */
-export function effectiveState(request: ForceDownRequest, now: number): RequestState {
+export function effectiveState(request: Pick<ForceDownRequest, 'state' | 'expiresAt'>, now: number): RequestState {
   if (request.state === 'pending' || request.state === 'failed') {
     const expires = parseUtc(request.expiresAt);
     if (expires !== undefined && expires <= now) return 'expired';

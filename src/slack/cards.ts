@@ -44,6 +44,8 @@ export interface SlackCardsOptions {
   notifier: Pick<Notifier, 'auditJoined'>;
   now: () => number;
   log: Logger;
+  /** FORCE_DOWN_DEFAULT_CLOUD: a ✅ card's unset command names `--cloud` for other clouds only (absent: always). */
+  defaultCloud?: string;
   /** Spaces posts and updates per channel (Slack: about a message a second per channel, short bursts aside); queues, never drops. Default: none. */
   pacer?: ChannelPacer;
   /** Waits between the retries of an outcome's card update. Default: a timer. */
@@ -168,7 +170,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
   /** A request's own card: posted, or updated when it has a messageTs. Returns the card's ts. */
   async function single(request: ForceDownRequest, view?: HostView): Promise<string | undefined> {
     const evacuation = await evacuationOf(request);
-    const card = requestCard(request, { ...(view ?? {}), now: opts.now(), ...(evacuation ? { evacuation } : {}) });
+    const card = requestCard(request, { ...(view ?? {}), now: opts.now(), ...(evacuation ? { evacuation } : {}), ...(opts.defaultCloud ? { defaultCloud: opts.defaultCloud } : {}) });
     const call = request.messageTs ? 'chat.update' : 'chat.postMessage';
     try {
       if (request.messageTs) {
@@ -228,7 +230,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
     // One host: the full single card (Nova's view in detail, Cancel, its evacuation); more, or hosts left out: the grouped card.
     const cards: CardMessage[] =
       members.length === 1 && !group.overflow
-        ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now, ...(evacuation ? { evacuation } : {}) })]
+        ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now, ...(evacuation ? { evacuation } : {}), ...(opts.defaultCloud ? { defaultCloud: opts.defaultCloud } : {}) })]
         : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title, moreHosts: group.overflow ?? 0 });
     const ts = [...group.messages];
     const wanted = new Set(wantedPages ?? cards.map((_, i) => i));

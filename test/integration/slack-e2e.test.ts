@@ -179,7 +179,7 @@ describe('a force-down and its recovery, confirmed in Slack', () => {
     expect(cards()).toHaveLength(1);
     expect(cards()[0]!.body).toMatchObject({ channel: CHANNEL.id, text: expect.stringContaining(`Force down ${host}`) });
     let text = cardText(ts);
-    expect(text).toContain(`🔴 Force down ${host}`);
+    expect(text).toContain(`🟡 Force down ${host} · waiting`);
     expect(text).toContain('PSU dead');
     expect(text).toContain(`<@${REQUESTER.id}>`);
     expect(text).toContain("*Nova's view* of `nova-compute`");
@@ -205,6 +205,10 @@ describe('a force-down and its recovery, confirmed in Slack', () => {
     expect(await probe.service(host)).toMatchObject({ forced_down: true, state: 'down' });
     text = cardText(ts);
     expect(text).toContain(`✅ *${host}* is forced down in Nova (by <@${APPROVER.id}>, fenced: BMC power-off (IPMI/Redfish))`);
+    // The header says where it stands, and what comes next (the lab is the default cloud: no --cloud).
+    expect(text).toContain(`✅ ${host} forced down`);
+    expect(text).toContain(`When ${host} is repaired: \`/force-down --unset ${host}\``);
+    expect(text).not.toContain('expires ');
     expect(text).toContain('*State*\n`down`');
     expect(text).toContain('*Forced down*\n*yes*');
     expect(buttonLabels(ts)).toEqual([]);
@@ -225,7 +229,7 @@ describe('a force-down and its recovery, confirmed in Slack', () => {
 
     expect((await b.slash(`--unset ${host}`)).res).toMatchObject({ status: 200, body: '' });
     const { request, ts } = await b.openRequest(host, 'unset');
-    expect(cardText(ts)).toContain(`🟢 Unset forced-down: ${host}`);
+    expect(cardText(ts)).toContain(`🟡 Unset forced-down: ${host} · waiting`);
     expect(cardText(ts)).toContain('*Forced down*\n*yes*');
     expect(buttonLabels(ts)).toEqual(['Confirm recovered…', 'Cancel']);
 

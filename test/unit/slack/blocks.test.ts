@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
 import { FENCING_METHODS } from '../../../src/domain/fencing.js';
 import { nextStep } from '../../../src/domain/runbook.js';
-import { LIMITS, QUOTED_BLOCK_ID, auditLine, fenceModal, helpText, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
+import { CARD_NEXT_BLOCK_ID, LIMITS, QUOTED_BLOCK_ID, auditLine, fenceModal, helpText, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
 import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH } from '../../../src/slack/ids.js';
 import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
 
@@ -74,7 +74,7 @@ const approved = (state: RequestState, over: Partial<ForceDownRequest> = {}) => 
 describe('requestCard', () => {
   it('pending force-down: header, who and why, Nova view, Confirm fenced… (danger) and Cancel carrying the id', () => {
     const card = requestCard(aRequest(), { service: aService(), now: NOW, instances: { total: 12, ha: 2, byState: [{ state: 'ACTIVE', count: 10 }, { state: 'SHUTOFF', count: 2 }], text: 'ACTIVE 10 · SHUTOFF 2' } });
-    expect(card.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '🔴 Force down compute1', emoji: true } });
+    expect(card.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '🟡 Force down compute1 · waiting', emoji: true } });
     const text = textOf(card.blocks);
     expect(text).toContain('*Cloud*\nprod-east');
     expect(text).toContain('*Asked by*\n<@U0REQUEST1>');
@@ -88,13 +88,13 @@ describe('requestCard', () => {
     expect(confirm).toMatchObject({ action_id: ACTION_IDS.confirmFenced, value: 'req-0001', style: 'danger', text: { text: 'Confirm fenced…' } });
     expect(cancel).toMatchObject({ action_id: ACTION_IDS.cancelRequest, value: 'req-0001', text: { text: 'Cancel' } });
     expect(cancel?.style).toBeUndefined();
-    expect(card.text).toBe('🔴 Force down compute1 (prod-east): waiting for a fence confirmation');
+    expect(card.text).toBe('🟡 Force down compute1 · waiting (prod-east): waiting for a fence confirmation');
     expect(card).toMatchSnapshot();
   });
 
-  it('pending unset: 🟢 header, Confirm recovered… and Cancel', () => {
+  it('pending unset: 🟡 header, Confirm recovered… and Cancel', () => {
     const card = requestCard(aRequest({ action: 'unset' }), { service: aService({ forcedDown: true, state: 'down' }), now: NOW });
-    expect(card.blocks[0]).toMatchObject({ type: 'header', text: { text: '🟢 Unset forced-down: compute1' } });
+    expect(card.blocks[0]).toMatchObject({ type: 'header', text: { text: '🟡 Unset forced-down: compute1 · waiting' } });
     expect(textOf(card.blocks)).toContain('*Forced down*\n*yes*');
     expect(buttons(card.blocks).map((b) => [b.action_id, b.value, (b.text as Json).text])).toEqual([
       [ACTION_IDS.confirmRecovered, 'req-0001', 'Confirm recovered…'],
@@ -129,7 +129,7 @@ describe('requestCard', () => {
     // The approver's note is theirs: quoted above the divider, not on our state line.
     expect(quotedOf(card.blocks)).toBe('Reason: “PSU alarm, host unreachable”\nConfirmation note: “ipmitool chassis power off, verified off”');
     expect(buttons(card.blocks).map((b) => [b.action_id, (b.text as Json).text])).toEqual([['evacuate_host', 'Evacuate instances…']]);
-    expect(card.text).toBe('🔴 Force down compute1 (prod-east): forced down in Nova');
+    expect(card.text).toBe('✅ compute1 forced down (prod-east): forced down in Nova');
     expect(card).toMatchSnapshot();
   });
 
@@ -202,6 +202,53 @@ describe('requestCard', () => {
     expect(withButtons).toEqual(['pending', 'approved', 'succeeded', 'failed']);
     expect(buttons(requestCard(approved('succeeded'), { now: NOW }).blocks).map((b) => b.action_id)).toEqual(['evacuate_host']);
     expect(buttons(requestCard(approved('succeeded', { action: 'unset' }), { now: NOW }).blocks)).toEqual([]);
+  });
+
+  it.each([
+    ['pending', 'force-down', '🟡 Force down compute1 · waiting'],
+    ['approved', 'force-down', '⏳ Force down compute1 · in progress'],
+    ['executing', 'force-down', '⏳ Force down compute1 · in progress'],
+    ['succeeded', 'force-down', '✅ compute1 forced down'],
+    ['failed', 'force-down', '❌ Force down compute1 · failed'],
+    ['cancelled', 'force-down', '⚪ Force down compute1 · cancelled'],
+    ['expired', 'force-down', '⚪ Force down compute1 · expired'],
+    ['pending', 'unset', '🟡 Unset forced-down: compute1 · waiting'],
+    ['executing', 'unset', '⏳ Unset forced-down: compute1 · in progress'],
+    ['succeeded', 'unset', '✅ compute1 unset: no longer forced down'],
+    ['failed', 'unset', '❌ Unset forced-down: compute1 · failed'],
+  ] as const)('the header says where a %s %s stands: "%s" (and the notification text starts with it)', (state, action, header) => {
+    const card = requestCard(approved(state, { action }), { now: NOW });
+    expect(card.blocks[0]).toMatchObject({ type: 'header', text: { text: header } });
+    expect(card.text.startsWith(`${header} (prod-east)`)).toBe(true);
+  });
+
+  it('a pending or failed request past its expiry is headed expired, as its buttons would only be refused', () => {
+    const late = Date.parse('2026-11-25T15:00:01Z');
+    for (const state of ['pending', 'failed'] as const) {
+      expect(requestCard(approved(state), { now: late }).blocks[0]).toMatchObject({ text: { text: '⚪ Force down compute1 · expired' } });
+    }
+  });
+
+  it('the expiry shows only while it can still end the request (pending, failed); a confirmed, running or finished card has none', () => {
+    const expiry = (state: RequestState) => textOf(requestCard(approved(state), { now: NOW }).blocks).includes('expires 2026-11-25 15:00 UTC');
+    const states: RequestState[] = ['pending', 'approved', 'executing', 'succeeded', 'failed', 'cancelled', 'expired'];
+    expect(states.filter(expiry)).toEqual(['pending', 'failed']);
+    expect(textOf(requestCard(approved('succeeded'), { now: NOW }).blocks)).toContain('Request `req-0001` · asked 2026-11-25 14:00 UTC');
+  });
+
+  it('a ✅ force-down says what comes next: the unset command once repaired, naming --cloud only for a cloud other than the default', () => {
+    const next = (defaultCloud?: string) => {
+      const card = requestCard(approved('succeeded'), { now: NOW, ...(defaultCloud ? { defaultCloud } : {}) });
+      const block = card.blocks.find((b) => b.block_id === CARD_NEXT_BLOCK_ID) as { elements: { text: string }[] } | undefined;
+      return block?.elements[0]?.text;
+    };
+    expect(next('prod-east')).toBe('When compute1 is repaired: `/force-down --unset compute1`');
+    expect(next('prod-west')).toBe('When compute1 is repaired: `/force-down --unset compute1 --cloud prod-east`');
+    expect(next()).toBe('When compute1 is repaired: `/force-down --unset compute1 --cloud prod-east`');
+    // Not before it is forced down, nor on an unset's card.
+    for (const [state, action] of [['pending', 'force-down'], ['failed', 'force-down'], ['succeeded', 'unset']] as const) {
+      expect(requestCard(approved(state, { action }), { now: NOW, defaultCloud: 'prod-east' }).blocks.some((b) => b.block_id === CARD_NEXT_BLOCK_ID)).toBe(false);
+    }
   });
 
   it('an alert request: source and since in our fields; its name, summary and link (showing its host) quoted', () => {

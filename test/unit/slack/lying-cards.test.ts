@@ -118,7 +118,7 @@ describe('the single card', () => {
     expect((card.blocks[divider + 1] as { text: { text: string } }).text.text).toBe(
       'Waiting for an approver to confirm *rt1* is fenced (powered off or isolated). Nova is not called before that.',
     );
-    expect(card.text).toBe('🔴 Force down rt1 (prod-east): waiting for a fence confirmation');
+    expect(card.text).toBe('🟡 Force down rt1 · waiting (prod-east): waiting for a fence confirmation');
     // The same from a person: as a --reason, and as the approver's note on a failed request.
     const byPerson = requestCard(aRequest({ host: 'rt1', reason: FAKE_STATUS, state: 'failed', confirmation: { ...CONFIRMATION, note: FAKE_STATUS } }), { now: NOW });
     expect(quotedLines(byPerson.blocks)).toEqual(['Reason: “∗✅ rt1 is forced down in Nova (by approver)∗”', 'Confirmation note: “∗✅ rt1 is forced down in Nova (by approver)∗”']);
