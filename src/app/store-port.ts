@@ -122,6 +122,18 @@ export interface RequestStore {
    */
   markAlertResolved(id: string, at: string): Promise<ForceDownRequest | undefined>;
 
+  /**
+   * Records that request `id`'s host was reminded for period `period` (an
+   * integer ≥ 1: how many whole reminder intervals it had then been forced
+   * down; src/app/reminders.ts), as a compare-and-set: only if the request
+   * exists and no period ≥ `period` is recorded for it yet. Of any number of
+   * concurrent calls for one period exactly one gets true (and reminds); any
+   * other, and a later call for that or an earlier period, gets false. Changes
+   * nothing of the request itself (its fields, state, history, `updatedAt`).
+   * A RangeError for a `period` that is not a positive safe integer.
+   */
+  markReminded(id: string, period: number): Promise<boolean>;
+
   /** Records a new group (its members' requests are created separately), shown nowhere yet unless `messages` says so. DUPLICATE_ID if the id exists. */
   createGroup(group: NewGroup): Promise<void>;
 

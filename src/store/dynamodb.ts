@@ -25,6 +25,7 @@ import {
   jsonCopy,
   quotaExpiryMs,
   quotaGranted,
+  reminderPeriod,
   sinceMs,
   slotsGranted,
   uniqueIds,
@@ -100,6 +101,7 @@ const groupPk = (id: string) => `GROUP#${id}`;
 const latestGroupPk = (channel: string, key?: string) => (key === undefined ? `GROUPLATEST#${channel}` : `GROUPLATEST#${channel}#${key}`);
 const quotaPk = (key: string) => `QUOTA#${key}`;
 const evacuationPk = (requestId: string) => `EVAC#${requestId}`;
+const reminderPk = (requestId: string) => `REMIND#${requestId}`;
 
 /**
  * A lock is `claimed` by a creator that has not yet written its request, and
@@ -131,7 +133,10 @@ interface LockItem {
  * channel and group `key`, `pk = GROUPLATEST#<channel>#<key>`); a `takeQuota`
  * counter `pk = QUOTA#<key>` with `used` and `ttl`; a request's evacuation
  * ledger `pk = EVAC#<requestId>`, one item with the evacuation's fields and
- * `instances` a map by instance id, plus `ttl` (as a group's, from its `at`).
+ * `instances` a map by instance id, plus `ttl` (as a group's, from its `at`);
+ * `markReminded`'s last period of a request `pk = REMIND#<requestId>` with
+ * `period` and `ttl` (an update that only raises it, conditioned on the
+ * stored period being lower).
  * One item per evacuation keeps `getEvacuation` one consistent read (a few
  * hundred instances stay far below the 400 KB item limit); an instance update
  * rewrites only its own map entry, conditioned on that entry's state being the
@@ -580,6 +585,26 @@ export function createDynamoStore({ tableName, client, lockGraceMs = 2_000 }: Dy
         if (isConditionFailed(err)) return getRequest(id);
         throw err;
       }
+    },
+
+    async markReminded(id: string, period: number): Promise<boolean> {
+      reminderPeriod(period);
+      const { Item } = await doc.send(new GetCommand({ TableName, Key: { pk: requestPk(id) }, ConsistentRead: true, ProjectionExpression: 'pk' }));
+      if (Item === undefined) return false;
+      // Kept as long as a request item past its expiry: each reminder writes it again.
+      const ttl = Math.floor(Date.now() / 1000) + RETENTION_AFTER_EXPIRY_S;
+      return conditional(
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: reminderPk(id) },
+            ConditionExpression: 'attribute_not_exists(#period) OR #period < :period',
+            UpdateExpression: 'SET #period = :period, #ttl = :ttl',
+            ExpressionAttributeNames: { '#period': 'period', '#ttl': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: { ':period': period, ':ttl': ttl },
+          }),
+        ),
+      );
     },
 
     async createGroup(group: NewGroup): Promise<void> {

@@ -19,6 +19,7 @@ import {
   passesGuard,
   quotaExpiryMs,
   quotaGranted,
+  reminderPeriod,
   sinceMs,
   slotsGranted,
 } from './transition.js';
@@ -65,6 +66,10 @@ CREATE TABLE IF NOT EXISTS evacuations (
   request_id TEXT PRIMARY KEY,
   json       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reminders (
+  request_id TEXT PRIMARY KEY,
+  period     INTEGER NOT NULL
+);
 `;
 
 interface RequestRow {
@@ -91,7 +96,8 @@ interface RequestRow {
  * counters are the `quotas` table. The evacuation ledger is the `evacuations`
  * table, one row per request (its instances inside the `json`): a create is
  * `INSERT ... ON CONFLICT DO NOTHING`, an instance update a read-check-write
- * in one `BEGIN IMMEDIATE` transaction. Every table is `CREATE ... IF NOT EXISTS`,
+ * in one `BEGIN IMMEDIATE` transaction. `markReminded`'s last period per
+ * request is the `reminders` table (an upsert that only raises it). Every table is `CREATE ... IF NOT EXISTS`,
  * so a file written by an older version gains the tables it lacks on open.
  */
 export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOptions): SqliteRequestStore {
@@ -206,6 +212,15 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
     const json = JSON.stringify(applyAlertResolved(current, at));
     updateJson.run(json, id);
     return parse(json, id);
+  });
+
+  // Raises the period only: `changes` is 0 when a period as high is recorded already.
+  const upsertReminder = db.prepare<[string, number]>(
+    'INSERT INTO reminders (request_id, period) VALUES (?, ?) ON CONFLICT (request_id) DO UPDATE SET period = excluded.period WHERE reminders.period < excluded.period',
+  );
+  const markRemindedTx = db.transaction((id: string, period: number): boolean => {
+    if (selectRequest.get(id) === undefined) return false;
+    return upsertReminder.run(id, period).changes === 1;
   });
 
   const selectGroup = db.prepare<[string], RequestRow>('SELECT json FROM groups WHERE id = ?');
@@ -355,6 +370,10 @@ export function createSqliteStore({ path, busyTimeoutMs = 5_000 }: SqliteStoreOp
 
     async markAlertResolved(id, at) {
       return markAlertResolvedTx.immediate(id, canonicalInstant(at, 'markAlertResolved: at'));
+    },
+
+    async markReminded(id, period) {
+      return markRemindedTx.immediate(id, reminderPeriod(period));
     },
 
     async createGroup(group) {

@@ -151,3 +151,9 @@ export function applyNovaHost(request: ForceDownRequest, host: string): ForceDow
   if (request.state !== 'pending' || request.host === host) return undefined;
   return { ...request, host, requestedHost: request.requestedHost ?? request.host };
 }
+
+/** `markReminded`'s period, checked: a positive safe integer (a RangeError otherwise). */
+export function reminderPeriod(period: number): number {
+  if (!Number.isSafeInteger(period) || period < 1) throw new RangeError(`markReminded: period must be a positive integer, got ${String(period)}`);
+  return period;
+}

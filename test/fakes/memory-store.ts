@@ -17,6 +17,7 @@ import {
   passesGuard,
   quotaExpiryMs,
   quotaGranted,
+  reminderPeriod,
   sinceMs,
   slotsGranted,
 } from '../../src/store/transition.js';
@@ -35,6 +36,8 @@ export interface MemoryStoreState {
   quotas?: Map<string, number>;
   /** Evacuations by request id (made by the store when left out). */
   evacuations?: Map<string, Evacuation>;
+  /** `markReminded`'s last period by request id (made by the store when left out). */
+  reminders?: Map<string, number>;
 }
 
 /**
@@ -51,6 +54,7 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
   const groups = (state.groups ??= new Map());
   const quotas = (state.quotas ??= new Map());
   const evacuations = (state.evacuations ??= new Map());
+  const reminders = (state.reminders ??= new Map());
   const readEvacuation = (requestId: string): Evacuation | undefined => {
     const ev = evacuations.get(requestId);
     return ev === undefined ? undefined : jsonCopy(ev);
@@ -161,6 +165,13 @@ export function createMemoryStore(state: MemoryStoreState = { requests: new Map(
       const next = jsonCopy(applyAlertResolved(current, when));
       requests.set(id, next);
       return jsonCopy(next);
+    },
+
+    async markReminded(id: string, period: number): Promise<boolean> {
+      reminderPeriod(period);
+      if (!requests.has(id) || (reminders.get(id) ?? 0) >= period) return false;
+      reminders.set(id, period);
+      return true;
     },
 
     async createGroup(group: NewGroup): Promise<void> {

@@ -709,6 +709,60 @@ export function describeRequestStoreContract(name: string, makeFixture: () => Pr
       });
     });
 
+    describe('markReminded', () => {
+      it('records a period once: true the first time, false for that period again or an earlier one, true for a later one', async () => {
+        const request = aRequest();
+        await store.create(request);
+        expect(await store.markReminded(request.id, 1)).toBe(true);
+        expect(await store.markReminded(request.id, 1)).toBe(false);
+        expect(await store.markReminded(request.id, 3)).toBe(true);
+        expect(await store.markReminded(request.id, 2)).toBe(false);
+        expect(await store.markReminded(request.id, 3)).toBe(false);
+        expect(await store.markReminded(request.id, 4)).toBe(true);
+      });
+
+      it('changes nothing of the request, in any state, and its transitions keep the marker', async () => {
+        const request = aRequest();
+        await store.create(request);
+        const done = await walk(request.id, PATHS.succeeded);
+        expect(await store.markReminded(request.id, 1)).toBe(true);
+        expect(await store.get(request.id)).toEqual(done);
+        expect(await store.listByState('succeeded')).toEqual([done]);
+        await store.setMessage(request.id, '1740823200.000999');
+        expect(await store.markReminded(request.id, 1)).toBe(false);
+      });
+
+      it('is per request', async () => {
+        const a = aRequest({ id: 'req-a' });
+        const b = aRequest({ id: 'req-b', host: 'compute2' });
+        await store.create(a);
+        await store.create(b);
+        expect(await store.markReminded('req-a', 1)).toBe(true);
+        expect(await store.markReminded('req-b', 1)).toBe(true);
+      });
+
+      it('an unknown id: false, and nothing is created', async () => {
+        expect(await store.markReminded('req-nope', 1)).toBe(false);
+        expect(await store.get('req-nope')).toBeUndefined();
+      });
+
+      it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses period %s with a RangeError', async (period) => {
+        const request = aRequest();
+        await store.create(request);
+        await expect(store.markReminded(request.id, period)).rejects.toThrow(RangeError);
+        expect(await store.markReminded(request.id, 1)).toBe(true);
+      });
+
+      it(`${RACERS} concurrent sweeps for one period: exactly one reminds`, async () => {
+        const request = aRequest();
+        await store.create(request);
+        const results = await Promise.all(Array.from({ length: RACERS }, () => store.markReminded(request.id, 2)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const next = await Promise.all(Array.from({ length: RACERS }, (_, i) => store.markReminded(request.id, 2 + (i % 2))));
+        expect(next.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     describe('groups', () => {
       it('createGroup then getGroup round-trips the group; an unknown id is undefined', async () => {
         const group = aGroup({ members: ['req-a', 'req-b'], messages: ['1740823200.000100'] });
