@@ -1,5 +1,4 @@
 import type { types } from '@slack/bolt';
-import { z } from 'zod';
 import type { FailureCode } from '../domain/failure.js';
 import { FENCING_METHODS, isFencingMethod, POWER_OFF_NOW, POWER_OFF_NOW_LABEL, whyFenceFirst, type FenceChoice, type FencingMethod } from '../domain/fencing.js';
 import { describePowerState, type PowerState } from '../domain/power.js';
@@ -23,6 +22,7 @@ import {
   unsetCommand,
 } from './card-parts.js';
 import { encodeModalMetadata } from './envelope.js';
+import { readModalValues } from './modal-values.js';
 import { evacuationCardBlocks } from './evacuation-blocks.js';
 import type { Evacuation } from '../domain/evacuation.js';
 import { ACTION_IDS, CARD_ACTIONS_BLOCK_ID, CARD_BMC_BLOCK_ID, FENCE_MODAL_CALLBACK_ID, MODAL_BMC_BLOCK_ID, MODAL_HEARTBEAT_BLOCK_ID, MODAL_INPUTS, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';

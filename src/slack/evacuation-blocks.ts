@@ -5,6 +5,7 @@ import { canRetryEvacuation, countEvacuation, retryableInstances, roundOf, type 
 import { isFailureCode, type FailureCode } from '../domain/failure.js';
 import { checkHostName, describeHostNameProblem } from '../domain/host.js';
 import type { ForceDownRequest } from '../domain/request.js';
+import { readModalValues } from './modal-values.js';
 import { LIMITS, mrkdwn, plain } from './card-parts.js';
 import {
   ACTION_IDS,
@@ -296,18 +297,6 @@ export function evacuateModal(request: ForceDownRequest, form: EvacuateForm, che
   };
 }
 
-/** The parts of `view.state.values` the evacuation modal's inputs produce; anything else is ignored. */
-const stateValuesSchema = z.record(
-  z.string(),
-  z.record(
-    z.string(),
-    z.looseObject({
-      selected_option: z.looseObject({ value: z.string() }).nullish(),
-      selected_options: z.array(z.looseObject({ value: z.string() })).nullish(),
-    }),
-  ),
-);
-
 export type EvacuateSubmission =
   | { ok: true; scope: 'all' | 'ha-only'; target?: string }
   /** `errors` is keyed by block_id: answer `ack({ response_action: 'errors', errors })`. */
@@ -319,8 +308,7 @@ export type EvacuateSubmission =
  * a target: Nova's scheduler (undefined) or a valid host name. Never throws.
  */
 export function validateEvacuateSubmission(values: unknown, opts: { retry: boolean; host?: string }): EvacuateSubmission {
-  const parsed = stateValuesSchema.safeParse(values ?? {});
-  const state = parsed.success ? parsed.data : {};
+  const state = readModalValues(values);
   const input = (ids: { blockId: string; actionId: string }) => state[ids.blockId]?.[ids.actionId];
   const errors: Record<string, string> = {};
   const host = opts.host ?? 'the host';
