@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { hostFromLabels, type HostFromLabels } from './host.js';
-import type { AlertOptions, AlertSource, AlertStatus, HostAlert, ParseResult, SkippedAlert } from './types.js';
+import { CLOUD_NAME, type AlertOptions, type AlertSource, type AlertStatus, type HostAlert, type ParseResult, type SkippedAlert } from './types.js';
 
 /** Size limits for webhook bodies. Generous for real senders, bounded for hostile ones. */
 export const LIMITS = {
@@ -110,6 +110,13 @@ export interface LabelledAlert {
   fingerprint?: string | undefined;
 }
 
+/** A value as the answer may quote it: clipped, so a long one is never echoed. */
+function echo(value: string): string {
+  const v = value.length > MAX_ECHO ? `${value.slice(0, MAX_ECHO - 1)}…` : value;
+  return JSON.stringify(v);
+}
+
+/** Why an alert was ignored, in words, for the webhook's answer (`ignored`) and the log. */
 export function skippedFor(
   found: Exclude<HostFromLabels, { host: string }>,
   fingerprint: string | undefined,
@@ -118,9 +125,38 @@ export function skippedFor(
   const s: SkippedAlert = { reason: found.problem };
   if (fingerprint !== undefined) s.fingerprint = fingerprint;
   if (alertName !== undefined) s.alertName = alertName;
-  if (found.problem === 'bad-host') s.detail = `label ${formatPathSegment(found.label)}: ${found.detail}`;
-  else s.detail = 'no host label present';
+  switch (found.problem) {
+    case 'no-host':
+      s.detail = 'no host label present';
+      break;
+    case 'bad-host':
+      s.detail = `label ${formatPathSegment(found.label)}: ${found.detail}`;
+      break;
+    case 'ip-address':
+      s.detail = `label ${formatPathSegment(found.label)}: ${echo(found.value)} is an IP address, not a host name`;
+      break;
+    case 'host-pattern':
+      s.detail = `label ${formatPathSegment(found.label)}: ${echo(found.value)} does not match hostPattern`;
+      break;
+  }
   return s;
+}
+
+/**
+ * The cloud an alert names through `options.cloudLabel`: undefined when no
+ * cloud label is configured or the alert lacks it (the default cloud), else
+ * its value, or a skip when the value cannot be a cloud name.
+ */
+export function cloudFromLabels(
+  labels: Readonly<Record<string, string>> | undefined,
+  options: AlertOptions,
+): { cloud?: string } | { skip: { reason: 'bad-cloud'; detail: string } } {
+  const name = options.cloudLabel;
+  if (!name || !labels || !Object.prototype.hasOwnProperty.call(labels, name)) return {};
+  const value = labels[name]!;
+  if (value === '') return {};
+  if (!CLOUD_NAME.test(value)) return { skip: { reason: 'bad-cloud', detail: `label ${formatPathSegment(name)}: ${echo(value)} is not a cloud name` } };
+  return { cloud: value };
 }
 
 /** Normalizes one Alertmanager-shaped alert; `link` is chosen by the caller. */
@@ -132,14 +168,17 @@ export function normalizeLabelled(
 ): { alert: HostAlert } | { skipped: SkippedAlert } {
   const fingerprint = alert.fingerprint && alert.fingerprint !== '' ? alert.fingerprint : labelsFingerprint(alert.labels);
   const alertName = clip(alert.labels['alertname'], LIMITS.shortText);
-  const found = hostFromLabels(alert.labels, options.hostLabels);
+  const found = hostFromLabels(alert.labels, options.hostLabels, options.hostPattern);
   if (!('host' in found)) return { skipped: skippedFor(found, fingerprint, alertName) };
+  const cloud = cloudFromLabels(alert.labels, options);
+  if ('skip' in cloud) return { skipped: { ...cloud.skip, fingerprint, ...(alertName !== undefined ? { alertName } : {}) } };
   const out: HostAlert = {
     source,
     host: found.host,
     status: alert.status,
     fingerprint,
     fencedEvidence: hasEvidence(alert.labels, options),
+    ...(cloud.cloud !== undefined ? { cloud: cloud.cloud } : {}),
   };
   if (alertName !== undefined) out.alertName = alertName;
   const summary = clip(alert.annotations?.['summary'] || alert.annotations?.['description'], LIMITS.summary);

@@ -55,7 +55,7 @@ export const doctorEventsSchema = z.union([
  * `firing`. The fingerprint is `doctor:<hostname>:<time>`: per host and per
  * outage, never `monitor_event_id` (the same constant for every host).
  */
-export function parseDoctor(body: unknown, _options: AlertOptions): ParseResult {
+export function parseDoctor(body: unknown, options: AlertOptions): ParseResult {
   // Validate as a list (or as the wrapped form when `events` is there) so errors name `0.details.hostname` or `events.0.time` rather than a union summary.
   const asList = Array.isArray(body) ? z.array(doctorEventSchema).max(LIMITS.alerts).safeParse(body) : typeof body === 'object' && body !== null && 'events' in body ? doctorEventsSchema.options[1].safeParse(body) : doctorEventsSchema.safeParse(body);
   if (!asList.success) return invalid(asList.error);
@@ -73,7 +73,7 @@ export function parseDoctor(body: unknown, _options: AlertOptions): ParseResult 
       });
       continue;
     }
-    const found = hostFromValue(hostname, 'details.hostname');
+    const found = hostFromValue(hostname, 'details.hostname', options.hostPattern);
     if (!('host' in found)) {
       skipped.push(skippedFor(found, fingerprint, DOCTOR_HOST_DOWN));
       continue;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, clip, hasEvidence, invalid, labelsSchema, safeLink, skippedFor, statusSchema, timeSchema, toIsoUtc, urlString } from './common.js';
+import { LIMITS, clip, cloudFromLabels, hasEvidence, invalid, labelsSchema, safeLink, skippedFor, statusSchema, timeSchema, toIsoUtc, urlString } from './common.js';
 import { hostFromLabels, hostFromValue } from './host.js';
 import type { AlertOptions, HostAlert, ParseResult, SkippedAlert } from './types.js';
 
@@ -15,7 +15,7 @@ import type { AlertOptions, HostAlert, ParseResult, SkippedAlert } from './types
  *   "link": "https://monitor.example/…", // optional, http(s)
  *   "id": "psu-compute1-42",             // optional: the dedupe key (default generic:<host>)
  *   "startsAt": "2026-11-25T14:03:10Z",  // optional, RFC 3339
- *   "labels": { "fenced": "true" }       // optional: fencing evidence / host labels
+ *   "labels": { "fenced": "true" }       // optional: fencing evidence / host labels / cloudLabel
  * }
  * ```
  */
@@ -41,10 +41,17 @@ export function parseGeneric(body: unknown, options: AlertOptions): ParseResult 
   for (const a of list) {
     const alertName = clip(a.alertName, LIMITS.shortText);
     const found =
-      a.host !== undefined && a.host !== '' ? hostFromValue(a.host, 'host') : hostFromLabels(a.labels ?? {}, options.hostLabels);
+      a.host !== undefined && a.host !== ''
+        ? hostFromValue(a.host, 'host', options.hostPattern)
+        : hostFromLabels(a.labels ?? {}, options.hostLabels, options.hostPattern);
     const id = a.id !== undefined && a.id !== '' ? a.id : undefined;
     if (!('host' in found)) {
       skipped.push(skippedFor(found, id, alertName));
+      continue;
+    }
+    const cloud = cloudFromLabels(a.labels, options);
+    if ('skip' in cloud) {
+      skipped.push({ ...cloud.skip, ...(id !== undefined ? { fingerprint: id } : {}), ...(alertName !== undefined ? { alertName } : {}) });
       continue;
     }
     const alert: HostAlert = {
@@ -53,6 +60,7 @@ export function parseGeneric(body: unknown, options: AlertOptions): ParseResult 
       status: a.status,
       fingerprint: id ?? `generic:${found.host}`,
       fencedEvidence: hasEvidence(a.labels, options),
+      ...(cloud.cloud !== undefined ? { cloud: cloud.cloud } : {}),
     };
     if (alertName !== undefined) alert.alertName = alertName;
     const summary = clip(a.summary, LIMITS.summary);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hostPatternProblem } from '../domain/alert-source.js';
 
 /**
  * The `auth` block of a clouds.yaml cloud. Application credentials are
@@ -91,12 +92,27 @@ export type CloudConfig = z.infer<typeof cloudSchema>;
  * by default), the labels the host is read from (first present wins) and the
  * fencing-evidence label auto mode requires.
  */
+/**
+ * `alerts.<source>.hostPattern`: a JavaScript regular expression with exactly
+ * one capture group, applied to the host label's value; the capture is the host
+ * (`^([^.:]+)`: `compute1.dc1.example:9100` → `compute1`). Checked at start.
+ */
+export const hostPatternSchema = z.string().superRefine((v, ctx) => {
+  const problem = hostPatternProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** `alerts.<source>.cloudLabel`: the label whose value names the cloud (one of `clouds`); absent: FORCE_DOWN_DEFAULT_CLOUD. */
+export const cloudLabelSchema = z.string().min(1);
+
 const tokenSource = z.looseObject({
   token: z.string().min(1),
   // true: on the fencing-evidence label; "bmc-off": when the host's BMC reports power Off (docs/alerts.md).
   autoForceDown: z.union([z.boolean(), z.literal('bmc-off')], { error: 'must be true, false or "bmc-off"' }).default(false),
   hostLabels: z.array(z.string().min(1)).min(1).optional(),
   evidenceLabel: z.object({ name: z.string().min(1), value: z.string() }).optional(),
+  hostPattern: hostPatternSchema.optional(),
+  cloudLabel: cloudLabelSchema.optional(),
 });
 
 /** Only https: BMC credentials never travel in clear. `{host}` may stand for the host's name. */
@@ -192,7 +208,10 @@ export const secretDocumentSchema = z.object({
     .object({
       alertmanager: tokenSource.optional(),
       grafana: tokenSource.extend({ hmacSecret: z.string().min(1).optional() }).optional(),
-      doctor: tokenSource.optional(),
+      // Doctor's events carry no labels: its cloud is always the default one.
+      doctor: tokenSource
+        .refine((d) => d.cloudLabel === undefined, { path: ['cloudLabel'], message: "not supported: Doctor's events carry no labels (its alerts go to FORCE_DOWN_DEFAULT_CLOUD)" })
+        .optional(),
       generic: tokenSource.optional(),
     })
     .default({}),

@@ -29,4 +29,26 @@ export interface HostAlert {
   startsAt?: string;
   /** The alert carries the configured fencing-evidence label with exactly the configured value. */
   fencedEvidence: boolean;
+  /** The cloud the alert names (`alerts.<source>.cloudLabel`); absent: the default cloud. May name a cloud not configured. */
+  cloud?: string;
+}
+
+/** What a cloud name may look like (as `--cloud` takes it): a label value that does not is ignored, not shown. */
+export const CLOUD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Why `source` is not a usable `hostPattern` (a JavaScript regular expression
+ * with exactly one capture group), or undefined when it is. Never quotes it.
+ */
+export function hostPatternProblem(source: string): string | undefined {
+  let re: RegExp;
+  try {
+    re = new RegExp(source);
+  } catch {
+    return 'is not a valid JavaScript regular expression';
+  }
+  // A pattern extended by an empty alternative matches '' and reports every group it has.
+  const groups = new RegExp(`${re.source}|`).exec('')!.length - 1;
+  if (groups !== 1) return `must have exactly one capture group (the host), e.g. ^([^.:]+); it has ${groups}`;
+  return undefined;
 }

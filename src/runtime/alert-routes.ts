@@ -3,7 +3,7 @@ import { errorName } from '../app/outcomes.js';
 import type { Logger } from '../app/ports.js';
 import { checkBearer, header, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
 import { parseAlerts } from '../alerts/index.js';
-import { alertOptions, type AlertSource, type HostAlert } from '../alerts/types.js';
+import { alertOptions, compileHostPattern, type AlertOptions, type AlertSource, type HostAlert } from '../alerts/types.js';
 import { ALERT_SOURCES } from '../domain/alert-source.js';
 import { json, type HttpRequest, type HttpResponse } from './http.js';
 
@@ -15,7 +15,32 @@ export interface AlertSourceConfig {
   hmacSecret?: string;
   hostLabels?: string[];
   evidenceLabel?: { name: string; value: string };
+  /** A regular expression with one capture group: the host (validated at start). */
+  hostPattern?: string;
+  /** The label whose value names the cloud. */
+  cloudLabel?: string;
 }
+
+/** Compiled hostPatterns, by their text: each is compiled once per process. */
+const compiledPatterns = new Map<string, RegExp>();
+function compiled(pattern: string): RegExp {
+  let re = compiledPatterns.get(pattern);
+  if (!re) compiledPatterns.set(pattern, (re = compileHostPattern(pattern)));
+  return re;
+}
+
+/** The parser's options for a source's settings. */
+export function optionsOf(config: AlertSourceConfig): AlertOptions {
+  return alertOptions({
+    ...(config.hostLabels ? { hostLabels: config.hostLabels } : {}),
+    ...(config.evidenceLabel ? { evidenceLabel: config.evidenceLabel } : {}),
+    ...(config.hostPattern ? { hostPattern: compiled(config.hostPattern) } : {}),
+    ...(config.cloudLabel ? { cloudLabel: config.cloudLabel } : {}),
+  });
+}
+
+/** At most this many ignored alerts are listed in a webhook's answer (`skipped` counts them all). */
+export const MAX_IGNORED_LISTED = 100;
 
 /** What the webhook routes need once the secret is loaded. */
 export interface AlertsRuntime {
@@ -78,7 +103,7 @@ export async function handleAlertWebhook(
   } catch {
     return json(400, { error: 'body: not valid JSON' });
   }
-  const parsed = parseAlerts(source, body, alertOptions({ ...(config.hostLabels ? { hostLabels: config.hostLabels } : {}), ...(config.evidenceLabel ? { evidenceLabel: config.evidenceLabel } : {}) }));
+  const parsed = parseAlerts(source, body, optionsOf(config));
   if (!parsed.ok) {
     ctx.log.warn('alert webhook malformed', { source, error: parsed.error });
     return json(400, { error: parsed.error });
@@ -95,5 +120,7 @@ export async function handleAlertWebhook(
   if (receipt.failed > 0 && recorded === 0) return json(503, { error: 'not recorded; retry' });
   // `dropped`: new hosts over the source's rate limit or beyond their card's cap, not recorded (a
   // sender's retry would be dropped too: it is a 200). receiveAlerts logs them with the reason.
-  return json(200, { status: 'accepted', ...receipt, dropped: receipt.dropped ?? 0, skipped: parsed.skipped.length });
+  // `ignored`: each alert acknowledged but not acted on (no host, an IP address, hostPattern not matched…), with why.
+  const ignored = parsed.skipped.slice(0, MAX_IGNORED_LISTED).map((s) => ({ reason: s.reason, ...(s.detail ? { detail: s.detail } : {}), ...(s.alertName ? { alertName: s.alertName } : {}), ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) }));
+  return json(200, { status: 'accepted', ...receipt, dropped: receipt.dropped ?? 0, skipped: parsed.skipped.length, ignored });
 }

@@ -6,6 +6,7 @@
  * documented shapes (issue 4, README, the builders in test/unit/alerts/builders.ts), not by
  * calling the parsers under test. It reuses only checkHostName, the one definition of a host name.
  */
+import { isIP } from 'node:net';
 import fc from 'fast-check';
 import type { AlertSource } from '../../src/alerts/types.js';
 import { checkHostName } from '../../src/domain/host.js';
@@ -115,10 +116,11 @@ const genericAlert = (a: unknown) =>
 
 export const DEFAULT_HOST_LABELS = ['host', 'hostname', 'nodename', 'instance'];
 
-/** A label value → the host (an `instance`'s `:port` dropped), or undefined when it is no host name. */
+/** A label value → the host (an `instance`'s `:port` dropped), or undefined when it is no host name (an IP address is none). */
 export function hostOfValue(raw: string): string | undefined {
   const m = /^([^:]+):\d{1,5}$/.exec(raw);
   const host = m ? m[1]! : raw;
+  if (isIP(host) !== 0 || isIP(raw) !== 0) return undefined;
   return checkHostName(host) === undefined ? host : undefined;
 }
 
@@ -196,7 +198,7 @@ const nastyHost = fc.constantFrom(
   'a/b', '../../etc/passwd', 'h?x=1', 'h#frag', 'h%2Fx', 'h&host=evil', 'h\u0000', 'h\r\nX-Injected: 1', 'h\tx', '<@U0APPROVE1>', '<!channel>', 'ñandú',
   '💥', 'a'.repeat(64), `${'a'.repeat(63)}.`.repeat(5), '-', '.', 'a..b', '-a', 'a-', 'compute1.', '.compute1', '\u202ecompute1', 'compute１', 'сompute1',
   'x'.repeat(254), '[::1]:9100', '[2001:db8::1]', 'fe80::1', '::', 'compute1:99999', 'compute1:', ':9100', 'compute1:9100:1', ' compute1', 'compute1 ',
-  'compute1/os-services', 'compute1?binary=nova-scheduler',
+  'compute1/os-services', 'compute1?binary=nova-scheduler', '10.0.0.5', '10.0.0.5:9100', '192.0.2.254', '[2001:db8::1]:9100',
 );
 /** A host label's value: mostly usable (with or without an `instance`-style port), sometimes not. */
 const hostValue = fc.oneof(

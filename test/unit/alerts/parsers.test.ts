@@ -3,7 +3,7 @@ import { parseAlertmanager } from '../../../src/alerts/alertmanager.js';
 import { doctorTimeToIso, parseDoctor } from '../../../src/alerts/doctor.js';
 import { parseGeneric } from '../../../src/alerts/generic.js';
 import { parseGrafana } from '../../../src/alerts/grafana.js';
-import { DEFAULT_ALERT_OPTIONS, alertOptions, type HostAlert, type ParseResult } from '../../../src/alerts/types.js';
+import { DEFAULT_ALERT_OPTIONS, alertOptions, compileHostPattern, type HostAlert, type ParseResult } from '../../../src/alerts/types.js';
 import { ZERO_TIME, aDoctorEvent, aGenericAlert, aGrafanaAlert, aGrafanaWebhook, anAmAlert, anAmWebhook } from './builders.js';
 
 const OPTS = alertOptions();
@@ -106,8 +106,18 @@ describe('parseAlertmanager', () => {
   });
 
   it.each([
-    ['[::1]:9100', 'ip-address'],
-    ['::1', 'ip-address'],
+    ['[::1]:9100', 'ip-address', 'is an IP address, not a host name'],
+    ['::1', 'ip-address', 'is an IP address, not a host name'],
+    ['10.0.0.5:9100', 'ip-address', 'is an IP address, not a host name'],
+    ['10.0.0.5', 'ip-address', 'is an IP address, not a host name'],
+    ['[2001:db8::1]:9100', 'ip-address', 'is an IP address, not a host name'],
+  ])('ignores an IP address %s with the reason', (instance, reason, detail) => {
+    const r = ok(parseAlertmanager(anAmWebhook([anAmAlert({}, { instance })]), OPTS));
+    expect(r.alerts).toEqual([]);
+    expect(r.skipped).toEqual([{ reason, fingerprint: '3a1b2c3d4e5f6a7b', alertName: 'NovaComputeHostDown', detail: `label instance: ${JSON.stringify(instance)} ${detail}` }]);
+  });
+
+  it.each([
     ['compute 1', 'bad-label'],
     ['compute1/../x', 'bad-label'],
     ['http://compute1:9100/metrics', 'bad-label'],
@@ -370,5 +380,89 @@ describe('parseGeneric', () => {
     const e = err(parseGeneric(body, OPTS));
     expect(e).toMatch(re);
     expect(e).not.toContain('x'.repeat(81));
+  });
+});
+
+describe('hostPattern and cloudLabel, in every source', () => {
+  const NODE_EXPORTER = alertOptions({ hostPattern: compileHostPattern('^([^.:]+)'), cloudLabel: 'cloud' });
+
+  it('Alertmanager: node_exporter instance="compute1.dc1.example:9100" with ^([^.:]+) → compute1', () => {
+    const a = only(parseAlertmanager(anAmWebhook([anAmAlert({}, { instance: 'compute1.dc1.example:9100' })]), NODE_EXPORTER));
+    expect(a.host).toBe('compute1');
+    expect(a.cloud).toBeUndefined();
+  });
+
+  it('Alertmanager: a host, an IP and a value the pattern misses, in one body: one alert, two ignored with why', () => {
+    const r = ok(
+      parseAlertmanager(
+        anAmWebhook([
+          anAmAlert({ fingerprint: 'a' }, { instance: 'compute2.dc1.example:9100' }),
+          anAmAlert({ fingerprint: 'b' }, { instance: '10.0.0.5:9100' }),
+          anAmAlert({ fingerprint: 'c' }, { instance: '.dc1.example:9100' }),
+        ]),
+        NODE_EXPORTER,
+      ),
+    );
+    expect(r.alerts.map((a) => a.host)).toEqual(['compute2']);
+    expect(r.skipped).toEqual([
+      expect.objectContaining({ reason: 'ip-address', fingerprint: 'b', detail: 'label instance: "10.0.0.5:9100" is an IP address, not a host name' }),
+      expect.objectContaining({ reason: 'host-pattern', fingerprint: 'c', detail: 'label instance: ".dc1.example:9100" does not match hostPattern' }),
+    ]);
+  });
+
+  it('cloudLabel: the label names the cloud; absent or empty, no cloud (the default one)', () => {
+    const r = ok(
+      parseAlertmanager(
+        anAmWebhook([
+          anAmAlert({ fingerprint: 'a' }, { instance: 'c1:9100', cloud: 'lab2' }),
+          anAmAlert({ fingerprint: 'b' }, { instance: 'c2:9100' }),
+          anAmAlert({ fingerprint: 'c' }, { instance: 'c3:9100', cloud: '' }),
+          anAmAlert({ fingerprint: 'd' }, { instance: 'c4:9100', cloud: 'nowhere' }),
+        ]),
+        NODE_EXPORTER,
+      ),
+    );
+    expect(r.alerts.map((a) => [a.host, a.cloud])).toEqual([
+      ['c1', 'lab2'],
+      ['c2', undefined],
+      ['c3', undefined],
+      // Not configured is for the card to say: the parser does not know the clouds.
+      ['c4', 'nowhere'],
+    ]);
+  });
+
+  it('cloudLabel: a value that cannot be a cloud name is ignored with the reason, never shown', () => {
+    const r = ok(parseAlertmanager(anAmWebhook([anAmAlert({}, { instance: 'c1:9100', cloud: '<!channel> x' })]), NODE_EXPORTER));
+    expect(r.alerts).toEqual([]);
+    expect(r.skipped).toEqual([expect.objectContaining({ reason: 'bad-cloud', detail: 'label cloud: "<!channel> x" is not a cloud name' })]);
+  });
+
+  it('without cloudLabel configured, a "cloud" label means nothing', () => {
+    expect(only(parseAlertmanager(anAmWebhook([anAmAlert({}, { cloud: 'lab2' })]), OPTS)).cloud).toBeUndefined();
+  });
+
+  it('Grafana reads both from labels too', () => {
+    const a = only(parseGrafana(aGrafanaWebhook([aGrafanaAlert({}, { hostname: '', instance: 'compute9.dc1.example:9100', cloud: 'east' })]), NODE_EXPORTER));
+    expect([a.host, a.cloud]).toEqual(['compute9', 'east']);
+    expect(ok(parseGrafana(aGrafanaWebhook([aGrafanaAlert({}, { host: '', hostname: '', nodename: '', instance: '[2001:db8::1]:9100' })]), NODE_EXPORTER)).skipped[0]!.reason).toBe('ip-address');
+  });
+
+  it('generic: the pattern applies to the host field; the cloud comes from its labels', () => {
+    const a = only(parseGeneric(aGenericAlert({ host: 'compute3.dc1.example', labels: { cloud: 'east' } }), NODE_EXPORTER));
+    expect([a.host, a.cloud]).toEqual(['compute3', 'east']);
+    expect(ok(parseGeneric(aGenericAlert({ host: 'fe80::1' }), NODE_EXPORTER)).skipped[0]!.reason).toBe('ip-address');
+    expect(ok(parseGeneric(aGenericAlert({ host: '10.1.2.3' }), OPTS)).skipped[0]!.reason).toBe('ip-address');
+  });
+
+  it('Doctor: the pattern applies to details.hostname; an IP is ignored', () => {
+    expect(only(parseDoctor([aDoctorEvent('compute4.dc1.example')], NODE_EXPORTER)).host).toBe('compute4');
+    const r = ok(parseDoctor([aDoctorEvent('192.0.2.7')], NODE_EXPORTER));
+    expect(r.skipped).toEqual([expect.objectContaining({ reason: 'ip-address', detail: 'label details.hostname: "192.0.2.7" is an IP address, not a host name' })]);
+  });
+
+  it('never quotes a long value in full', () => {
+    const long = `${'a'.repeat(300)}.dc1.example`;
+    const r = ok(parseAlertmanager(anAmWebhook([anAmAlert({}, { instance: long })]), alertOptions({ hostPattern: compileHostPattern('^(b+)') })));
+    expect(r.skipped[0]!.detail!.length).toBeLessThan(130);
   });
 });

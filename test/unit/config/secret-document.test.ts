@@ -323,3 +323,37 @@ describe('regressions found in review', () => {
     }
   });
 });
+
+describe('parseSecretDocument: alerts.<source>.hostPattern and cloudLabel', () => {
+  const withSource = (source: string, fields: Record<string, unknown>) => secretDoc({ alerts: { [source]: { token: SECRETS.alertToken, ...fields } } });
+
+  it('keeps a pattern with one capture group and a cloud label, for every source', () => {
+    for (const source of ['alertmanager', 'grafana', 'generic']) {
+      const doc = parse(withSource(source, { hostPattern: '^([^.:]+)', cloudLabel: 'cloud' }));
+      expect(doc.alerts[source as 'generic']).toMatchObject({ hostPattern: '^([^.:]+)', cloudLabel: 'cloud' });
+    }
+    expect(parse(withSource('doctor', { hostPattern: '^([^.]+)' })).alerts.doctor?.hostPattern).toBe('^([^.]+)');
+  });
+
+  it.each([
+    ['alertmanager', '^([^.:]+', 'alerts.alertmanager.hostPattern: is not a valid JavaScript regular expression'],
+    ['grafana', '^[^.:]+', 'alerts.grafana.hostPattern: must have exactly one capture group (the host), e.g. ^([^.:]+); it has 0'],
+    ['generic', '^([^.]+)\\.(dc\\d)', 'alerts.generic.hostPattern: must have exactly one capture group (the host), e.g. ^([^.:]+); it has 2'],
+    ['doctor', '(', 'alerts.doctor.hostPattern: is not a valid JavaScript regular expression'],
+  ])('%s: hostPattern %s is a configuration error naming the source and the problem', (source, hostPattern, problem) => {
+    const err = parseError(withSource(source, { hostPattern }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems).toContain(problem);
+    // The pattern itself is not quoted (it may be long); the field is named.
+    expect(err.message).not.toContain(hostPattern);
+  });
+
+  it('a cloudLabel on Doctor is refused: its events carry no labels', () => {
+    const err = parseError(withSource('doctor', { cloudLabel: 'cloud' }));
+    expect(err.problems.join('\n')).toMatch(/^alerts\.doctor\.cloudLabel: not supported: Doctor's events carry no labels/m);
+  });
+
+  it('an empty cloudLabel is refused', () => {
+    expect(parseError(withSource('alertmanager', { cloudLabel: '' })).problems.join('\n')).toContain('alerts.alertmanager.cloudLabel');
+  });
+});

@@ -140,4 +140,39 @@ describe('POST /alerts/{source}, PUT /events', () => {
     expect(t.received[0]!.alerts.map((a) => a.host)).toEqual(['compute2']);
     expect(t.logs.some((l) => l.includes('alert skipped') && l.includes('no-host'))).toBe(true);
   });
+
+  it('hostPattern and IP addresses: the answer lists each ignored alert with why; only the matched host reaches the use case', async () => {
+    const t = setup({ alertmanager: { ...am, hostPattern: '^([^.:]+)', cloudLabel: 'cloud' } });
+    const body = anAmWebhook([
+      anAmAlert({ fingerprint: 'fqdn' }, { instance: 'compute1.dc1.example:9100', cloud: 'lab2' }),
+      anAmAlert({ fingerprint: 'v4' }, { instance: '10.0.0.5:9100' }),
+      anAmAlert({ fingerprint: 'v6' }, { instance: '[2001:db8::1]:9100' }),
+      anAmAlert({ fingerprint: 'miss' }, { instance: ':9100' }),
+    ]);
+    const res = await t.route(post('/alerts/alertmanager', body, bearer()));
+    expect(res.status).toBe(200);
+    const answer = JSON.parse(res.body);
+    expect(answer).toMatchObject({ opened: 1, skipped: 3 });
+    expect(answer.ignored).toEqual([
+      { reason: 'ip-address', detail: 'label instance: "10.0.0.5:9100" is an IP address, not a host name', alertName: 'NovaComputeHostDown', fingerprint: 'v4' },
+      { reason: 'ip-address', detail: 'label instance: "[2001:db8::1]:9100" is an IP address, not a host name', alertName: 'NovaComputeHostDown', fingerprint: 'v6' },
+      { reason: 'host-pattern', detail: 'label instance: ":9100" does not match hostPattern', alertName: 'NovaComputeHostDown', fingerprint: 'miss' },
+    ]);
+    expect(t.received[0]!.alerts).toEqual([expect.objectContaining({ host: 'compute1', cloud: 'lab2', fingerprint: 'fqdn' })]);
+  });
+
+  it('a body of only IP addresses opens nothing: the use case gets no alert', async () => {
+    const t = setup({ generic: { token: TOKEN, autoForceDown: false } });
+    const res = await t.route(post('/alerts/generic', [aGenericAlert({ host: '10.0.0.5' }), aGenericAlert({ host: 'fe80::1' })], bearer()));
+    expect(JSON.parse(res.body)).toMatchObject({ skipped: 2, ignored: [{ reason: 'ip-address' }, { reason: 'ip-address' }] });
+    expect(t.received.flatMap((r) => r.alerts)).toEqual([]);
+  });
+
+  it('lists at most 100 ignored alerts; skipped counts them all', async () => {
+    const t = setup({ alertmanager: am });
+    const many = Array.from({ length: 150 }, (_, i) => anAmAlert({ fingerprint: `f${i}` }, { instance: `10.0.${Math.floor(i / 250)}.${i % 250}:9100` }));
+    const answer = JSON.parse((await t.route(post('/alerts/alertmanager', anAmWebhook(many), bearer()))).body);
+    expect(answer.skipped).toBe(150);
+    expect(answer.ignored).toHaveLength(100);
+  });
 });
