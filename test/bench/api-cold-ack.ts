@@ -1,0 +1,268 @@
+// `npm run bench`: the api function's cold first ack (issue 16), against what a Bolt user ships.
+//
+// What a Slack user waits for on a cold Lambda is init plus the first request. Each round
+// starts fresh `node` processes, interleaved, and times each from spawn to the handler's answer:
+//  - ours: dist/functions/api.mjs answering a signed `/force-down compute1` for real: the secret
+//    read from a Secrets Manager stand-in, the request recorded in dynalite, the worker invoked
+//    at a Lambda Invoke stand-in (all through the real AWS SDK clients, AWS_ENDPOINT_URL_*);
+//  - baseline: a bare Bolt app (App + AwsLambdaReceiver, one app.command('/force-down', ack);
+//    test/bench/cold/bolt-app.ts) bundled with the api's esbuild options, stubs included;
+//  - the same bare app bundled plainly (no stubs), what a Bolt user ships on day one.
+// Then each dependency imported alone in a fresh process, bundled the same way, so each
+// one's share of ours is printed, and the bundle sizes of api, worker and the CLI.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { build, type BuildOptions } from 'esbuild';
+import { tableDefinition } from '../../src/store/dynamodb.js';
+import { CHANNEL, slashCommand, user } from '../integration/slack-helpers.js';
+import { createActiveTable } from '../fakes/dynamo-table.js';
+import { startFakeLambdaInvoke } from '../fakes/lambda-invoke.js';
+import { startFakeSecretsManager } from '../fakes/secrets-manager.js';
+import { startFakeSlackApi } from '../fakes/slack-api.js';
+import { signSlackRequest } from '../fakes/slack-signature.js';
+
+const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 9);
+const GOAL = 1.3;
+const root = join(import.meta.dirname, '..', '..');
+const SIGNING = 'bench-cold-signing-secret';
+const BOT_TOKEN = 'xoxb-bench-cold';
+const SECRET_ID = 'force-down-bench';
+const AWS_CREDENTIALS = { accessKeyId: 'AKIDBENCHCOLD', secretAccessKey: 'bench-cold-secret' };
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// The bundles: ours as `npm run build` makes them, the baseline and the probes with the same options.
+execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
+const { lambdaOptions } = (await import(join(root, 'esbuild.config.mjs'))) as { lambdaOptions: BuildOptions };
+const dir = mkdtempSync(join(tmpdir(), 'force-down-cold-ack-'));
+const quiet = { logLevel: 'error' as const };
+const { metafile: apiMeta } = await build({ ...lambdaOptions, ...quiet, metafile: true, entryPoints: [join(root, 'functions/api.ts')], outdir: join(dir, 'api-meta') });
+await build({ ...lambdaOptions, ...quiet, entryPoints: [join(root, 'test/bench/cold/bolt-app.ts')], outdir: join(dir, 'stubbed') });
+await build({ ...lambdaOptions, ...quiet, plugins: [], entryPoints: [join(root, 'test/bench/cold/bolt-app.ts')], outdir: join(dir, 'plain') });
+const probes = {
+  bolt: '@slack/bolt (App + AwsLambdaReceiver)',
+  'secrets-manager': '@aws-sdk/client-secrets-manager',
+  dynamodb: '@aws-sdk/client-dynamodb + lib-dynamodb',
+  lambda: '@aws-sdk/client-lambda',
+  zod: 'zod',
+  'powertools-logger': '@aws-lambda-powertools/logger',
+  'powertools-metrics': '@aws-lambda-powertools/metrics',
+  'powertools-parameters': '@aws-lambda-powertools/parameters (getSecret)',
+} as const;
+type Probe = keyof typeof probes;
+const probeNames = Object.keys(probes) as Probe[];
+await build({ ...lambdaOptions, ...quiet, entryPoints: probeNames.map((p) => join(root, 'test/bench/cold', `${p}.ts`)), outdir: join(dir, 'deps') });
+// The same dependencies added one at a time (Bolt, then + Secrets Manager, …): the AWS SDK clients
+// share most of their code (smithy), so what each adds to the ones before is its share of ours.
+mkdirSync(join(dir, 'sum-src'));
+probeNames.forEach((_, i) => {
+  const parts = probeNames.slice(0, i + 1);
+  const lines = parts.map((p, j) => `import * as m${j} from ${JSON.stringify(join(root, 'test/bench/cold', `${p}.ts`))};`);
+  writeFileSync(join(dir, 'sum-src', `${i}.ts`), `${lines.join('\n')}\nexport default [${parts.map((_, j) => `m${j}`).join(', ')}];\n`);
+});
+await build({ ...lambdaOptions, ...quiet, entryPoints: probeNames.map((_, i) => join(dir, 'sum-src', `${i}.ts`)), outdir: join(dir, 'sum') });
+
+// The stand-ins ours talks to, and the loopback Slack the baseline's auth.test goes to.
+const sm = await startFakeSecretsManager({
+  [SECRET_ID]: JSON.stringify({
+    slack: { signingSecret: SIGNING, botToken: BOT_TOKEN },
+    clouds: { lab: { auth: { auth_url: 'http://127.0.0.1:9/v3', application_credential_id: 'bench', application_credential_secret: 'bench-secret' } } },
+  }),
+});
+const invoke = await startFakeLambdaInvoke();
+const slack = await startFakeSlackApi();
+const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+await new Promise<void>((ok) => dynamo.listen(0, '127.0.0.1', () => ok()));
+const dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+const admin = new DynamoDBClient({ endpoint: dynamoUrl, region: 'us-east-1', credentials: AWS_CREDENTIALS });
+
+const baseEnv = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: AWS_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: AWS_CREDENTIALS.secretAccessKey };
+const oursEnv = (table: string) => ({
+  ...baseEnv,
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+  AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
+  AWS_ENDPOINT_URL_LAMBDA: invoke.endpoint,
+  FORCE_DOWN_SECRET_ID: SECRET_ID,
+  FORCE_DOWN_TABLE: table,
+  FORCE_DOWN_WORKER_FUNCTION: 'force-down-worker',
+  FORCE_DOWN_APPROVERS: 'U0APPROVE1',
+  FORCE_DOWN_CHANNEL: CHANNEL.id,
+  SLACK_API_URL: slack.apiUrl,
+});
+const boltEnv = { ...baseEnv, SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.apiUrl };
+
+/** A signed `/force-down compute1` as API Gateway (HTTP API, payload v2) hands it to the function. */
+function slashEvent() {
+  const body = new URLSearchParams(slashCommand({ text: 'compute1', user: user('U0BENCH001'), responseUrl: slack.responseUrl('bench') })).toString();
+  const ts = Math.floor(Date.now() / 1000);
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/slack/events',
+    rawQueryString: '',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': signSlackRequest(SIGNING, body, ts),
+    },
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: { requestId: `bench-${ts}-${Math.random().toString(36).slice(2)}`, http: { method: 'POST', path: '/slack/events' } },
+  };
+}
+
+// One cold start: import the handler, call it once, say when each is done (stdout markers; the
+// parent takes the time when it reads them), then exit without waiting for idle sockets.
+const HANDLER_SCRIPT = `
+  const { handler } = await import(process.env.BENCH_FILE);
+  process.stdout.write('\\n@@INIT@@\\n');
+  const res = await handler(JSON.parse(process.env.BENCH_EVENT), { awsRequestId: 'bench-cold' });
+  process.stdout.write('\\n@@ACK@@' + JSON.stringify({ status: res?.statusCode, body: res?.body ?? '' }) + '\\n');
+  process.exit(0);`;
+const IMPORT_SCRIPT = `await import(process.env.BENCH_FILE); process.stdout.write('\\n@@INIT@@\\n'); process.exit(0);`;
+
+interface Run {
+  init: number;
+  ack: number;
+  status?: number;
+  body?: string;
+}
+
+/** Spawns one process and times, from the spawn, its `@@INIT@@` and `@@ACK@@` markers. */
+function run(script: string, env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { cwd: root, env });
+    let out = '';
+    let err = '';
+    let init = NaN;
+    let ack = NaN;
+    child.stdout.on('data', (c: Buffer) => {
+      const now = performance.now();
+      out += c.toString();
+      if (Number.isNaN(init) && out.includes('@@INIT@@')) init = now - t0;
+      if (Number.isNaN(ack) && out.includes('@@ACK@@')) ack = now - t0;
+    });
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 || Number.isNaN(init)) return reject(new Error(`bench: exited ${code}:\n${err}\n${out}`));
+      const marker = out.indexOf('@@ACK@@');
+      if (marker < 0) return resolve({ init, ack: init });
+      const answer = JSON.parse(out.slice(marker + 7).split('\n')[0]!) as { status: number; body: string };
+      resolve({ init, ack, ...answer });
+    });
+  });
+}
+
+const series = { empty: [] as number[], oursInit: [] as number[], ours: [] as number[], boltInit: [] as number[], bolt: [] as number[], plainInit: [] as number[], plain: [] as number[] };
+const alone = Object.fromEntries(probeNames.map((p) => [p, [] as number[]])) as Record<Probe, number[]>;
+const added = probeNames.map(() => [] as number[]);
+const api = join(root, 'dist/functions/api.mjs');
+
+try {
+  // One round to warm the disk cache and the stand-ins, not counted.
+  for (let i = -1; i < ROUNDS; i++) {
+    const table = `force-down-bench-${i + 1}`;
+    await createActiveTable(admin, tableDefinition(table)); // a fresh table: every round records a new request
+    const fetches = sm.fetches();
+    const invoked = invoke.invocations.length;
+    const ours = await run(HANDLER_SCRIPT, { ...oursEnv(table), BENCH_FILE: api, BENCH_EVENT: JSON.stringify(slashEvent()) });
+    if (ours.status !== 200 || sm.fetches() !== fetches + 1 || invoke.invocations.length !== invoked + 1) {
+      throw new Error(`bench: ours did not record and hand over the request: ${JSON.stringify(ours)}, ${sm.fetches() - fetches} secret reads, ${invoke.invocations.length - invoked} invokes`);
+    }
+    const bolt = await run(HANDLER_SCRIPT, { ...boltEnv, BENCH_FILE: join(dir, 'stubbed/bolt-app.mjs'), BENCH_EVENT: JSON.stringify(slashEvent()) });
+    const plain = await run(HANDLER_SCRIPT, { ...boltEnv, BENCH_FILE: join(dir, 'plain/bolt-app.mjs'), BENCH_EVENT: JSON.stringify(slashEvent()) });
+    for (const b of [bolt, plain]) if (b.status !== 200) throw new Error(`bench: the bare Bolt app did not ack: ${JSON.stringify(b)}`);
+    const empty = await run(`process.stdout.write('\\n@@INIT@@\\n');`, baseEnv);
+    const deps: Run[] = [];
+    for (const p of probeNames) deps.push(await run(IMPORT_SCRIPT, { ...baseEnv, BENCH_FILE: join(dir, 'deps', `${p}.mjs`) }));
+    const sums: Run[] = [];
+    for (let j = 0; j < probeNames.length; j++) sums.push(await run(IMPORT_SCRIPT, { ...baseEnv, BENCH_FILE: join(dir, 'sum', `${j}.mjs`) }));
+    if (i < 0) continue;
+    sums.forEach((r, j) => added[j]!.push(r.init));
+    series.ours.push(ours.ack);
+    series.oursInit.push(ours.init);
+    series.bolt.push(bolt.ack);
+    series.boltInit.push(bolt.init);
+    series.plain.push(plain.ack);
+    series.plainInit.push(plain.init);
+    series.empty.push(empty.init);
+    probeNames.forEach((p, j) => alone[p].push(deps[j]!.init));
+  }
+} finally {
+  admin.destroy();
+  await Promise.all([sm.close(), invoke.close(), slack.close(), new Promise<void>((ok) => dynamo.close(() => ok()))]);
+}
+
+const m = Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, median(xs)])) as Record<keyof typeof series, number>;
+const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
+console.log(`\napi cold first ack: spawn → import → signed /force-down compute1 → ack (${ROUNDS} interleaved rounds, medians)\n`);
+console.log(`${''.padEnd(58)}   init     ack`);
+console.log(`${'empty node'.padEnd(58)}${ms(m.empty)}`);
+console.log(`${'bare Bolt app, bundled plainly (no stubs)'.padEnd(58)}${ms(m.plainInit)}${ms(m.plain)}   ${(m.plain / m.bolt).toFixed(2)}× baseline`);
+console.log(`${'bare Bolt app, api esbuild options (baseline)'.padEnd(58)}${ms(m.boltInit)}${ms(m.bolt)}   1.00×`);
+const ratio = m.ours / m.bolt;
+console.log(`${'ours: dist/functions/api.mjs (secret, DynamoDB, invoke)'.padEnd(58)}${ms(m.oursInit)}${ms(m.ours)}   ${ratio.toFixed(2)}×`);
+console.log(`\nours / baseline: ${ratio.toFixed(2)}×  (goal ≤ ${GOAL}×) ${ratio <= GOAL ? 'met' : 'NOT met'}`);
+console.log(`ours / bare Bolt bundled plainly: ${(m.ours / m.plain).toFixed(2)}×  (goal ≤ 1.00×) ${m.ours <= m.plain ? 'met' : 'NOT met'}`);
+
+// Shares: each dependency imported alone, and what it adds to the ones before it (its share of ours);
+// ours is the rest of our init, then the first request.
+console.log(`\neach dependency, bundled the same way: imported alone, and added to the ones above it (a fresh process each)\n`);
+console.log(`  ${''.padEnd(52)}   alone   − empty    adds`);
+const used = new Set<Probe>(['bolt', 'secrets-manager', 'dynamodb', 'lambda', 'zod']);
+// Powertools counts in ours when the api bundle has it (esbuild's list of the api's inputs).
+const inputs = Object.keys(apiMeta.inputs).join('\n');
+for (const p of ['logger', 'metrics', 'parameters'] as const) if (inputs.includes(`@aws-lambda-powertools/${p}/`)) used.add(`powertools-${p}`);
+let depsShare = 0;
+probeNames.forEach((p, j) => {
+  const adds = median(added[j]!) - (j === 0 ? m.empty : median(added[j - 1]!));
+  if (used.has(p)) depsShare += adds;
+  console.log(`  ${probes[p].padEnd(52)}${ms(median(alone[p]))}  ${ms(median(alone[p]) - m.empty)}  ${ms(adds)} ${used.has(p) ? '' : '(not in the api)'}`);
+});
+console.log(`  ${'ours: the rest of the api init'.padEnd(52)}${''.padStart(18)}  ${ms(m.oursInit - m.empty - depsShare)}`);
+console.log(`  ${'ours: the first request (secret, DynamoDB, invoke, ack)'.padEnd(52)}${''.padStart(18)}  ${ms(m.ours - m.oursInit)}`);
+console.log(`  ${'baseline: its first request (auth.test, ack)'.padEnd(52)}${''.padStart(18)}  ${ms(m.bolt - m.boltInit)}`);
+
+// Bundle sizes: what each function loads at a cold start (entry + static chunks), and the CLI.
+const size = (f: string) => statSync(f).size;
+const chunkDir = join(root, 'dist/functions/chunks');
+const staticChunks = (entry: string): string[] => {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    const text = readFileSync(file, 'utf8');
+    for (const [, name] of text.matchAll(/(?:from|import)\s*"\.\/?(?:chunks\/)?([^"]+\.mjs)"/g)) {
+      const path = join(chunkDir, name!.replace(/^chunks\//, ''));
+      if (!seen.has(path)) {
+        seen.add(path);
+        visit(path);
+      }
+    }
+  };
+  visit(entry);
+  return [...seen];
+};
+const all = readdirSync(chunkDir).filter((f) => f.endsWith('.mjs'));
+const allChunks = all.reduce((n, f) => n + size(join(chunkDir, f)), 0);
+console.log('\nbundle sizes (minified, without source maps)\n');
+for (const fn of ['api', 'worker']) {
+  const entry = join(root, `dist/functions/${fn}.mjs`);
+  const loaded = size(entry) + staticChunks(entry).reduce((n, f) => n + size(f), 0);
+  console.log(`  ${`${fn}: loaded at a cold start (entry + static chunks)`.padEnd(52)}${(loaded / 1024).toFixed(0).padStart(6)} KiB`);
+}
+console.log(`  ${'functions: every chunk (lazy ones included)'.padEnd(52)}${((allChunks + size(api) + size(join(root, 'dist/functions/worker.mjs'))) / 1024).toFixed(0).padStart(6)} KiB`);
+const cliChunks = join(root, 'dist/cli-chunks');
+const cli = size(join(root, 'dist/cli.mjs')) + (existsSync(cliChunks) ? readdirSync(cliChunks).filter((f) => f.endsWith('.mjs')).reduce((n, f) => n + size(join(cliChunks, f)), 0) : 0);
+console.log(`  ${'CLI: dist/cli.mjs with every chunk it may load'.padEnd(52)}${(cli / 1024).toFixed(0).padStart(6)} KiB`);
+rmSync(dir, { recursive: true, force: true });

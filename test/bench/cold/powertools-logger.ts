@@ -1,0 +1,2 @@
+// Cold-init probe: Powertools' Logger, alone.
+export { Logger } from '@aws-lambda-powertools/logger';

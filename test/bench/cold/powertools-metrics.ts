@@ -1,0 +1,2 @@
+// Cold-init probe: Powertools' Metrics (EMF), alone.
+export { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';

@@ -1,0 +1,2 @@
+// Cold-init probe: the Secrets Manager client, alone.
+export { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
