@@ -45,7 +45,7 @@ export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['show-card', 'execute', 'refresh-card']), id: z.string().min(1) }),
   z.object({ kind: z.literal('refresh-group'), id: z.string().min(1), ids: z.array(z.string().min(1)).min(1) }),
   z.object({ kind: z.literal('status'), cloud: z.string(), host: z.string(), responseUrl: z.url() }),
-  z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url() }),
+  z.object({ kind: z.literal('list'), cloud: z.string(), responseUrl: z.url(), page: z.int().min(1).max(10_000).optional() }),
   z.object({ kind: z.literal('sweep') }),
   z.object({ kind: z.literal('auto-bmc'), id: z.string().min(1) }),
   z.object({ kind: z.literal('evacuate'), id: z.string().min(1), by: z.string().min(1).max(64).optional() }),

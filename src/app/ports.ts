@@ -150,14 +150,32 @@ export interface Notifier {
   evacuationEvent(request: ForceDownRequest, evacuation: Evacuation, event: EvacuationEvent): Promise<void>;
   /** Answers `/force-down status` on the command's response_url. */
   replyStatus(responseUrl: string, cloud: string, host: string, result: Outcome<ComputeService>, bmc?: BmcView): Promise<void>;
-  /** Answers `/force-down list` on the command's response_url. */
-  replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>): Promise<void>;
+  /**
+   * Answers `/force-down list` on the command's response_url: page `list.page`
+   * (1 = first) of the hosts down or forced down; `list.forcedDownSince`: when
+   * force-down's records say each host (lower-cased name) was forced down (ms).
+   */
+  replyList(responseUrl: string, cloud: string, result: Outcome<ComputeService[]>, list?: ListContext): Promise<void>;
+  /**
+   * A reminder in the thread of `request`'s card (a succeeded force-down):
+   * its host has been forced down for `forcedDownForMs`, and the command that
+   * unsets it once repaired.
+   */
+  remind(request: ForceDownRequest, forcedDownForMs: number): Promise<void>;
   /** Adds a line for one lifecycle step to the card's thread (the audit trail people read). */
   audit(request: ForceDownRequest, entry: HistoryEntry): Promise<void>;
   /** One line in the thread of their (shared) card for requests that joined a grouped card (their opening, in one line). */
   auditJoined(joined: readonly ForceDownRequest[]): Promise<void>;
   /** One line in the thread of their (shared) card for requests that took the same step (`entry`, e.g. expired by the sweep), naming every host. */
   auditGroup(requests: readonly ForceDownRequest[], entry: HistoryEntry): Promise<void>;
+}
+
+/** What `/force-down list` knows besides Nova's list (see `Notifier.replyList`). */
+export interface ListContext {
+  /** The page asked for (`/force-down list --page N`), from 1. */
+  page: number;
+  /** When force-down's own records say each host was forced down (epoch ms), by lower-cased host name. */
+  forcedDownSince: ReadonlyMap<string, number>;
 }
 
 export interface Logger {
@@ -224,4 +242,10 @@ export interface AppDeps {
   servers?: (cloud: string) => EvacuationServers | undefined;
   /** Evacuating from the card (worker): absent, the evacuation jobs do nothing. */
   evacuation?: EvacuationSettings;
+  /**
+   * FORCE_DOWN_REMIND_HOURS, in ms: the sweep reminds in its card's thread of
+   * a host forced down this long, once per period (src/app/reminders.ts).
+   * Absent: no reminders.
+   */
+  remindEveryMs?: number;
 }

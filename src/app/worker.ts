@@ -2,6 +2,7 @@ import type { AppDeps, Job } from './ports.js';
 import { recoverStaleExecuting, recoverStuckApproved } from './recovery.js';
 import { autoConfirmOnBmc, offerRecovery } from './alerts.js';
 import { checkEvacuateModal, recoverStalledEvacuations, runEvacuationJob } from './evacuation-flow.js';
+import { forcedDownSince, remindForcedDown } from './reminders.js';
 import { executeRequest, expireRequests, readBmc, readHost, refreshCard, refreshGroup, showCard, withBmc } from './requests.js';
 
 /** Runs one job handed over by the api function. Safe to run twice (Lambda async retries). */
@@ -48,6 +49,9 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
       if (stuck.requeued + stuck.failed > 0) deps.log.info('settled confirmed requests that never started', stuck);
       const evacuations = await recoverStalledEvacuations(deps);
       if (evacuations > 0) deps.log.info('handed stalled evacuations to the worker again', { count: evacuations });
+      // Hosts left forced down: a reminder in their card's thread, once per FORCE_DOWN_REMIND_HOURS (src/app/reminders.ts).
+      const reminded = await remindForcedDown(deps);
+      if (reminded > 0) deps.log.info('reminded of hosts left forced down', { count: reminded });
       return;
     }
     case 'check-modal': {
@@ -62,7 +66,9 @@ export async function runJob(deps: AppDeps, job: Job): Promise<void> {
     case 'list': {
       const nova = deps.nova(job.cloud);
       if (!nova) return;
-      return deps.notifier.replyList(job.responseUrl, job.cloud, await nova.listComputeServices());
+      // Nova's list, and when our records say each host was forced down (how long it has been).
+      const [services, since] = await Promise.all([nova.listComputeServices(), forcedDownSince(deps, job.cloud)]);
+      return deps.notifier.replyList(job.responseUrl, job.cloud, services, { page: job.page ?? 1, forcedDownSince: since });
     }
   }
 }

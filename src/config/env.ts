@@ -38,6 +38,12 @@ export const botEnvSchema = z
     FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(10).max(900).default(120),
     FORCE_DOWN_EVACUATE_CONCURRENCY: z.coerce.number({ error: 'must be a number of evacuations' }).int().min(1).max(50).default(5),
     FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES: z.coerce.number({ error: 'must be a number of minutes' }).int().min(1).max(240).default(30),
+    // Hours, fractions allowed (0.5 = 30 min; the minimum, 0.001 = 3.6 s, is for tests): the sweep's period for reminding of a host left forced down.
+    FORCE_DOWN_REMIND_HOURS: z.coerce
+      .number({ error: 'must be a number of hours' })
+      .min(0.001, { error: 'must be at least 0.001 hours' })
+      .max(720, { error: 'must be at most 720 hours (30 days)' })
+      .default(24),
     // The local server only (API Gateway stands in front of Lambda); checked against the descriptor limit at start (src/local/limits.ts).
     FORCE_DOWN_MAX_CONNECTIONS: z.coerce.number({ error: 'must be a number of connections' }).int().min(16).max(1_000_000).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL' }).default('https://slack.com/api/'),
@@ -69,6 +75,8 @@ export interface BotSettings {
   evacuateConcurrency: number;
   /** How long an accepted evacuation may take to end (FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES), in ms. */
   evacuateTimeoutMs: number;
+  /** A host forced down this long (FORCE_DOWN_REMIND_HOURS, in ms) gets a reminder in its card's thread, once per period. */
+  remindEveryMs: number;
   /** The local server's cap on inbound connections (default: from the descriptor limit, src/local/limits.ts). */
   maxConnections?: number;
   slackApiUrl: string;
@@ -105,6 +113,7 @@ export function loadBotSettings(env: Env): BotSettings {
     bmcPowerOffTimeoutMs: e.FORCE_DOWN_BMC_POWER_OFF_TIMEOUT_SECONDS * 1000,
     evacuateConcurrency: e.FORCE_DOWN_EVACUATE_CONCURRENCY,
     evacuateTimeoutMs: e.FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES * 60_000,
+    remindEveryMs: Math.round(e.FORCE_DOWN_REMIND_HOURS * 3_600_000),
     ...(e.FORCE_DOWN_MAX_CONNECTIONS !== undefined ? { maxConnections: e.FORCE_DOWN_MAX_CONNECTIONS } : {}),
     slackApiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
   };

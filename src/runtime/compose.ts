@@ -202,6 +202,7 @@ export function composeRuntime(opts: RuntimeOptions): Runtime {
     ...(hasBmcs ? { bmc } : {}),
     servers,
     evacuation: { concurrency: settings.evacuateConcurrency, timeoutMs: settings.evacuateTimeoutMs, ...(opts.stopping ? { stopping: opts.stopping } : {}) },
+    remindEveryMs: settings.remindEveryMs,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   const groupsOf = createGroupResolver({ client, groups: settings.approverGroups, now, log });

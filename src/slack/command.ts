@@ -4,7 +4,8 @@ import { inert } from './mrkdwn.js';
 /** What `/force-down …` asked for. Parsed at the edge; the use cases never see raw text. */
 export type SlashCommand =
   | { kind: 'help'; error?: string }
-  | { kind: 'list'; cloud?: string }
+  /** `list [--page N]`: page N (from 1) of the hosts down or forced down. */
+  | { kind: 'list'; cloud?: string; page?: number }
   | { kind: 'status'; host: string; binary: string; cloud?: string }
   /** `evacuate <host>`: the evacuation modal of the host's forced-down card. */
   | { kind: 'evacuate'; host: string; cloud?: string }
@@ -32,6 +33,7 @@ export function parseSlashCommand(raw: string): SlashCommand {
   let cloud: string | undefined;
   let reason: string | undefined;
   let unset = false;
+  let page: number | undefined;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t === '--unset') unset = true;
@@ -39,6 +41,10 @@ export function parseSlashCommand(raw: string): SlashCommand {
       const v = tokens[++i];
       if (!v || !CLOUD.test(v)) return { kind: 'help', error: '`--cloud` needs a cloud name, e.g. `--cloud prod-east`.' };
       cloud = v;
+    } else if (t === '--page') {
+      const v = tokens[++i];
+      if (v === undefined || !/^[0-9]{1,4}$/.test(v) || Number(v) < 1) return { kind: 'help', error: '`--page` needs a page number from 1, e.g. `/force-down list --page 2`.' };
+      page = Number(v);
     } else if (t === '--reason') {
       // The reason runs to the next option, so it needs no quotes.
       const words: string[] = [];
@@ -51,9 +57,10 @@ export function parseSlashCommand(raw: string): SlashCommand {
 
   const [verb] = positional;
   if (verb === 'list' && !unset) {
-    if (positional.length > 1 || reason) return { kind: 'help', error: '`list` takes only `--cloud`.' };
-    return { kind: 'list', ...(cloud ? { cloud } : {}) };
+    if (positional.length > 1 || reason) return { kind: 'help', error: '`list` takes only `--cloud` and `--page`.' };
+    return { kind: 'list', ...(cloud ? { cloud } : {}), ...(page !== undefined ? { page } : {}) };
   }
+  if (page !== undefined) return { kind: 'help', error: '`--page` goes with `list` only: `/force-down list --page 2`.' };
   if (verb === 'evacuate' && !unset) {
     const [, host, ...rest] = positional;
     if (host === undefined) return { kind: 'help', error: 'Name a host: `/force-down evacuate compute1`.' };

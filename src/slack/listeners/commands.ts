@@ -32,7 +32,7 @@ export function register(app: App, listenerDeps: ListenerDeps): void {
         await deps.enqueue(
           parsed.kind === 'status'
             ? { kind: 'status', host: parsed.host, cloud, responseUrl: command.response_url }
-            : { kind: 'list', cloud, responseUrl: command.response_url },
+            : { kind: 'list', cloud, responseUrl: command.response_url, ...(parsed.page !== undefined ? { page: parsed.page } : {}) },
         );
         return ephemeral(parsed.kind === 'status' ? `Asking Nova about *${parsed.host}*…` : 'Asking Nova for down and forced-down compute services…');
       }

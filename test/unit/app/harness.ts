@@ -115,6 +115,8 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
   const modals: { viewId: string; id: string; view: HostView }[] = [];
   const evacuateModals: { viewId: string; id: string; check: EvacuateModalCheck; form: EvacuateForm }[] = [];
   const evacuationEvents: { id: string; evacuation: Evacuation; event: EvacuationEvent }[] = [];
+  /** Every reminder the sweep asked for (src/app/reminders.ts): the request and how long its host had been forced down. */
+  const reminders: { id: string; host: string; forcedDownForMs: number }[] = [];
   const logs: LogEntry[] = [];
   const record = (level: LogEntry['level']) => (message: string, data?: Record<string, unknown>) => void logs.push({ level, message, ...data });
   const store = over.store ?? createMemoryStore();
@@ -148,6 +150,7 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
           async audit() {},
           async replyStatus() {},
           async replyList() {},
+          async remind() {},
           async auditJoined() {},
           async auditGroup() {},
           async updateModal(viewId, request, view) {
@@ -164,7 +167,11 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
   // Every request the use cases asked to show, as it was then, and every audit line they asked for.
   const shown = display.cards;
   const cards: Cards = { ...shown, request: (request, view) => (renders.push(structuredClone(request)), shown.request(request, view)) };
-  const notifier: Notifier = { ...display.notifier, audit: (request, entry) => (audits.push({ id: request.id, entry }), display.notifier.audit(request, entry)) };
+  const notifier: Notifier = {
+    ...display.notifier,
+    audit: (request, entry) => (audits.push({ id: request.id, entry }), display.notifier.audit(request, entry)),
+    remind: (request, forcedDownForMs) => (reminders.push({ id: request.id, host: request.host, forcedDownForMs }), display.notifier.remind(request, forcedDownForMs)),
+  };
   const deps: AppDeps = {
     store,
     nova: novaOf,
@@ -186,7 +193,7 @@ export function setup(over: Partial<AppDeps> = {}, opts: BenchOptions = {}) {
   const drain = async () => {
     while (jobs.length) await runJob(deps, jobs.shift()!);
   };
-  return { deps, nova, jobs, renders, audits, modals, evacuateModals, evacuationEvents, logs, drain, advance: (ms: number) => (now += ms), now: () => now };
+  return { deps, nova, jobs, renders, audits, modals, evacuateModals, evacuationEvents, reminders, logs, drain, advance: (ms: number) => (now += ms), now: () => now };
 }
 
 export const slash = (over: Partial<OpenInput> = {}): OpenInput => ({
