@@ -696,7 +696,7 @@ export function helpText(): string {
     '`/force-down --unset <host> [--cloud NAME] [--reason TEXT]` — ask to unset forced-down once <host> has recovered',
     '`/force-down evacuate <host> [--cloud NAME]` — evacuate the instances of a host forced down on its card (approvers; Retry failed… when some failed)',
     '`/force-down status <host> [--cloud NAME]` — Nova’s view of <host> (state, status, forced_down, last heartbeat)',
-    '`/force-down list [--cloud NAME]` — compute hosts and which are forced down',
+    '`/force-down list [--cloud NAME] [--page N]` — hosts down or forced down, and for how long (20 a page)',
     '`/force-down help` — this text',
     '',
     'Fence first: power the host off at the BMC or PDU, or isolate it from the network. Forcing down a running host lets its instances run twice.',
