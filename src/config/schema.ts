@@ -115,6 +115,24 @@ const tokenSource = z.looseObject({
   cloudLabel: cloudLabelSchema.optional(),
 });
 
+/**
+ * PagerDuty v3 webhooks (docs/alerts.md): the subscription's signing secret
+ * (a list while ours rotates: any one accepts), no token unless one is set
+ * (then sent as a custom header), and where the host is: `hostField`, a dotted
+ * path into the incident, or `hostPattern` on the incident title.
+ */
+const pagerDutySource = tokenSource
+  .extend({
+    token: z.string().min(1).optional(),
+    signingSecret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(8)], { error: 'must be the signing secret, or a list of them' }),
+    hostField: z
+      .string()
+      .regex(/^[\w-]{1,128}(?:\.[\w-]{1,128}){0,7}$/, 'must be a dotted path into the incident, e.g. custom_fields.host')
+      .optional(),
+    // hostPattern (tokenSource's) applies to the incident title.
+  })
+  .refine((c) => c.hostField !== undefined || c.hostPattern !== undefined, { message: 'set hostField or hostPattern: without either no incident names a host' });
+
 /** Only https: BMC credentials never travel in clear. `{host}` may stand for the host's name. */
 const bmcUrl = z
   .string({ error: 'must be a string (an https URL)' })
@@ -213,6 +231,7 @@ export const secretDocumentSchema = z.object({
         .refine((d) => d.cloudLabel === undefined, { path: ['cloudLabel'], message: "not supported: Doctor's events carry no labels (its alerts go to FORCE_DOWN_DEFAULT_CLOUD)" })
         .optional(),
       generic: tokenSource.optional(),
+      pagerduty: pagerDutySource.optional(),
     })
     .default({}),
   clouds: z.record(z.string().min(1), cloudSchema).refine((c) => Object.keys(c).length > 0, 'needs at least one cloud'),

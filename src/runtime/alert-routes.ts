@@ -1,7 +1,8 @@
 import type { AlertReceipt } from '../app/alerts.js';
 import { errorName } from '../app/outcomes.js';
 import type { Logger } from '../app/ports.js';
-import { checkBearer, header, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER } from '../alerts/auth.js';
+import { checkBearer, header, verifyGrafanaSignature, GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, type BearerCheck, type HeaderMap } from '../alerts/auth.js';
+import { verifyPagerDutySignature, PAGERDUTY_SIGNATURE_HEADER } from '../alerts/pagerduty.js';
 import { parseAlerts } from '../alerts/index.js';
 import { alertOptions, compileHostPattern, type AlertOptions, type AlertSource, type HostAlert } from '../alerts/types.js';
 import { ALERT_SOURCES } from '../domain/alert-source.js';
@@ -9,7 +10,12 @@ import { json, type HttpRequest, type HttpResponse } from './http.js';
 
 /** One configured alert source (the secret document's `alerts.<source>`). */
 export interface AlertSourceConfig {
-  token: string;
+  /** Required for every source but PagerDuty (which signs its bodies; a token there is checked too when set). */
+  token?: string;
+  /** PagerDuty's signing secret(s): any one may have signed (`alerts.pagerduty.signingSecret`). */
+  signingSecret?: string | string[];
+  /** PagerDuty: a dotted path into the incident naming the host (e.g. `custom_fields.host`). */
+  hostField?: string;
   /** `true`: on the fencing-evidence label; `"bmc-off"`: when the host's BMC reports power Off; `false`: never. */
   autoForceDown: boolean | 'bmc-off';
   hmacSecret?: string;
@@ -55,6 +61,15 @@ export function alertSourceOf(path: string): AlertSource | undefined {
   return (ALERT_SOURCES as readonly string[]).includes(name) ? (name as AlertSource) : undefined;
 }
 
+/**
+ * The source's shared token. PagerDuty signs its bodies instead (checked on the
+ * body): its token is optional, and checked only when configured.
+ */
+export function checkSourceToken(source: AlertSource, headers: HeaderMap, config: AlertSourceConfig): BearerCheck {
+  if (source === 'pagerduty' && config.token === undefined) return { ok: true, via: 'bearer' };
+  return checkBearer(headers, config.token ?? '', { allowXAuthToken: source === 'doctor' });
+}
+
 const denied = (): HttpResponse => ({ status: 401, headers: { 'www-authenticate': 'Bearer' }, body: '' });
 
 /**
@@ -79,7 +94,7 @@ export async function handleAlertWebhook(
     ctx.log.warn('alert webhook rejected', { source, reason: 'not-configured' });
     return denied();
   }
-  const auth = checkBearer(req.headers, config.token, { allowXAuthToken: source === 'doctor' });
+  const auth = checkSourceToken(source, req.headers, config);
   if (!auth.ok) {
     ctx.log.warn('alert webhook rejected', { source, reason: auth.reason });
     return denied();
@@ -97,13 +112,21 @@ export async function handleAlertWebhook(
       return denied();
     }
   }
+  if (source === 'pagerduty') {
+    // A body replayed under another body's signature, a forged or garbled one: the same 401 as a bad token.
+    const signed = verifyPagerDutySignature({ body: req.body, signature: header(req.headers, PAGERDUTY_SIGNATURE_HEADER), secrets: config.signingSecret ?? '' });
+    if (!signed.ok) {
+      ctx.log.warn('alert webhook rejected', { source, reason: `signature-${signed.reason}` });
+      return denied();
+    }
+  }
   let body: unknown;
   try {
     body = JSON.parse(req.body);
   } catch {
     return json(400, { error: 'body: not valid JSON' });
   }
-  const parsed = parseAlerts(source, body, optionsOf(config));
+  const parsed = parseAlerts(source, body, { ...optionsOf(config), ...(config.hostField ? { hostField: config.hostField } : {}) });
   if (!parsed.ok) {
     ctx.log.warn('alert webhook malformed', { source, error: parsed.error });
     return json(400, { error: parsed.error });

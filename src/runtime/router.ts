@@ -1,9 +1,10 @@
 import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from '../app/ports.js';
 import type { SlackBot } from '../slack/bot.js';
-import { checkBearer } from '../alerts/auth.js';
+import { header } from '../alerts/auth.js';
+import { pagerDutySignatures, PAGERDUTY_SIGNATURE_HEADER } from '../alerts/pagerduty.js';
 import { verifySlackSignature } from '../slack/signature.js';
-import { alertSourceOf, handleAlertWebhook, type AlertsRuntime } from './alert-routes.js';
+import { alertSourceOf, checkSourceToken, handleAlertWebhook, type AlertsRuntime } from './alert-routes.js';
 import { json, tooLarge, type HttpRequest, type HttpResponse, type Preflight, type RequestHead } from './http.js';
 
 /** What the router needs once the secret is loaded. */
@@ -70,8 +71,13 @@ export function createRouter(opts: RouterOptions): Router {
       if (head.method !== method) return answer({ status: 405, headers: { allow: method }, body: '' });
       const source = doctor ? 'doctor' : alertSourceOf(head.path);
       const config = source ? (await opts.alerts()).source(source) : undefined;
-      // No such source, or not its token: the webhook's own refusal (401, logged), without the body.
-      if (!config || !checkBearer(head.headers, config.token, { allowXAuthToken: source === 'doctor' }).ok) {
+      // No such source, not its token, or (PagerDuty) no well-formed signature header: the webhook's
+      // own refusal (401, logged), without the body.
+      if (
+        !config ||
+        !checkSourceToken(source!, head.headers, config).ok ||
+        (source === 'pagerduty' && !pagerDutySignatures(header(head.headers, PAGERDUTY_SIGNATURE_HEADER)).ok)
+      ) {
         return answer(await handleAlertWebhook(source, { ...head, body: '' }, opts.alerts, opts));
       }
       return { read: true, maxBodyBytes: BODY_LIMITS.alerts };

@@ -184,6 +184,7 @@ export const TOP_FIELDS: Record<AlertSource, RegExp> = {
   grafana: /^(?:body|version|groupKey|truncatedAlerts|status|receiver|groupLabels|commonLabels|commonAnnotations|externalURL|alerts|orgId|title|state|message)(?::|\.)/,
   doctor: /^(?:body|events|\d+)(?::|\.)/,
   generic: /^(?:body|host|status|summary|link|id|alertName|startsAt|labels|\d+)(?::|\.)/,
+  pagerduty: /^(?:body|event)(?::|\.)/,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +341,8 @@ export function shapeOf(source: AlertSource): fc.Arbitrary<unknown> {
       return doctorBody;
     case 'generic':
       return genericBody;
+    case 'pagerduty':
+      throw new Error('PagerDuty bodies are fuzzed in pagerduty.test.ts (signed, one event per body)');
   }
 }
 

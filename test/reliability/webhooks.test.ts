@@ -33,6 +33,8 @@ const TOKENS: Record<AlertSource, string> = {
   grafana: 'GfTok-2bN8s5TqV1xE7rJk3uYm9aLo',
   doctor: 'DrTok-9cK4w6PzH2nB8vQe5tXs1jRu',
   generic: 'GnTok-5hM1r7YdF3kC9xLw2qZp8eVa',
+  // Not configured here: PagerDuty signs its bodies (pagerduty.test.ts fuzzes it).
+  pagerduty: 'PdTok-unused-3fQ8wL2mZ7xK4vN9',
 };
 const HMAC_SECRET = 'grafana-hmac-Secret-4e8d1c7b9a2f';
 const SECRETS = [...Object.values(TOKENS), HMAC_SECRET];
@@ -41,6 +43,7 @@ const PATH: Record<AlertSource, { method: string; path: string }> = {
   grafana: { method: 'POST', path: '/alerts/grafana' },
   doctor: { method: 'PUT', path: '/events' },
   generic: { method: 'POST', path: '/alerts/generic' },
+  pagerduty: { method: 'POST', path: '/alerts/pagerduty' },
 };
 
 let slack: FakeSlackApi;
@@ -257,6 +260,8 @@ function firingBody(source: AlertSource): string {
       return JSON.stringify([{ time: '2026-11-25T14:03:10.123456', type: 'compute.host.down', details: { hostname: host, status: 'down', monitor: 'monitor_sample' } }]);
     case 'generic':
       return JSON.stringify({ host, status: 'firing', summary: 'forged' });
+    case 'pagerduty':
+      throw new Error('PagerDuty forgeries are in pagerduty.test.ts');
   }
 }
 
@@ -523,6 +528,8 @@ describe('authorization in auto mode: a Nova call only for an opted-in source an
         return JSON.stringify([{ time: '2026-11-25T14:03:10.123456', type: 'compute.host.down', details: { hostname: host, status: 'down', ...markAt('labels') }, ...markAt('top') }]);
       case 'generic':
         return JSON.stringify({ ...markAt('top'), host, status, labels, ...(mark?.where === 'annotations' ? { annotations: markAt('annotations') } : {}) });
+      case 'pagerduty':
+        throw new Error('PagerDuty carries no evidence label');
     }
   }
 
