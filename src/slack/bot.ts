@@ -6,6 +6,7 @@ import { parseSlackEnvelope } from './envelope.js';
 import { register as registerActions } from './listeners/actions.js';
 import { register as registerCommands } from './listeners/commands.js';
 import { register as registerEvacuation } from './listeners/evacuation.js';
+import { register as registerGroup } from './listeners/group.js';
 import type { ListenerDeps } from './listeners/deps.js';
 import { register as registerViews } from './listeners/views.js';
 
@@ -120,6 +121,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   registerActions(app, listenerDeps);
   registerViews(app, listenerDeps);
   registerEvacuation(app, listenerDeps);
+  registerGroup(app, listenerDeps);
 
   app.error(async (err) => {
     deps.log.error('slack listener failed', { error: err.name, code: (err as { code?: string }).code });

@@ -1,36 +1,38 @@
 import type { types } from '@slack/bolt';
 import type { ForceDownRequest, RequestState } from '../domain/request.js';
-import { QUOTE_MAX, quotedBlock, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
+import { QUOTE_MAX, quotedBlock, unknownCloudText, type CardMessage, type CardView, type KnownBlock } from './blocks.js';
 import { confirmActionId, confirmButtonText, confirmedBy, effectiveState, groupHeaderText, lastEntry, LIMITS, mrkdwn, outcomeFailureText, plain } from './card-parts.js';
-import { cancelledText, expiredText, failureText } from './messages.js';
+import { ACTION_IDS, GROUP_ACTION_IDS, GROUP_ACTIONS_BLOCK_ID } from './ids.js';
+import { CANCEL_ALL_CONFIRM_TEXT, cancelledText, expiredText, failureText, outcomeShortText } from './messages.js';
 import { codeSpan, escapeAndTruncate, escapeMrkdwn, formatAge, formatUtc, parseUtc, quoted, truncate } from './mrkdwn.js';
 
 /**
  * The grouped card: many hosts that went down together (one webhook, or
  * within a short window) share one card instead of flooding the channel with
  * one card each. Every host is still its own request, confirmed and executed
- * on its own: its row carries its own Nova view, state and button, and the
+ * on its own: its row carries its own Nova view, state and buttons, and each
  * button's `value` is that request's id, exactly as on the single card
- * (blocks.ts), so the existing action listeners handle it unchanged.
+ * (blocks.ts), so the existing action listeners handle them unchanged.
  *
- * Block budget (Slack: at most 50 blocks per message): ONE section block per
- * host, with the host's button as the section's single accessory. Hence
- * {@link HOSTS_PER_MESSAGE} = 45 hosts per message; the first message adds a
- * header, a context (counts), an optional quoted block (the alert's name and
- * summary) and a divider
- * (≤ 4 + 45 = 49 blocks), continuations add one context line (46 blocks).
+ * A row is a section (the host, Nova's view, its state) and, while a click
+ * can still lead somewhere (pending, failed), an actions block with
+ * **Confirm fenced…** (or **Retry…**) and **Cancel**. The first page adds,
+ * while rows are pending, the card's own buttons: **Confirm all fenced…**
+ * (the bulk modal, bulk-blocks.ts) and **Cancel all…** (behind Slack's
+ * confirm dialog); their `value` is the group id (listeners/group.ts).
  *
- * The cost of one block per host: a section has one accessory, so a row has
- * only **Confirm fenced…** (or **Retry…** when failed), no **Cancel**. An
- * `overflow` menu holding both was rejected: its payload carries
- * `selected_option.value` under a single action_id, which the listeners
- * (matching ACTION_IDS.confirmFenced / cancelRequest with `value` = request
- * id) do not understand; a second actions block per host would halve the
- * capacity (~22 hosts per message). Unclicked requests expire on their own.
+ * Block budget (Slack: at most 50 blocks per message): two blocks per host
+ * at most, hence {@link HOSTS_PER_MESSAGE} = 22 hosts per message; the first
+ * message adds a header, a context (counts), an optional quoted block (the
+ * alert's name and summary), the card's buttons and a divider
+ * (≤ 5 + 44 = 49 blocks), continuations add one context line (45 blocks).
+ * Every row is budgeted at two blocks whatever its state, so a row never
+ * moves to another page when its state changes (a failed row gets its
+ * buttons back). The actions blocks hold two or three elements (Slack: 25).
  */
 
-/** Host rows per message (one section block each). */
-export const HOSTS_PER_MESSAGE = 45;
+/** Host rows per message (a section and an actions block each). */
+export const HOSTS_PER_MESSAGE = 22;
 
 /** How many messages {@link groupCard} produces for `n` hosts (0 for none). */
 export function groupCardMessageCount(n: number): number {
@@ -38,7 +40,7 @@ export function groupCardMessageCount(n: number): number {
 }
 
 /** Nova's view of one host, as `CardView` has it (without the clock: `opts.now` is shared). */
-export type GroupHostView = Pick<CardView, 'service' | 'lookupFailure'>;
+export type GroupHostView = Pick<CardView, 'service' | 'lookupFailure' | 'unknownCloud'>;
 
 export interface GroupCardOptions {
   /** Our clock (ms since the epoch), for ages and expiry. */
@@ -76,26 +78,35 @@ function sortRequests(requests: readonly ForceDownRequest[], now: number): Force
   );
 }
 
-/** Counts by state for the header's context, in a fixed order. */
+/** Counts by state for the header's context, in a fixed order; failed rows by what stopped them. */
 const COUNT_LABELS: readonly [string, (s: RequestState) => boolean][] = [
   ['pending', (s) => s === 'pending'],
-  ['failed', (s) => s === 'failed'],
   ['in progress', (s) => s === 'approved' || s === 'executing'],
   ['done', (s) => s === 'succeeded'],
+];
+const CLOSED_LABELS: readonly [string, (s: RequestState) => boolean][] = [
   ['cancelled', (s) => s === 'cancelled'],
   ['expired', (s) => s === 'expired'],
 ];
 
-function countsText(requests: readonly ForceDownRequest[], now: number): string {
+/** The summary line: "*10* forced down · *2* refused: still reporting" (failed rows by their outcome, in short words; the counts in bold). */
+export function countsText(requests: readonly ForceDownRequest[], now: number): string {
   const states = requests.map((r) => effectiveState(r, now));
   const allForceDown = requests.every((r) => r.action === 'force-down');
-  return COUNT_LABELS.map(([label, match]) => {
-    const n = states.filter(match).length;
-    const shown = label === 'done' && allForceDown ? 'forced down' : label;
-    return n ? `*${n}* ${shown}` : '';
-  })
-    .filter(Boolean)
-    .join(' · ');
+  const count = (labels: typeof COUNT_LABELS) =>
+    labels.flatMap(([label, match]) => {
+      const n = states.filter(match).length;
+      const shown = label === 'done' ? (allForceDown ? 'forced down' : 'done') : label;
+      return n ? [`*${n}* ${shown}`] : [];
+    });
+  const failures = new Map<string, number>();
+  requests.forEach((r, i) => {
+    if (states[i] !== 'failed') return;
+    const words = outcomeShortText(r.outcome?.code);
+    failures.set(words, (failures.get(words) ?? 0) + 1);
+  });
+  const failed = [...failures].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([words, n]) => `*${n}* ${words}`);
+  return [...count(COUNT_LABELS), ...failed, ...count(CLOSED_LABELS)].join(' · ');
 }
 
 function firstAlert(requests: readonly ForceDownRequest[]): Extract<ForceDownRequest['origin'], { kind: 'alert' }> | undefined {
@@ -120,6 +131,7 @@ function alertNotes(request: ForceDownRequest, state: RequestState): string {
 
 /** Nova state, forced_down and heartbeat age on one line. */
 function novaLine(request: ForceDownRequest, view: GroupHostView | undefined, now: number): string {
+  if (view?.unknownCloud) return `Nova: ${unknownCloudText(request.cloud)}`;
   const service = view?.service;
   if (service) {
     const state = service.state ? codeSpan(service.state, 40) : 'unknown';
@@ -164,25 +176,60 @@ function stateLine(request: ForceDownRequest, state: RequestState): string {
   }
 }
 
-/** The row's button, while a click can still lead to a Nova call; same action_id and value as the single card's. */
-function rowButton(request: ForceDownRequest, state: RequestState): types.Button | undefined {
-  if (state !== 'pending' && state !== 'failed') return undefined;
+/** The row's buttons, while a click can still lead somewhere: the single card's action_ids, value = the request id. */
+function rowButtons(request: ForceDownRequest, state: RequestState): types.Button[] {
+  if (state !== 'pending' && state !== 'failed') return [];
   const forceDown = request.action === 'force-down';
-  return {
-    type: 'button',
-    text: plain(confirmButtonText(request, state === 'failed'), LIMITS.buttonText),
-    action_id: confirmActionId(request),
-    value: request.id,
-    ...(forceDown ? { style: 'danger' as const } : {}),
-  };
+  return [
+    {
+      type: 'button',
+      text: plain(confirmButtonText(request, state === 'failed'), LIMITS.buttonText),
+      action_id: confirmActionId(request),
+      value: request.id,
+      ...(forceDown ? { style: 'danger' as const } : {}),
+    },
+    { type: 'button', text: plain('Cancel', LIMITS.buttonText), action_id: ACTION_IDS.cancelRequest, value: request.id },
+  ];
 }
 
-function hostRow(request: ForceDownRequest, view: GroupHostView | undefined, now: number): KnownBlock {
+/** A host's row: its section, and its buttons' actions block while it has any (two blocks at most). */
+function hostRow(request: ForceDownRequest, view: GroupHostView | undefined, now: number): KnownBlock[] {
   const state = effectiveState(request, now);
   const unset = request.action === 'unset' ? ' _(unset forced-down)_' : '';
   const text = `*${escapeAndTruncate(request.host, 255)}*${unset} · ${novaLine(request, view, now)}${alertNotes(request, state)}\n${stateLine(request, state)}`;
-  const button = rowButton(request, state);
-  return { type: 'section', text: mrkdwn(text), ...(button ? { accessory: button } : {}) };
+  // A cloud force-down is not configured for: Cancel only (a confirmation is refused anyway).
+  const buttons = rowButtons(request, state).filter((b) => !view?.unknownCloud || b.action_id === ACTION_IDS.cancelRequest);
+  return [{ type: 'section', text: mrkdwn(text) }, ...(buttons.length ? [{ type: 'actions', elements: buttons } as KnownBlock] : [])];
+}
+
+/**
+ * The card's own buttons (first page), while rows are pending: **Confirm all
+ * fenced…** (pending force-downs only) and **Cancel all…** behind Slack's
+ * confirm dialog. Their value is the group id; none without one.
+ */
+function groupButtons(requests: readonly ForceDownRequest[], now: number): KnownBlock | undefined {
+  const group = requests.find((r) => r.group)?.group;
+  if (!group) return undefined;
+  const pending = requests.filter((r) => effectiveState(r, now) === 'pending');
+  if (pending.length === 0) return undefined;
+  const elements: types.Button[] = [];
+  if (pending.some((r) => r.action === 'force-down')) {
+    elements.push({ type: 'button', text: plain('Confirm all fenced…', LIMITS.buttonText), action_id: GROUP_ACTION_IDS.confirmAll, value: group, style: 'danger' });
+  }
+  elements.push({
+    type: 'button',
+    text: plain('Cancel all…', LIMITS.buttonText),
+    action_id: GROUP_ACTION_IDS.cancelAll,
+    value: group,
+    confirm: {
+      title: plain('Cancel every waiting row?', 100),
+      text: plain(`${pending.length} ${pending.length === 1 ? 'row is' : 'rows are'} waiting. ${CANCEL_ALL_CONFIRM_TEXT}`, 300),
+      confirm: plain('Cancel them all', 30),
+      deny: plain('Keep them', 30),
+      style: 'danger',
+    },
+  });
+  return { type: 'actions', block_id: GROUP_ACTIONS_BLOCK_ID, elements };
 }
 
 /** Escaped host names for a message's `text`, cut with "and N more" to stay within `max`. */
@@ -244,6 +291,8 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
       ].flatMap(([label, q]) => (q ? [`${label}: ${q}`] : []));
       const quotes = quotedBlock(lines);
       if (quotes) blocks.push(quotes);
+      const bulk = groupButtons(sorted, now);
+      if (bulk) blocks.push(bulk);
       blocks.push({ type: 'divider' });
       prefix = `${escapeMrkdwn(header)} (${clouds})${more ? `, ${moreHostsText(more)}` : ''}`;
     } else {
@@ -251,7 +300,7 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
       blocks.push({ type: 'context', elements: [mrkdwn(`(continued, ${range})`)] });
       prefix = `${escapeMrkdwn(header)} (continued, ${range})`;
     }
-    for (const request of chunk) blocks.push(hostRow(request, views.get(request.id), now));
+    for (const request of chunk) blocks.push(...hostRow(request, views.get(request.id), now));
     const head = truncate(prefix, 1000);
     const text = `${head}: ${hostList(chunk, LIMITS.sectionText - head.length - 2)}`;
     messages.push({ text, blocks });

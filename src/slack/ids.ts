@@ -77,3 +77,36 @@ export const SCHEDULER_TARGET_VALUE = 'scheduler';
 
 /** `value` of the evacuation modal's single confirmation checkbox option. */
 export const EVACUATE_CONFIRM_VALUE = 'confirmed';
+
+/**
+ * `action_id`s of a grouped card's bulk buttons (first page); each button's
+ * `value` is the group id. Each row's own buttons are the single card's
+ * ({@link ACTION_IDS}: Confirm fenced… / Retry… and Cancel, value = request id).
+ */
+export const GROUP_ACTION_IDS = {
+  /** **Confirm all fenced…**: opens the bulk confirmation modal for the group's pending hosts. */
+  confirmAll: 'confirm_all_fenced',
+  /** **Cancel all…** (behind Slack's confirm dialog): cancels every pending row. */
+  cancelAll: 'cancel_all',
+} as const;
+
+/** `block_id` of the grouped card's bulk buttons (first page). */
+export const GROUP_ACTIONS_BLOCK_ID = 'group_actions';
+
+/** `callback_id` of the bulk confirmation modal; `private_metadata` carries the group id, the form's nonce and the count the box names. */
+export const BULK_MODAL_CALLBACK_ID = 'bulk_fence_confirmation';
+
+/** `block_id` / `action_id` pairs of the bulk confirmation modal's inputs. */
+export const BULK_INPUTS = {
+  /** multi_static_select of the group's pending hosts (value: request id), all preselected. */
+  hosts: { blockId: 'bulk_hosts', actionId: 'bulk_hosts_select' },
+  /** static_select of FENCING_METHODS (required; no "power off now" for many hosts). */
+  method: { blockId: 'bulk_fence_method', actionId: 'bulk_fence_method_select' },
+  /** checkboxes with one option: "I verified these N hosts are powered off or isolated". */
+  verified: { blockId: 'bulk_fence_verified', actionId: 'bulk_fence_verified_checkbox' },
+  /** optional multiline plain_text_input. */
+  note: { blockId: 'bulk_fence_note', actionId: 'bulk_fence_note_input' },
+} as const;
+
+/** Most hosts one bulk confirmation modal lists (Slack: at most 100 options in a select); more are confirmed page by page. */
+export const BULK_MAX_HOSTS = 100;

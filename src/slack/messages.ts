@@ -239,3 +239,63 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
     }
   }
 }
+
+/**
+ * A failed row in a few words, for a grouped card's summary line
+ * ("10 forced down · 2 refused: still reporting"): "refused" when force-down
+ * itself decided not to call Nova, "failed" when Nova or a BMC said no.
+ * Exhaustive: a new FailureCode does not compile until it has words here.
+ */
+const OUTCOME_SHORT: Record<FailureCode, string> = {
+  HOST_NOT_FOUND: 'failed: not in Nova',
+  NOT_A_COMPUTE_SERVICE: 'failed: not a compute host',
+  NOVA_FORBIDDEN: 'failed: Nova refused (policy)',
+  EVACUATIONS_PENDING: 'failed: evacuations not cleaned up',
+  NOVA_TOO_OLD: 'failed: Nova too old',
+  AUTH_FAILED: 'failed: credentials refused',
+  ENDPOINT_NOT_FOUND: 'failed: no Nova endpoint',
+  NOVA_UNAVAILABLE: 'failed: Nova unavailable',
+  KEYSTONE_UNAVAILABLE: 'failed: Keystone unavailable',
+  NOVA_REJECTED: 'failed: Nova refused',
+  CONFIRMATION_STALE: 'refused: confirmation too old',
+  HOST_STILL_REPORTING: 'refused: still reporting',
+  BMC_SAYS_ON: 'refused: BMC says powered on',
+  BMC_UNREACHABLE: 'failed: BMC unreachable',
+  BMC_POWER_OFF_TIMEOUT: 'failed: BMC power-off timed out',
+  BMC_CONFIG: 'failed: BMC configuration',
+  BMC_REJECTED: 'failed: BMC refused the power-off',
+  INSTANCE_STATE_CONFLICT: 'failed: instance state',
+  HOST_STILL_IN_USE: 'failed: host still in use',
+  TARGET_NOT_FOUND: 'failed: target not found',
+  TARGET_SAME_HOST: 'failed: target is the same host',
+  INSTANCE_NOT_FOUND: 'failed: instance not found',
+  NO_VALID_HOST: 'failed: no valid host',
+  EVACUATION_FAILED: 'failed: evacuation failed',
+  EVACUATION_TIMEOUT: 'failed: evacuation timed out',
+  TOO_MANY_INSTANCES: 'failed: too many instances',
+};
+
+/** A failed row's outcome in a few words (no outcome recorded: "failed"). */
+export function outcomeShortText(code: FailureCode | 'OK' | undefined): string {
+  return code && code !== 'OK' ? OUTCOME_SHORT[code] : 'failed';
+}
+
+/** The bulk modal's line when the group has more pending hosts than one form lists. */
+export function bulkMoreText(more: number): string {
+  return `${more.toLocaleString('en-US')} more: confirm these, then press Confirm all fenced… again for the rest`;
+}
+
+/** The bulk modal's required box, naming how many hosts the form lists. */
+export function bulkVerifiedText(n: number): string {
+  return n === 1 ? 'I verified this host is powered off or isolated' : `I verified these ${n.toLocaleString('en-US')} hosts are powered off or isolated`;
+}
+
+/** Cancel all…'s confirm dialog: what it does. */
+export const CANCEL_ALL_CONFIRM_TEXT = 'Every row still waiting for a confirmation is cancelled (a false alarm). Nova is not called; rows already confirmed go on.';
+
+/** Cancel all… cancelled nothing: why, in one sentence. */
+export function cancelAllNothingText(refused: number): string {
+  return refused > 0
+    ? `Nothing was cancelled: only an approver (or whoever asked) may cancel these ${refused.toLocaleString('en-US')} requests.`
+    : 'Nothing was cancelled: no row of this card is waiting for a confirmation any more.';
+}

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ForceDownRequest, RequestState } from '../../../src/domain/request.js';
 import { LIMITS, QUOTED_BLOCK_ID, type CardMessage, type KnownBlock } from '../../../src/slack/blocks.js';
 import { HOSTS_PER_MESSAGE, type GroupHostView, groupCard, groupCardMessageCount, moreHostsText } from '../../../src/slack/group-card.js';
-import { ACTION_IDS } from '../../../src/slack/ids.js';
+import { ACTION_IDS, GROUP_ACTION_IDS, GROUP_ACTIONS_BLOCK_ID } from '../../../src/slack/ids.js';
+import { outcomeShortText } from '../../../src/slack/messages.js';
 import { CONFIRMATION, NOW, aRequest, aService, alertOrigin } from './builders.js';
 
 type Json = Record<string, unknown>;
@@ -82,18 +83,18 @@ function viewsFor(requests: ForceDownRequest[]): Map<string, GroupHostView> {
 }
 
 describe('groupCardMessageCount', () => {
-  it('fits 45 hosts per message', () => {
-    expect(HOSTS_PER_MESSAGE).toBe(45);
-    expect([0, 1, 45, 46, 90, 91, 200].map(groupCardMessageCount)).toEqual([0, 1, 1, 2, 2, 3, 5]);
+  it('fits 22 hosts per message (two blocks a row: its section, its buttons)', () => {
+    expect(HOSTS_PER_MESSAGE).toBe(22);
+    expect([0, 1, 22, 23, 44, 45, 200].map(groupCardMessageCount)).toEqual([0, 1, 1, 2, 2, 3, 10]);
   });
 });
 
 describe('groupCard splitting', () => {
   it.each([
     [1, 1],
-    [45, 1],
-    [46, 2],
-    [200, 5],
+    [22, 1],
+    [23, 2],
+    [200, 10],
   ])('%i hosts → %i messages, each within Slack limits', (n, expected) => {
     const requests = alertRequests(n);
     const messages = groupCard(requests, viewsFor(requests), { now: NOW });
@@ -101,15 +102,18 @@ describe('groupCard splitting', () => {
     expect(messages).toHaveLength(groupCardMessageCount(n));
     for (const m of messages) expectWithinLimits(m);
 
-    // Every pending request has exactly one button across all messages, carrying its id.
+    // Every pending request has exactly one Confirm fenced… and one Cancel across all messages, carrying its id.
     const buttons = messages.flatMap((m) => buttonsOf(m.blocks));
-    expect(buttons).toHaveLength(n);
-    expect(buttons.map((b) => b.value).sort()).toEqual(requests.map((r) => r.id).sort());
-    for (const b of buttons) {
-      expect(b.action_id).toBe(ACTION_IDS.confirmFenced);
+    expect(buttons).toHaveLength(2 * n);
+    const confirms = buttons.filter((b) => b.action_id === ACTION_IDS.confirmFenced);
+    const cancels = buttons.filter((b) => b.action_id === ACTION_IDS.cancelRequest);
+    expect(confirms.map((b) => b.value).sort()).toEqual(requests.map((r) => r.id).sort());
+    expect(cancels.map((b) => b.value).sort()).toEqual(requests.map((r) => r.id).sort());
+    for (const b of confirms) {
       expect(b.style).toBe('danger');
       expect((b.text as Json).text).toBe('Confirm fenced…');
     }
+    for (const b of cancels) expect((b.text as Json).text).toBe('Cancel');
     // Every host has exactly one row.
     const rows = messages.flatMap((m) => m.blocks.filter((b) => b.type === 'section' && (b as { text?: { text: string } }).text?.text.startsWith('*compute')));
     expect(rows).toHaveLength(n);
@@ -120,21 +124,23 @@ describe('groupCard splitting', () => {
     const messages = groupCard(requests, viewsFor(requests), { now: NOW });
     expect(messages[0]?.blocks[0]?.type).toBe('header');
     expect(messages[0]?.text).toMatch(/^🔴 200 hosts down \(prod-east\): compute001, compute002, /);
-    expect(messages[1]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 46–90 of 200)' }] });
-    expect(messages[4]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 181–200 of 200)' }] });
-    expect(messages[1]?.text).toContain('(continued, hosts 46–90 of 200)');
-    expect(messages[1]?.text).toContain('compute046');
-    expect(messages[1]?.text).toContain('compute090');
-    expect(messages[1]?.text).not.toContain('compute091');
+    expect(messages[1]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 23–44 of 200)' }] });
+    expect(messages[9]?.blocks[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '(continued, hosts 199–200 of 200)' }] });
+    expect(messages[1]?.text).toContain('(continued, hosts 23–44 of 200)');
+    expect(messages[1]?.text).toContain('compute023');
+    expect(messages[1]?.text).toContain('compute044');
+    expect(messages[1]?.text).not.toContain('compute045');
     expect(messages[1]?.blocks.some((b) => b.type === 'header')).toBe(false);
   });
 
   it('keeps the fallback text ≤ 3000 characters with long host names', () => {
-    const requests = alertRequests(45, (i) => ({ host: `${'h'.repeat(240)}-${i}` }));
+    const requests = alertRequests(HOSTS_PER_MESSAGE, (i) => ({ host: `${'h'.repeat(240)}-${i}` }));
     const [message] = groupCard(requests, new Map(), { now: NOW });
     expect(message).toBeDefined();
     expectWithinLimits(message!);
-    expect(message!.text).toMatch(/and \d+ more$/);
+    // 22 names of at most 100 characters each always fit: every host of the page is named.
+    expect(message!.text).toContain(`${'h'.repeat(99)}…`);
+    expect(message!.text.split(', ')).toHaveLength(HOSTS_PER_MESSAGE);
   });
 
   it('returns no messages for no requests', () => {
@@ -160,7 +166,7 @@ describe('groupCard: hosts beyond the cap (issue #11, finding 4)', () => {
     for (const m of messages) expectWithinLimits(m);
     // The same blocks and buttons as without it: one more line in the counts' context, nothing else.
     expect(messages.map((m) => m.blocks.length)).toEqual(plainCard.map((m) => m.blocks.length));
-    expect(messages.flatMap((m) => buttonsOf(m.blocks))).toHaveLength(100);
+    expect(messages.flatMap((m) => buttonsOf(m.blocks)).filter((b) => b.action_id === ACTION_IDS.confirmFenced)).toHaveLength(100);
     const all = messages.map((m) => textOf(m.blocks)).join('\n');
     expect(all.split(moreHostsText(9_000))).toHaveLength(2);
     expect(textOf(messages[0]!.blocks)).toContain(`⚠️ ${moreHostsText(9_000)}`);
@@ -212,11 +218,12 @@ describe('groupCard states', () => {
 
   it('shows buttons only where a click can still lead to a Nova call', () => {
     const buttons = messages.flatMap((m) => buttonsOf(m.blocks));
-    expect(buttons.map((b) => [b.value, (b.text as Json).text])).toEqual([
-      ['req-h-pending', 'Confirm fenced…'],
-      ['req-h-failed', 'Retry…'],
+    expect(buttons.map((b) => [b.value, b.action_id, (b.text as Json).text])).toEqual([
+      ['req-h-pending', ACTION_IDS.confirmFenced, 'Confirm fenced…'],
+      ['req-h-pending', ACTION_IDS.cancelRequest, 'Cancel'],
+      ['req-h-failed', ACTION_IDS.confirmFenced, 'Retry…'],
+      ['req-h-failed', ACTION_IDS.cancelRequest, 'Cancel'],
     ]);
-    for (const b of buttons) expect(b.action_id).toBe(ACTION_IDS.confirmFenced);
   });
 
   it('sorts pending first, then failed, then the rest; counts by state', () => {
@@ -225,7 +232,7 @@ describe('groupCard states', () => {
       .map((b) => /^\*([^*]+)\*/.exec((b as { text: { text: string } }).text.text)?.[1]);
     expect(order.slice(0, 2)).toEqual(['h-pending', 'h-failed']);
     expect(order).toHaveLength(states.length);
-    expect(textOf(messages[0]!.blocks[1])).toMatch(/^\*1\* pending · \*1\* failed · \*2\* in progress · \*1\* forced down · \*1\* cancelled · \*3\* expired/);
+    expect(textOf(messages[0]!.blocks[1])).toMatch(/^\*1\* pending · \*2\* in progress · \*1\* forced down · \*1\* failed: Nova unavailable · \*1\* cancelled · \*3\* expired/);
   });
 
   it('offers Confirm recovered… for a pending unset', () => {
@@ -294,5 +301,54 @@ describe('groupCard snapshot', () => {
     const views = viewsFor(requests);
     views.set('req-0001', { service: aService({ host: 'compute001', forcedDown: true }) });
     expect(groupCard(requests, views, { now: NOW })).toMatchSnapshot();
+  });
+});
+
+describe('groupCard: many hosts at once (issue 15)', () => {
+  const grouped = (n: number, over: (i: number) => Partial<ForceDownRequest> = () => ({})) => alertRequests(n, (i) => ({ group: 'grp-1', ...over(i) }));
+  const bulkButtons = (m: CardMessage) => m.blocks.filter((b) => b.block_id === GROUP_ACTIONS_BLOCK_ID).flatMap((b) => buttonsOf(b));
+
+  it('the first page offers Confirm all fenced… and Cancel all… (behind a confirm dialog), value = the group id; continuation pages do not', () => {
+    const requests = grouped(60);
+    const messages = groupCard(requests, viewsFor(requests), { now: NOW, order: 'given' });
+    expect(messages).toHaveLength(3);
+    const [all, cancel] = bulkButtons(messages[0]!);
+    expect(all).toMatchObject({ action_id: GROUP_ACTION_IDS.confirmAll, value: 'grp-1', text: { text: 'Confirm all fenced…' }, style: 'danger' });
+    expect(cancel).toMatchObject({ action_id: GROUP_ACTION_IDS.cancelAll, value: 'grp-1', text: { text: 'Cancel all…' } });
+    expect(cancel!.confirm).toMatchObject({ title: { text: 'Cancel every waiting row?' }, confirm: { text: 'Cancel them all' }, deny: { text: 'Keep them' } });
+    expect(((cancel!.confirm as Json).text as Json).text).toContain('60 rows are waiting');
+    for (const m of messages.slice(1)) expect(bulkButtons(m)).toEqual([]);
+    for (const m of messages) expectWithinLimits(m);
+    // Every actions block within Slack's 25 elements.
+    for (const m of messages) for (const b of m.blocks) if (b.type === 'actions') expect(b.elements.length).toBeLessThanOrEqual(25);
+  });
+
+  it('a full first page with a quoted alert stays within 50 blocks', () => {
+    const requests = grouped(HOSTS_PER_MESSAGE);
+    const [m] = groupCard(requests, viewsFor(requests), { now: NOW, title: 'RackDown', moreHosts: 3 });
+    expect(m!.blocks).toHaveLength(5 + 2 * HOSTS_PER_MESSAGE);
+    expect(m!.blocks.length).toBeLessThanOrEqual(LIMITS.messageBlocks);
+  });
+
+  it('no bulk buttons once nothing is pending, nor on a card without a group; Cancel all… only on a recovery card', () => {
+    const done = grouped(3, () => ({ state: 'succeeded', confirmation: CONFIRMATION }));
+    expect(bulkButtons(groupCard(done, new Map(), { now: NOW })[0]!)).toEqual([]);
+    expect(bulkButtons(groupCard(alertRequests(3), new Map(), { now: NOW })[0]!)).toEqual([]);
+    const recovery = grouped(3, () => ({ action: 'unset' }));
+    expect(bulkButtons(groupCard(recovery, new Map(), { now: NOW })[0]!).map((b) => b.action_id)).toEqual([GROUP_ACTION_IDS.cancelAll]);
+  });
+
+  it('sums up the outcomes: "10 forced down · 2 refused: still reporting"', () => {
+    const requests = grouped(12, (i) =>
+      i <= 10
+        ? { state: 'succeeded', confirmation: CONFIRMATION }
+        : { state: 'failed', confirmation: CONFIRMATION, outcome: { code: 'HOST_STILL_REPORTING', message: 'still reporting' } },
+    );
+    const [m] = groupCard(requests, new Map(), { now: NOW });
+    const counts = textOf(m!.blocks[1]).split(' · cloud')[0]!;
+    expect(counts.replace(/\*/g, '')).toBe('10 forced down · 2 refused: still reporting');
+    expect(outcomeShortText('HOST_STILL_REPORTING')).toBe('refused: still reporting');
+    expect(outcomeShortText('NOVA_FORBIDDEN')).toBe('failed: Nova refused (policy)');
+    expect(outcomeShortText(undefined)).toBe('failed');
   });
 });
