@@ -15,6 +15,7 @@ try {
       `  Grafana:                 POST ${bot.url}/alerts/grafana`,
       `  OPNFV Doctor inspector:  PUT  ${bot.url}/events`,
       `  Anything else (JSON):    POST ${bot.url}/alerts/generic`,
+      `  PagerDuty (v3, signed):  POST ${bot.url}/alerts/pagerduty`,
       `Health: ${bot.url}/healthz`,
       `Inbound connections: at most ${bot.maxConnections} at once (FORCE_DOWN_MAX_CONNECTIONS)`,
       '',

@@ -46,7 +46,7 @@ export interface Router {
 /**
  * The api function's routes, shared by Lambda and `npm start`:
  * `POST /slack/events` (slash commands and interactivity), `GET /healthz`,
- * `POST /alerts/{source}` (alertmanager, grafana, doctor, generic) and
+ * `POST /alerts/{source}` (alertmanager, grafana, doctor, generic, pagerduty) and
  * `PUT /events` (the OPNFV Doctor inspector's API).
  * Rejections say nothing about why (the log does), and record nothing.
  */
