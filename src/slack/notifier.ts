@@ -233,7 +233,7 @@ function listLine(r: ListRow, now: number): string {
   if (r.since === undefined) return `${host}: forced down (since when is not known) · ${state}${reason}`;
   const when = formatUtc(new Date(r.since).toISOString());
   const forcedFor = r.approx
-    ? `forced down since ~${when} (Nova's last update of the service: not forced down by force-down, or its record is gone)`
+    ? `forced down since ~${when} (Nova's last update: not forced down through force-down)`
     : `forced down for ${forDuration(now - r.since)} (since ${when})`;
   return `${host}: ${forcedFor} · ${state}${reason}${r.approx ? '' : ` · ${heartbeat}`}`;
 }
