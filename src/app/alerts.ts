@@ -104,8 +104,10 @@ export const alertRequester = (source: AlertSource) => `alert:${source}`;
  * What new requests join a group by: one source, one alert name, one action.
  * A digest, so an alert name of any length makes a key of fixed size.
  */
-export function groupKey(source: string, alertName: string | undefined, action: Action): string {
-  return createHash('sha256').update(JSON.stringify([source, alertName ?? '', action])).digest('hex').slice(0, 32);
+export function groupKey(source: string, alertName: string | undefined, action: Action, cloud?: string): string {
+  // The cloud only when an alert names one (cloudLabel): keys of the default cloud's groups are as they were.
+  const parts = cloud === undefined ? [source, alertName ?? '', action] : [source, alertName ?? '', action, cloud];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
 /** The store counter of new requests for `source` in the minute of `now`, and when it may be forgotten. */
@@ -118,6 +120,12 @@ type AlertItem = { host: string; origin: Extract<Origin, { kind: 'alert' }>; rea
 
 interface GroupedOptions {
   cloud?: string;
+  /**
+   * The cloud was named by the alert (`cloudLabel`): it joins its own cards,
+   * and a name force-down has no cloud for still opens its requests, whose
+   * card says the cloud is not configured and offers no Confirm.
+   */
+  namedCloud?: boolean;
   action: Action;
   channel: string;
   source: AlertSource;
@@ -169,7 +177,7 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
 
   // 2. Admission: the card's free rows first (a full card spends none of the source's quota), then the rate limit.
   const first = items[0]!.origin;
-  const key = groupKey(opts.source, first.alertName, opts.action);
+  const key = groupKey(opts.source, first.alertName, opts.action, opts.namedCloud ? cloud : undefined);
   const now = deps.now();
   const found = await deps.store.findRecentGroup(opts.channel, iso(now - opts.windowMs), key);
   const room = Math.max(0, opts.maxHosts - (found ? (found.reserved ?? found.members.length) : 0));
@@ -207,6 +215,7 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
           channel: opts.channel,
           ...(item.reason ? { reason: item.reason } : {}),
           group: groupId,
+          ...(opts.namedCloud ? { cloudMayBeUnknown: true } : {}),
         },
         { card: false },
       );
@@ -289,6 +298,20 @@ async function refreshShown(deps: AppDeps, requests: readonly ForceDownRequest[]
   }
 }
 
+/**
+ * Alerts by the cloud they name (`cloudLabel`), in order of first appearance;
+ * undefined: the default cloud (no cloud label, or none configured).
+ */
+function byCloud(alerts: readonly HostAlert[], defaultCloud: string): Map<string | undefined, HostAlert[]> {
+  const parts = new Map<string | undefined, HostAlert[]>();
+  for (const a of alerts) {
+    // Naming the default cloud is not naming another one: those alerts join the default cloud's cards.
+    const cloud = a.cloud === defaultCloud ? undefined : a.cloud;
+    (parts.get(cloud) ?? parts.set(cloud, []).get(cloud)!).push(a);
+  }
+  return parts;
+}
+
 /** Firing alerts by alert name, in order of first appearance: each name is its own grouped card. */
 function byAlertName(alerts: readonly HostAlert[]): HostAlert[][] {
   const parts = new Map<string, HostAlert[]>();
@@ -316,17 +339,22 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
   // One alert per host (its case-folded name, as requests are locked): firing wins over resolved within one body.
   const byHost = new Map<string, HostAlert>();
   for (const a of alerts) {
-    const seen = byHost.get(foldHost(a.host));
-    if (!seen || (seen.status === 'resolved' && a.status === 'firing')) byHost.set(foldHost(a.host), a);
+    // One host of one cloud: the same name in two clouds is two hosts.
+    const key = a.cloud === undefined || a.cloud === deps.defaultCloud ? foldHost(a.host) : `${foldHost(a.host)}\u0000${a.cloud}`;
+    const seen = byHost.get(key);
+    if (!seen || (seen.status === 'resolved' && a.status === 'firing')) byHost.set(key, a);
   }
   const firing = [...byHost.values()].filter((a) => a.status === 'firing');
   const resolved = [...byHost.values()].filter((a) => a.status === 'resolved');
   const now = iso(deps.now());
 
   const drops = { rateLimited: 0, overGroupCap: 0, alertNames: [] as string[] };
-  for (const part of byAlertName(firing)) {
+  // Each cloud (cloudLabel) and alert name is its own grouped card.
+  const parts = [...byCloud(firing, deps.defaultCloud)].flatMap(([cloud, ofCloud]) => byAlertName(ofCloud).map((part) => ({ cloud, part })));
+  for (const { cloud, part } of parts) {
     const items = part.map((a) => ({ host: a.host, origin: alertOrigin(a), ...(a.summary ? { reason: a.summary } : {}) }));
-    const res = await openGrouped(deps, items, { action: 'force-down', channel: opts.channel, source: opts.source, windowMs, maxHosts, maxNewPerMinute });
+    const named = cloud !== undefined ? { cloud, namedCloud: true } : {};
+    const res = await openGrouped(deps, items, { action: 'force-down', channel: opts.channel, source: opts.source, windowMs, maxHosts, maxNewPerMinute, ...named });
     receipt.opened += res.opened.length;
     receipt.failed += res.failed;
     if (res.rateLimited + res.overCap > 0) {
@@ -348,6 +376,8 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
       await deps.enqueue(r.group ? { kind: 'show-group', id: r.group, orphan: r.id } : { kind: 'show-card', id: r.id });
     }
 
+    // A cloud force-down has no gateway for: its card waits for a human to cancel it, nothing is confirmed.
+    if (cloud !== undefined && !deps.nova(cloud)) continue;
     if (opts.autoForceDown === true) {
       const evidence = new Set(part.filter((a) => a.fencedEvidence).map((a) => a.host));
       for (const r of res.opened.filter((o) => evidence.has(o.host))) {
@@ -381,16 +411,18 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
     });
   }
 
-  const recovery: RecoveryAlert[] = [];
+  const recovery = new Map<string, RecoveryAlert[]>();
   const marked: ForceDownRequest[] = [];
   await eachLimit(resolved, CONCURRENCY, async (alert) => {
     try {
-      const open = await deps.store.findOpen(deps.defaultCloud, alert.host, 'force-down');
+      const cloud = alert.cloud ?? deps.defaultCloud;
+      const open = await deps.store.findOpen(cloud, alert.host, 'force-down');
       if (open && (open.state === 'pending' || open.state === 'failed')) {
         const updated = await deps.store.markAlertResolved(open.id, now);
         if (updated) marked.push(updated);
-      } else if (!open) {
-        recovery.push({ host: alert.host, origin: alertOrigin(alert) });
+      } else if (!open && deps.nova(cloud)) {
+        // Recovery is offered where Nova has the host forced down: only a configured cloud has a Nova to ask.
+        (recovery.get(cloud) ?? recovery.set(cloud, []).get(cloud)!).push({ host: alert.host, origin: alertOrigin(alert) });
       }
       // Approved or executing: the human's decision stands; the outcome will show on the card.
     } catch (err) {
@@ -400,9 +432,9 @@ export async function receiveAlerts(deps: AppDeps, alerts: readonly HostAlert[],
   });
   receipt.resolved = marked.length;
   await refreshShown(deps, marked);
-  if (recovery.length > 0) {
-    receipt.recoveryChecks = recovery.length;
-    await deps.enqueue({ kind: 'alert-recovery', cloud: deps.defaultCloud, channel: opts.channel, alerts: recovery });
+  for (const [cloud, alerts] of recovery) {
+    receipt.recoveryChecks += alerts.length;
+    await deps.enqueue({ kind: 'alert-recovery', cloud, channel: opts.channel, alerts });
   }
   deps.log.info('alerts received', { source: opts.source, ...receipt });
   return receipt;

@@ -25,6 +25,12 @@ export interface OpenInput {
   reason?: string;
   /** The grouped card the request joins (alerts); its card is then the group's. */
   group?: string;
+  /**
+   * An alert named the cloud (`cloudLabel`): a cloud force-down has no
+   * gateway for is recorded anyway, so its card can say the cloud is not
+   * configured (no Confirm; a confirmation is refused UNKNOWN_CLOUD).
+   */
+  cloudMayBeUnknown?: boolean;
 }
 
 /** A card not posted this long after its request was recorded is taken as lost, and posted again. */
@@ -37,7 +43,7 @@ export const CARD_OVERDUE_MS = 30_000;
  */
 export async function openRequest(deps: AppDeps, input: OpenInput, opts: { card?: boolean } = {}): Promise<OpenResult> {
   const cloud = input.cloud ?? deps.defaultCloud;
-  if (!deps.nova(cloud)) return { kind: 'refused', refusal: 'UNKNOWN_CLOUD' };
+  if (!deps.nova(cloud) && !input.cloudMayBeUnknown) return { kind: 'refused', refusal: 'UNKNOWN_CLOUD' };
   if (deps.allowedChannels.size > 0 && !deps.allowedChannels.has(input.channel)) return { kind: 'refused', refusal: 'CHANNEL_NOT_ALLOWED' };
   const now = deps.now();
   const request: ForceDownRequest = {
@@ -116,6 +122,8 @@ export async function openConfirmationForm(deps: AppDeps, input: { id: string; u
     return { kind: 'refused', refusal: 'REQUEST_EXPIRED', request: (await expireIfDue(deps, request)) ?? request };
   }
   if (!open) return { kind: 'refused', refusal: 'ALREADY_HANDLED', request };
+  // An alert named a cloud force-down has no configuration for: nothing here could reach its Nova.
+  if (!deps.nova(request.cloud)) return { kind: 'refused', refusal: 'UNKNOWN_CLOUD', request };
   const refusal = checkApprover(deps.policy, request, input.userId, input.userGroups);
   if (refusal) return { kind: 'refused', refusal, request };
   const form = deps.newId();
@@ -140,6 +148,10 @@ export async function confirmRequest(deps: AppDeps, input: ConfirmInput): Promis
   if (!request) return { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
   const expired = await expireIfDue(deps, request);
   if (expired) return { kind: 'refused', refusal: 'REQUEST_EXPIRED', request: expired };
+  if (!deps.nova(request.cloud)) {
+    deps.log.warn('confirmation refused', { requestId: request.id, userId: input.userId, refusal: 'UNKNOWN_CLOUD' });
+    return { kind: 'refused', refusal: 'UNKNOWN_CLOUD', request };
+  }
   const refusal = checkApprover(deps.policy, request, input.userId, input.userGroups);
   if (refusal) {
     deps.log.warn('confirmation refused', { requestId: request.id, userId: input.userId, refusal });

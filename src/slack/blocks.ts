@@ -105,6 +105,11 @@ export interface CardMessage {
 }
 
 export interface CardView {
+  /**
+   * The request's cloud is not one force-down is configured for (an alert's
+   * `cloudLabel` named it): the card says so and offers no Confirm, only Cancel.
+   */
+  unknownCloud?: boolean;
   /** Nova's view of the host's nova-compute service, when the lookup succeeded. */
   service?: ComputeService;
   /** Why Nova's view is missing, when the lookup failed. */
@@ -189,7 +194,13 @@ function requestQuotes(request: ForceDownRequest): KnownBlock | undefined {
   return quotedBlock(lines, origin.kind === 'alert' ? alertLink(origin.link) : undefined);
 }
 
+/** What a card says of a request whose cloud force-down is not configured for (the cloud's name is the alert's words: inert). */
+export function unknownCloudText(cloud: string): string {
+  return `⚠️ cloud ${escapeAndTruncate(cloud, 100)} is not configured in force-down: nothing here can reach its Nova, so there is no Confirm. Cancel this request, and fix the alert's cloud label (or add the cloud to force-down's secret).`;
+}
+
 function novaBlocks(request: ForceDownRequest, view: CardView): KnownBlock[] {
+  if (view.unknownCloud) return [{ type: 'section', text: mrkdwn(`*Nova's view*\n${unknownCloudText(request.cloud)}`) }];
   const { service, lookupFailure } = view;
   if (service) {
     const heartbeat = parseUtc(service.updatedAt);
@@ -387,8 +398,10 @@ export function requestCard(request: ForceDownRequest, view: CardView): CardMess
   const { line, summary } = stateLine(request, view);
   blocks.push({ type: 'section', text: mrkdwn(line) });
   if (request.state === 'succeeded' && request.action === 'force-down') blocks.push({ type: 'context', block_id: CARD_NEXT_BLOCK_ID, elements: [mrkdwn(nextStepsLine(request, view.defaultCloud))] });
-  if (request.state === 'pending') blocks.push(confirmButtons(request, 'confirm'));
-  if (request.state === 'failed') blocks.push(confirmButtons(request, 'retry'));
+  if (view.unknownCloud && (request.state === 'pending' || request.state === 'failed')) {
+    blocks.push({ type: 'actions', block_id: CARD_ACTIONS_BLOCK_ID, elements: [cancelButton(request)] });
+  } else if (request.state === 'pending') blocks.push(confirmButtons(request, 'confirm'));
+  else if (request.state === 'failed') blocks.push(confirmButtons(request, 'retry'));
   if (request.state === 'approved') blocks.push({ type: 'actions', block_id: CARD_ACTIONS_BLOCK_ID, elements: [cancelButton(request)] });
   blocks.push(...evacuationCardBlocks(request, view));
   const text = truncate(`${escapeMrkdwn(headerText(request, view.now))} (${escapeMrkdwn(request.cloud)}): ${summary}`, LIMITS.sectionText);

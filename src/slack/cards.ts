@@ -170,7 +170,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
   /** A request's own card: posted, or updated when it has a messageTs. Returns the card's ts. */
   async function single(request: ForceDownRequest, view?: HostView): Promise<string | undefined> {
     const evacuation = await evacuationOf(request);
-    const card = requestCard(request, { ...(view ?? {}), now: opts.now(), ...(evacuation ? { evacuation } : {}), ...(opts.defaultCloud ? { defaultCloud: opts.defaultCloud } : {}) });
+    const card = requestCard(request, { ...(view ?? {}), now: opts.now(), ...(evacuation ? { evacuation } : {}), ...(opts.defaultCloud ? { defaultCloud: opts.defaultCloud } : {}), ...unknownCloud(request) });
     const call = request.messageTs ? 'chat.update' : 'chat.postMessage';
     try {
       if (request.messageTs) {
@@ -196,6 +196,19 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
    * cards costs a handful of Nova lists, and a real alert's first card waits for
    * none of theirs.
    */
+  /** A request whose cloud force-down has no gateway for (an alert named it): its card says so, with no Confirm. */
+  function unknownCloud(request: ForceDownRequest): { unknownCloud?: true } {
+    return opts.nova(request.cloud) ? {} : { unknownCloud: true };
+  }
+
+  /** The rows' views, those of a cloud not configured marked so. */
+  function withUnknownClouds(members: readonly ForceDownRequest[], views: ReadonlyMap<string, HostView>): ReadonlyMap<string, GroupHostView> {
+    if (members.every((m) => opts.nova(m.cloud))) return views as ReadonlyMap<string, GroupHostView>;
+    const marked = new Map(views as ReadonlyMap<string, GroupHostView>);
+    for (const m of members) if (!opts.nova(m.cloud)) marked.set(m.id, { ...(marked.get(m.id) ?? {}), unknownCloud: true });
+    return marked;
+  }
+
   async function readHosts(members: readonly ForceDownRequest[], shared: boolean): Promise<Map<string, HostView>> {
     const views = new Map<string, HostView>();
     for (const cloud of new Set(members.map((m) => m.cloud))) {
@@ -230,8 +243,8 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
     // One host: the full single card (Nova's view in detail, Cancel, its evacuation); more, or hosts left out: the grouped card.
     const cards: CardMessage[] =
       members.length === 1 && !group.overflow
-        ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now, ...(evacuation ? { evacuation } : {}), ...(opts.defaultCloud ? { defaultCloud: opts.defaultCloud } : {}) })]
-        : groupCard(members, views as ReadonlyMap<string, GroupHostView>, { now, order: 'given', title: group.title, moreHosts: group.overflow ?? 0 });
+        ? [requestCard(members[0]!, { ...(views.get(members[0]!.id) ?? {}), now, ...(evacuation ? { evacuation } : {}), ...(opts.defaultCloud ? { defaultCloud: opts.defaultCloud } : {}), ...unknownCloud(members[0]!) })]
+        : groupCard(members, withUnknownClouds(members, views), { now, order: 'given', title: group.title, moreHosts: group.overflow ?? 0 });
     const ts = [...group.messages];
     const wanted = new Set(wantedPages ?? cards.map((_, i) => i));
     for (let i = 0; i < cards.length; i++) {
