@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { LIMITS, clip, invalid, safeLink, timeSchema, toIsoUtc, urlString } from './common.js';
+import { LIMITS, clip, cloudFromLabels, invalid, safeLink, timeSchema, toIsoUtc, urlString } from './common.js';
 import { hostFromValue, type HostFromLabels } from './host.js';
 import type { AlertOptions, HostAlert, ParseResult, SkippedAlert } from './types.js';
 
@@ -199,7 +199,12 @@ export function parsePagerDuty(body: unknown, options: AlertOptions & PagerDutyO
   const alertName = clip(data.service?.summary ?? undefined, LIMITS.shortText) ?? 'PagerDuty incident';
   const found = hostOf(data, options);
   if (!('host' in found)) return { ok: true, alerts: [], skipped: [skipped(found, fingerprint, alertName)] };
+  // cloudLabel, for PagerDuty, is a dotted path into the incident like hostField (e.g. custom_fields.cloud).
+  const cloudValue = options.cloudLabel ? fieldValue(data, options.cloudLabel) : undefined;
+  const cloud = cloudFromLabels(typeof cloudValue === 'string' ? { [options.cloudLabel!]: cloudValue.trim() } : undefined, options);
+  if ('skip' in cloud) return { ok: true, alerts: [], skipped: [{ ...cloud.skip, fingerprint, alertName }] };
   const alert: HostAlert = { source: 'pagerduty', host: found.host, status, fingerprint, alertName, fencedEvidence: false };
+  if (cloud.cloud !== undefined) alert.cloud = cloud.cloud;
   const summary = clip(data.title ?? undefined, LIMITS.summary);
   if (summary !== undefined) alert.summary = summary;
   const link = safeLink(data.html_url ?? undefined);

@@ -171,6 +171,15 @@ describe('parsePagerDuty', () => {
     expect(bad).toMatchObject({ ok: true, alerts: [], skipped: [{ reason: 'bad-host' }] });
   });
 
+  it('cloudLabel is a dotted path into the incident too: its value names the cloud; absent, the default cloud; not a cloud name, ignored', () => {
+    const withCloud = (value: unknown) => aPagerDutyEvent('incident.triggered', anIncident({ custom_fields: [{ name: 'cloud', value }] }));
+    const opts = { ...alertOptions({ hostPattern: TITLE_PATTERN, cloudLabel: 'custom_fields.cloud' }) };
+    expect(parsePagerDuty(withCloud('dc2'), opts)).toMatchObject({ ok: true, alerts: [{ host: 'compute1', cloud: 'dc2' }] });
+    const absent = parsePagerDuty(aPagerDutyEvent(), opts);
+    expect(absent.ok && absent.alerts[0]!.cloud).toBeUndefined();
+    expect(parsePagerDuty(withCloud('no such/cloud'), opts)).toMatchObject({ ok: true, alerts: [], skipped: [{ reason: 'bad-cloud', fingerprint: 'pagerduty:Q1ABCDEF2GHIJK' }] });
+  });
+
   it('only an http(s) link is kept', () => {
     const r = parsePagerDuty(aPagerDutyEvent('incident.triggered', anIncident({ html_url: 'javascript:alert(1)' })), options({ hostPattern: TITLE_PATTERN }));
     expect(r.ok && r.alerts[0]!.link).toBeUndefined();
