@@ -34,6 +34,18 @@ const lambdaOnly = {
   },
 };
 
+// The CLI's `undici`: only Agent and request, from undici's own modules (see the file),
+const undiciLean = new URL('src/cli/undici-lean.cjs', import.meta.url).pathname;
+// and zod without its locales index (every language but English, which zod loads on its own).
+const zodLocalesLean = new URL('src/cli/zod-locales-lean.mjs', import.meta.url).pathname;
+const cliLean = {
+  name: 'cli-lean',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: undiciLean }));
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (/[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: zodLocalesLean } : undefined));
+  },
+};
+
 /** How the Lambda functions are bundled (also used by `npm run bench` for its cold-init probes). */
 export const lambdaOptions = {
   ...common,
@@ -47,10 +59,28 @@ export const lambdaOptions = {
   plugins: [lambdaOnly],
 };
 
+/**
+ * How the breakglass CLI is bundled (also used by the bundle test to check what it loads).
+ * dist/cli.mjs holds only the argument stage (src/cli/main.ts, front.ts): `--help` loads nothing
+ * more. What a command needs comes in chunks (dist/cli-chunks/) that it imports when it runs.
+ */
+export const cliOptions = {
+  ...common,
+  entryPoints: { cli: `${root}src/cli/main.ts` },
+  outdir: `${root}dist`,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'cli-chunks/[name]-[hash]',
+  define: { __VERSION__: JSON.stringify(version) },
+  banner: { js: `#!/usr/bin/env node\n${banner.js}` },
+  plugins: [cliLean],
+};
+
 // Build only when run (`node esbuild.config.mjs`), not when imported for the options.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // Chunk names carry content hashes: clear the previous build so a package holds only this one's.
   rmSync(`${root}dist/functions`, { recursive: true, force: true });
+  rmSync(`${root}dist/cli-chunks`, { recursive: true, force: true });
 
   await Promise.all([
     build({
@@ -58,12 +88,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       entryPoints: readdirSync(`${root}functions`).filter((f) => f.endsWith('.ts')).map((f) => `${root}functions/${f}`),
       outdir: `${root}dist/functions`,
     }),
-    build({
-      ...common,
-      entryPoints: [`${root}src/cli/main.ts`],
-      outfile: `${root}dist/cli.mjs`,
-      define: { __VERSION__: JSON.stringify(version) },
-      banner: { js: `#!/usr/bin/env node\n${banner.js}` },
-    }),
+    build(cliOptions),
   ]);
 }

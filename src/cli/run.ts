@@ -2,11 +2,9 @@ import { resolve } from 'node:path';
 import type { BmcGateway } from '../app/bmc-port.js';
 import { planEvacuation, runEvacuation, type EvacuationPlan, type EvacuationProgress, type EvacuationReport, type EvacuationResult, type EvacuationServers } from '../app/evacuate.js';
 import { checkFence, type BmcEvidence, type FenceProgress } from '../app/fence.js';
-import { createBmcLookup } from '../bmc/redfish.js';
 import { insecureBmcWarningFor, type BmcSection } from '../config/bmc.js';
 import { chooseCloud, cloudContextOf } from '../config/cloud-choice.js';
-import { loadCloudFromOpenStackConfig, type ConfigTrace } from '../config/clouds-yaml.js';
-import { bmcPowerOffTimeoutMs, evacuateSettings } from '../config/env.js';
+import type { ConfigTrace } from '../config/clouds-yaml.js';
 import { loadSecretFile } from '../config/secret-document.js';
 import { ConfigError, type CloudConfig } from '../config/schema.js';
 import { isUnavailable, type Failure } from '../domain/failure.js';
@@ -18,10 +16,11 @@ import { nextStep } from '../domain/runbook.js';
 import { formatAge, parseUtc } from '../domain/time.js';
 import { createCloudClient } from '../openstack/cloud.js';
 import type { ComputeService, NovaClient } from '../openstack/nova.js';
-import { parseCli, USAGE, UsageError, wantsJson, type CliCommand, type Common } from './args.js';
+import type { CliCommand, Common } from './args.js';
+import { EXIT, front, type RunCommand } from './front.js';
 import { auditTarget, auditText, evacuationAuditText, postAudit, whoRanIt, type AuditEvent, type EvacuationAuditEvent } from './audit.js';
 
-export const EXIT = { done: 0, usage: 2, refused: 3, unreachable: 4 } as const;
+export { EXIT };
 
 /** What the CLI needs of a cloud: its Nova, and closing its connections. */
 export interface CliCloud {
@@ -85,30 +84,18 @@ interface BmcPlan {
 
 /** Runs the breakglass CLI and returns its exit code. All output goes through `io`. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const now = io.now ?? Date.now;
   // The operator typing the command is the CLI's fence confirmation: a heartbeat after it refuses.
-  const started = now();
-  let cmd: CliCommand;
-  try {
-    cmd = parseCli(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      // --json is read from argv itself, so that a command line that does not parse still gets JSON.
-      if (wantsJson(argv)) io.out(JSON.stringify({ ok: false, code: 'USAGE', message: err.message }));
-      else io.err(`force-down: ${err.message}\n\nRun "force-down --help" for usage.`);
-      return EXIT.usage;
-    }
-    throw err;
-  }
-  if (cmd.kind === 'help') {
-    io.out(USAGE);
-    return EXIT.done;
-  }
-  if (cmd.kind === 'version') {
-    io.out(io.version ?? 'unknown');
-    return EXIT.done;
-  }
+  const started = (io.now ?? Date.now)();
+  const parsed = front(argv, io);
+  return 'exit' in parsed ? parsed.exit : await runCommand(parsed.cmd, io, started);
+}
 
+/**
+ * Runs a parsed command (not help or version: front.ts answers those).
+ * `started`: when the operator's command began (ms), the CLI's fence confirmation.
+ */
+export async function runCommand(cmd: RunCommand, io: CliIo, started: number): Promise<number> {
+  const now = io.now ?? Date.now;
   let resolved: Resolved;
   let waitMs: number | undefined;
   let powerOffTimeoutMs: number | undefined;
@@ -117,9 +104,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     // Power off now has no heartbeat wait (only a check, once the BMC reads Off).
     if (cmd.kind === 'set' && cmd.forcedDown && !powerOff && !cmd.ignoreHeartbeat) waitMs = heartbeatWaitMs(io.env);
-    if (powerOff) powerOffTimeoutMs = bmcPowerOffTimeoutMs(io.env);
-    if (cmd.kind === 'evacuate') evacuation = evacuateSettings(io.env);
-    resolved = resolveCloud(cmd.common, io);
+    // The bot's settings schema (env.ts) loads only for the two commands that read its settings.
+    if (powerOff) powerOffTimeoutMs = (await import('../config/env.js')).bmcPowerOffTimeoutMs(io.env);
+    if (cmd.kind === 'evacuate') evacuation = (await import('../config/env.js')).evacuateSettings(io.env);
+    resolved = await resolveCloud(cmd.common, io);
   } catch (err) {
     if (err instanceof ConfigError) {
       report(cmd.common, io, { ok: false, code: err.code, message: err.message, ...cloudContextOf(err) }, `force-down: ${err.message}`, true);
@@ -131,8 +119,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // The host's BMC: looked up before anything is sent; --power-off and bmc need one.
   let bmc: BmcPlan | undefined;
   if (cmd.kind === 'bmc' || cmd.kind === 'evacuate' || (cmd.kind === 'set' && cmd.forcedDown)) {
+    // The Redfish client loads only for a cloud that has BMCs (a secret document's bmc section).
     const gateway = resolved.bmc
-      ? createBmcLookup(resolved.bmc.section, { now, ...(io.sleep ? { sleep: io.sleep } : {}) })(resolved.name, cmd.host)
+      ? (await import('../bmc/redfish.js')).createBmcLookup(resolved.bmc.section, { now, ...(io.sleep ? { sleep: io.sleep } : {}) })(resolved.name, cmd.host)
       : undefined;
     if (!gateway) {
       if (cmd.kind === 'bmc' || powerOff) return failed(noBmc(cmd.host, resolved), { host: cmd.host, action: cmd.kind === 'bmc' ? 'bmc' : 'force-down' }, cmd.common, io, resolved.name);
@@ -551,7 +540,7 @@ function noBmc(host: string, resolved: Resolved): Failure {
   };
 }
 
-function resolveCloud(common: Common, io: CliIo): Resolved {
+async function resolveCloud(common: Common, io: CliIo): Promise<Resolved> {
   // --debug: paths and names only, on stderr; never a file's contents.
   const debug = common.debug ? (line: string) => io.err(`force-down: debug: ${line}`) : undefined;
   const secretFile = io.env.FORCE_DOWN_SECRET_FILE;
@@ -572,6 +561,8 @@ function resolveCloud(common: Common, io: CliIo): Resolved {
     read: (what, path) => debug(`read ${what} ${resolve(path)}`),
     notRead: (path, why) => debug(`not read: ${resolve(path)} (${why})`),
   };
+  // clouds.yaml and its YAML parser load only when no secret document is set.
+  const { loadCloudFromOpenStackConfig } = await import('../config/clouds-yaml.js');
   const { name, cloud, source, namedBy } = loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd, trace);
   debug?.(source === 'OS_* variables' ? `cloud ${name} from the OS_* variables (no configuration file)` : `cloud ${name} (${namedBy}) from ${resolve(source)}`);
   return { name, cloud, source: source === 'OS_* variables' ? 'the OS_* variables (an openrc)' : source };
