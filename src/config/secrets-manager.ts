@@ -1,4 +1,5 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseSecretDocument } from './secret-document.js';
 import { ConfigError, type SecretDocument } from './schema.js';
 
@@ -15,40 +16,63 @@ export interface SecretSource {
 
 export interface SecretsManagerSourceOptions {
   secretId: string;
-  /** How long a fetched document is used before it is fetched again. Default 5 minutes. */
+  /** How long a fetched document is used before it is fetched again (whole seconds). Default 5 minutes. */
   ttlMs?: number;
-  client?: Pick<SecretsManagerClient, 'send'>;
-  now?: () => number;
+  client?: SecretsManagerClient;
 }
 
 /**
- * Reads the secret document from AWS Secrets Manager, once per TTL, with one
- * fetch in flight at a time. The endpoint honours AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ * Reads the secret document from AWS Secrets Manager through Powertools for
+ * AWS Lambda's Parameters (`SecretsProvider.get` with `maxAge`, and
+ * `forceFetch` for a forced re-read), with one read in flight at a time. The
+ * endpoint honours AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ *
+ * A value that does not parse is never served. When a forced re-read finds
+ * one while a good document is held (a rotation half done), the good document
+ * stays in use until its own TTL runs out; after that the read fails loudly.
  */
 export function createSecretsManagerSource(opts: SecretsManagerSourceOptions): SecretSource {
   const client = opts.client ?? new SecretsManagerClient({});
+  let fetchCount = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      fetchCount++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'forceDownCountSecretReads' },
+  );
+  const provider = new SecretsProvider({ awsSdkV3Client: client });
   const ttl = opts.ttlMs ?? 5 * 60_000;
-  const now = opts.now ?? Date.now;
+  const maxAge = Math.max(1, Math.round(ttl / 1000));
   let cached: { doc: SecretDocument; text: string; at: number } | undefined;
   let inflight: Promise<SecretDocument> | undefined;
-  let fetchCount = 0;
 
-  async function fetchDoc(): Promise<SecretDocument> {
-    fetchCount++;
-    let text: string | undefined;
+  async function read(refresh: boolean): Promise<SecretDocument> {
+    const before = fetchCount;
+    let value: string | Uint8Array | undefined;
     try {
-      const out = await client.send(new GetSecretValueCommand({ SecretId: opts.secretId }));
-      text = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary).toString('utf8') : undefined);
+      value = await provider.get(opts.secretId, { maxAge, forceFetch: refresh });
     } catch (err) {
-      const name = (err as { name?: string }).name ?? 'Error';
-      throw new ConfigError(`cannot read secret ${opts.secretId} from Secrets Manager (${name})`);
+      // Powertools wraps the SDK's error (GetParameterError): name the SDK's, never quote a message.
+      const e = err as { name?: string; cause?: { name?: string } };
+      throw new ConfigError(`cannot read secret ${opts.secretId} from Secrets Manager (${e.cause?.name ?? e.name ?? 'Error'})`);
     }
+    const text = typeof value === 'string' ? value : value ? Buffer.from(value).toString('utf8') : undefined;
     if (text === undefined) throw new ConfigError(`secret ${opts.secretId} has no value`);
+    const fetched = fetchCount > before;
     // An unchanged secret yields the very same document object, so callers can tell a
     // rotation (rebuild clients) from a routine re-fetch (keep tokens and caches warm).
-    const doc = cached?.text === text ? cached.doc : parseSecretDocument(text, `secret ${opts.secretId}`);
-    cached = { doc, text, at: now() };
-    return doc;
+    if (cached?.text === text) {
+      if (fetched) cached.at = Date.now();
+      return cached.doc;
+    }
+    try {
+      cached = { doc: parseSecretDocument(text, `secret ${opts.secretId}`), text, at: Date.now() };
+    } catch (err) {
+      if (cached && Date.now() - cached.at < ttl && !fetched) return cached.doc; // a bad value already reported, within the good one's TTL
+      throw err;
+    }
+    return cached.doc;
   }
 
   return {
@@ -56,8 +80,7 @@ export function createSecretsManagerSource(opts: SecretsManagerSourceOptions): S
       return fetchCount;
     },
     async get(options) {
-      if (!options?.refresh && cached && now() - cached.at < ttl) return cached.doc;
-      inflight ??= fetchDoc().finally(() => {
+      inflight ??= read(options?.refresh === true).finally(() => {
         inflight = undefined;
       });
       return inflight;

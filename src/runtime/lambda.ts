@@ -28,13 +28,13 @@ export interface InvocationContext {
 }
 
 export interface LambdaRuntimeOptions {
-  /** The secret document's source. Default: Secrets Manager, `FORCE_DOWN_SECRET_ID`, cached for {@link SECRET_TTL_MS}. */
+  /** The secret document's source. Default: Secrets Manager through Powertools' Parameters, `FORCE_DOWN_SECRET_ID`, cached for {@link SECRET_TTL_MS}. */
   secrets?: SecretSource;
   /** Default: CloudWatch EMF on stdout, dimension `Stage` from `FORCE_DOWN_STAGE`. */
   metrics?: Metrics;
   /** Default {@link AUTH_REFRESH_INTERVAL_MS}. */
   authRefreshIntervalMs?: number;
-  /** The clock of the secret's TTL and of the re-read interval. */
+  /** The clock of the forced re-reads' interval (the secret's TTL is Powertools' cache, on `Date.now()`). */
   now?: () => number;
 }
 
@@ -66,7 +66,7 @@ export function createLambdaRuntime(env: Env, log: Logger, opts: LambdaRuntimeOp
   if (missing.length) throw new ConfigError('the Lambda functions are not configured', missing.map((k) => `${k}: missing`));
   const now = opts.now ?? Date.now;
   const interval = opts.authRefreshIntervalMs ?? AUTH_REFRESH_INTERVAL_MS;
-  const secrets = opts.secrets ?? createSecretsManagerSource({ secretId: vars.FORCE_DOWN_SECRET_ID!, ttlMs: SECRET_TTL_MS, now });
+  const secrets = opts.secrets ?? createSecretsManagerSource({ secretId: vars.FORCE_DOWN_SECRET_ID!, ttlMs: SECRET_TTL_MS });
   const metrics = opts.metrics ?? createEmfMetrics({ dimensions: { Stage: vars.FORCE_DOWN_STAGE ?? 'default' } });
   const store = createDynamoStore({ tableName: vars.FORCE_DOWN_TABLE!, client: new DynamoDBClient({}) });
   const lambda = new LambdaClient({});

@@ -1,5 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { Logger } from '../app/ports.js';
+
+/** The `service` of every log line and metric of the Lambda functions (Powertools' `service` key and dimension). */
+export const SERVICE_NAME = 'force-down';
 
 const SECRET_KEY = /token|secret|password|signature|authorization|response_?url|credential/i;
 
@@ -52,5 +56,29 @@ export function createJsonLogger(opts: { write?: (line: string) => void; base?: 
     warn: emit('warn'),
     error: emit('error'),
     child: (fields) => createJsonLogger({ ...opts, base: { ...opts.base, ...fields } }),
+  };
+}
+
+/**
+ * The Lambda functions' logger: Powertools for AWS Lambda's Logger, so each
+ * line has the shape Lambda users already query (`level`, `message`,
+ * `timestamp`, `service`, `xray_trace_id`, …; level from
+ * `POWERTOOLS_LOG_LEVEL`), then the base fields, the current log context
+ * (correlation id, Lambda's request id; see {@link runWithLogContext}) and the
+ * call's data, with the same redaction as {@link createJsonLogger}: values
+ * under keys that name secrets are replaced at any depth before Powertools
+ * sees them, and an Error is logged by its name only.
+ */
+export function createLambdaLogger(opts: { base?: Record<string, unknown>; logger?: PowertoolsLogger } = {}): JsonLogger {
+  // Powertools would log an Error's message and stack: by its name only, like everywhere else.
+  const logger = opts.logger ?? new PowertoolsLogger({ serviceName: SERVICE_NAME, jsonReplacerFn: (_key, value) => (value instanceof Error ? { name: value.name } : value) });
+  const emit = (level: 'info' | 'warn' | 'error') => (message: string, data?: Record<string, unknown>) => {
+    logger[level](message, redact({ ...opts.base, ...context.getStore(), ...data }) as Record<string, unknown>);
+  };
+  return {
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => createLambdaLogger({ logger, base: { ...opts.base, ...fields } }),
   };
 }

@@ -1,56 +1,48 @@
+import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricName, Metrics } from '../app/ports.js';
-import { currentLogContext } from './logger.js';
+import { currentLogContext, SERVICE_NAME } from './logger.js';
 
 /** The metrics force-down emits, with their units (the names are what dashboards and alarms use). */
 export const METRICS = {
   /** A request was opened (slash command or alert). Dimensions: Action, Origin. */
-  RequestsOpened: 'Count',
+  RequestsOpened: MetricUnit.Count,
   /** A fence (or recovery) confirmation was accepted. Dimensions: Action. */
-  Confirmations: 'Count',
+  Confirmations: MetricUnit.Count,
   /** A confirmed request was executed. Dimensions: Action, Code (`OK` or a failure code). */
-  Outcomes: 'Count',
+  Outcomes: MetricUnit.Count,
   /** One Nova call as the bot saw it (Keystone authentication included when it had to authenticate). Dimensions: Operation. */
-  NovaLatency: 'Milliseconds',
+  NovaLatency: MetricUnit.Milliseconds,
 } as const satisfies Record<MetricName, 'Count' | 'Milliseconds'>;
 
 export interface EmfMetricsOptions {
   /** CloudWatch namespace. Default `ForceDown`. */
   namespace?: string;
-  /** Dimensions on every metric (e.g. `{ Stage: 'prod' }`). */
+  /** Dimensions on every metric (e.g. `{ Stage: 'prod' }`), after Powertools' `service`. */
   dimensions?: Record<string, string>;
-  /** Where a line goes. Default: stdout, which Lambda sends to CloudWatch Logs, where EMF lines become metrics. */
-  write?: (line: string) => void;
   now?: () => number;
 }
 
 /**
- * CloudWatch Embedded Metric Format, written by hand (no dependency): one
- * JSON line per data point, flushed at once (a Lambda may be frozen right
- * after it returns, so nothing is buffered). Each line also carries the
- * current log context (correlation id) as plain properties, so a metric's
- * line can be found next to the logs of the same request.
- * Format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ * CloudWatch Embedded Metric Format through Powertools for AWS Lambda's
+ * Metrics: one JSON line per data point on stdout, flushed at once (a Lambda
+ * may be frozen right after it returns, so nothing is buffered). Dimensions:
+ * `service` (force-down), the given ones (Stage), then the data point's own.
+ * Each line also carries the current log context (correlation id) as
+ * metadata, plain properties that never shadow a dimension or the value, so
+ * a metric's line can be found next to the logs of the same request.
  */
 export function createEmfMetrics(opts: EmfMetricsOptions = {}): Metrics {
-  const namespace = opts.namespace ?? 'ForceDown';
-  const base = opts.dimensions ?? {};
-  const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const metrics = new PowertoolsMetrics({ namespace: opts.namespace ?? 'ForceDown', serviceName: SERVICE_NAME, defaultDimensions: opts.dimensions ?? {} });
   const now = opts.now ?? Date.now;
 
   function emit(name: MetricName, value: number, dimensions: Record<string, string> = {}): void {
     if (!Number.isFinite(value)) return;
-    const dims = { ...base, ...dimensions };
-    // Property names of the line: the metric's value and its dimensions must not be shadowed by context fields.
-    const line = {
-      ...currentLogContext(),
-      _aws: {
-        Timestamp: now(),
-        CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [Object.keys(dims)], Metrics: [{ Name: name, Unit: METRICS[name] }] }],
-      },
-      ...dims,
-      [name]: value,
-    };
-    write(JSON.stringify(line));
+    const reserved = new Set([name, ...Object.keys(opts.dimensions ?? {}), ...Object.keys(dimensions), 'service', '_aws']);
+    for (const [k, v] of Object.entries(currentLogContext())) if (!reserved.has(k)) metrics.addMetadata(k, typeof v === 'string' ? v : JSON.stringify(v));
+    for (const [k, v] of Object.entries(dimensions)) metrics.addDimension(k, v);
+    metrics.setTimestamp(now());
+    metrics.addMetric(name, METRICS[name], value);
+    metrics.publishStoredMetrics();
   }
 
   return {

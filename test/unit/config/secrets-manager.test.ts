@@ -23,6 +23,7 @@ beforeEach(() => {
   fake.setSecret(SECRET_ID, JSON.stringify(secretDoc()));
 });
 afterEach(() => {
+  vi.useRealTimers();
   for (const c of clients.splice(0)) c.destroy();
 });
 
@@ -37,14 +38,27 @@ function realClient(): SecretsManagerClient {
   return client;
 }
 
-/** A source over the real client with a controllable clock. */
+/**
+ * A source over the real client, and a clock: Powertools' cache (maxAge) reads `Date.now()`,
+ * so the clock moves a fake Date (which keeps ticking with real time, for the SDK).
+ */
 function source(overrides: Partial<SecretsManagerSourceOptions> = {}) {
-  const clock = { t: 1_000_000 };
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true }); // from the real time: the SDK corrects (and retries on) a skewed clock
+  // Moves by the same steps as the fake Date: the runtime's own clock (forced re-reads) stays still in between.
+  let manual = 1_800_000_000_000;
+  const clock = {
+    get t() {
+      return manual;
+    },
+    set t(v: number) {
+      vi.setSystemTime(Date.now() + (v - manual));
+      manual = v;
+    },
+  };
   const src = createSecretsManagerSource({
     secretId: SECRET_ID,
     ttlMs: TTL,
     client: realClient(),
-    now: () => clock.t,
     ...overrides,
   });
   return { src, clock };
@@ -77,7 +91,7 @@ describe('createSecretsManagerSource with the real SDK client', () => {
     const { src, clock } = source();
 
     const first = await src.get();
-    clock.t += TTL - 1;
+    clock.t += TTL - 1_000; // within the TTL (the fake Date keeps ticking)
     const again = await src.get();
     await src.get();
 
@@ -104,12 +118,12 @@ describe('createSecretsManagerSource with the real SDK client', () => {
     expect((await src.get()).clouds.prod?.auth.application_credential_secret).toBe(SECRETS.appCredSecret);
     expect(fake.fetches()).toBe(1);
 
-    clock.t += TTL;
+    clock.t += TTL + 1; // past the TTL
     expect((await src.get()).clouds.prod?.auth.application_credential_secret).toBe('rotated-secret-2');
     expect(fake.fetches()).toBe(2);
 
     // The new value is cached for a full TTL from the re-fetch.
-    clock.t += TTL - 1;
+    clock.t += TTL - 1_000; // within the TTL (the fake Date keeps ticking)
     await src.get();
     expect(fake.fetches()).toBe(2);
   });
@@ -117,7 +131,7 @@ describe('createSecretsManagerSource with the real SDK client', () => {
   it('a re-fetch of an unchanged secret returns the same document; a rotation a new one', async () => {
     const { src, clock } = source();
     const first = await src.get();
-    clock.t += TTL;
+    clock.t += TTL + 1; // past the TTL
     expect(await src.get()).toBe(first); // the Lambda runtime keeps its clients (tokens, caches) warm
     expect(fake.fetches()).toBe(2);
 
@@ -206,7 +220,7 @@ describe('createSecretsManagerSource with the real SDK client', () => {
     await src.get();
 
     fake.setSecret(SECRET_ID, JSON.stringify(secretDoc({ clouds: {} })));
-    clock.t += TTL;
+    clock.t += TTL + 1; // past the TTL
     const err = await expectConfigError(src.get());
     expect(err.message).toContain('clouds');
   });

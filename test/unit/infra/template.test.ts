@@ -284,6 +284,6 @@ describe('npm run package: the zips', () => {
     const result = /@@RESULT@@(.*)/.exec(res.stderr)?.[1];
     expect(JSON.parse(result ?? 'null'), res.stderr).toMatchObject({ statusCode: 200 });
     const line = JSON.parse(res.stdout.trim().split('\n').at(-1)!);
-    expect(line).toMatchObject({ level: 'info', message: 'http request', fn: 'api', correlationId: 'req-healthz', awsRequestId: 'aws-1', path: '/healthz', status: 200 });
+    expect(line).toMatchObject({ level: 'INFO', message: 'http request', service: 'force-down', fn: 'api', correlationId: 'req-healthz', awsRequestId: 'aws-1', path: '/healthz', status: 200 });
   });
 });

@@ -1,7 +1,7 @@
 // The use cases' metric hooks, through the real composition (composeRuntime with the EMF
 // emitter, the real Slack notifier against the fake Slack Web API), down to the EMF lines
 // CloudWatch would turn into metrics. Nova is the use cases' bench fake (test/unit/app/harness.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppDeps, Job } from '../../../src/app/ports.js';
 import { confirmRequest, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
@@ -27,8 +27,21 @@ afterAll(async () => {
   await slack?.close();
 });
 
+// Powertools' Metrics writes each EMF line to stdout, as Lambda wants it: the test reads them there.
+let written: string[] = [];
+let original: typeof process.stdout.write;
+beforeEach(() => {
+  written = [];
+  original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+});
+afterEach(() => {
+  process.stdout.write = original;
+});
+
 function setup() {
-  const lines: string[] = [];
+  const from = written.length;
+  const lines = () => written.slice(from).filter((l) => l.includes('"_aws"'));
   const jobs: Job[] = [];
   const settings = loadBotSettings({ FORCE_DOWN_SECRET_ID: 'unused', FORCE_DOWN_APPROVERS: APPROVER, FORCE_DOWN_CHANNEL: CHANNEL, SLACK_API_URL: slack.apiUrl });
   const secret = parseSecretDocument(JSON.stringify({ slack: { signingSecret: SECRETS.signingSecret, botToken: SECRETS.botToken }, clouds: { prod: appCredCloud() } }), 'test');
@@ -38,7 +51,7 @@ function setup() {
     store: createMemoryStore(),
     enqueue: async (job) => void jobs.push(job),
     log: { info() {}, warn() {}, error() {} },
-    metrics: createEmfMetrics({ dimensions: { Stage: 'test' }, write: (l) => lines.push(l) }),
+    metrics: createEmfMetrics({ dimensions: { Stage: 'test' } }),
   });
   // The bench's fake Nova (test/unit/app/harness.ts): it finds every host, and refuses to force compute2 down (403 on its policy).
   const nova = fakeNova({}, { anyHost: true, refuse: new Set(['compute2']) });
@@ -49,7 +62,7 @@ function setup() {
   };
   /** What CloudWatch would extract: metric name, value, dimensions, and the correlation id the line carries. */
   const points = () =>
-    lines.map((l) => {
+    lines().map((l) => {
       const line = JSON.parse(l);
       const directive = line._aws.CloudWatchMetrics[0];
       const name = directive.Metrics[0].Name as string;
@@ -78,12 +91,12 @@ describe('metrics of the use cases, as EMF lines', () => {
     await close();
 
     expect(points()).toEqual([
-      { name: 'RequestsOpened', value: 1, dimensions: { Stage: 'test', Action: 'force-down', Origin: 'slash' }, correlationId: 'corr-compute1' },
-      { name: 'Confirmations', value: 1, dimensions: { Stage: 'test', Action: 'force-down' }, correlationId: 'corr-compute1' },
-      { name: 'Outcomes', value: 1, dimensions: { Stage: 'test', Action: 'force-down', Code: 'OK' }, correlationId: 'corr-compute1' },
-      { name: 'RequestsOpened', value: 1, dimensions: { Stage: 'test', Action: 'force-down', Origin: 'slash' }, correlationId: 'corr-compute2' },
-      { name: 'Confirmations', value: 1, dimensions: { Stage: 'test', Action: 'force-down' }, correlationId: 'corr-compute2' },
-      { name: 'Outcomes', value: 1, dimensions: { Stage: 'test', Action: 'force-down', Code: 'NOVA_FORBIDDEN' }, correlationId: 'corr-compute2' },
+      { name: 'RequestsOpened', value: 1, dimensions: { service: 'force-down', Stage: 'test', Action: 'force-down', Origin: 'slash' }, correlationId: 'corr-compute1' },
+      { name: 'Confirmations', value: 1, dimensions: { service: 'force-down', Stage: 'test', Action: 'force-down' }, correlationId: 'corr-compute1' },
+      { name: 'Outcomes', value: 1, dimensions: { service: 'force-down', Stage: 'test', Action: 'force-down', Code: 'OK' }, correlationId: 'corr-compute1' },
+      { name: 'RequestsOpened', value: 1, dimensions: { service: 'force-down', Stage: 'test', Action: 'force-down', Origin: 'slash' }, correlationId: 'corr-compute2' },
+      { name: 'Confirmations', value: 1, dimensions: { service: 'force-down', Stage: 'test', Action: 'force-down' }, correlationId: 'corr-compute2' },
+      { name: 'Outcomes', value: 1, dimensions: { service: 'force-down', Stage: 'test', Action: 'force-down', Code: 'NOVA_FORBIDDEN' }, correlationId: 'corr-compute2' },
     ]);
     // The cards went to Slack through the real notifier.
     expect(slack.calls('chat.postMessage').length).toBeGreaterThanOrEqual(2);

@@ -89,6 +89,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.unstubAllEnvs();
+  vi.useRealTimers();
 });
 
 /** The functions' environment as serverless.yml sets it (empty stage parameters included). */
@@ -116,9 +117,23 @@ function recordingMetrics() {
   return { metrics, points };
 }
 
-/** A runtime with a controllable clock, logging JSON lines into `lines`. */
+/**
+ * A runtime with a controllable clock, logging JSON lines into `lines`. The secret's TTL is
+ * Powertools' cache, on `Date.now()`: the clock moves a fake Date (ticking with real time).
+ */
 function setup(opts: LambdaRuntimeOptions = {}) {
-  const clock = { t: 1_800_000_000_000 };
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true }); // from the real time: the SDK corrects (and retries on) a skewed clock
+  // Moves by the same steps as the fake Date: the runtime's own clock (forced re-reads) stays still in between.
+  let manual = 1_800_000_000_000;
+  const clock = {
+    get t() {
+      return manual;
+    },
+    set t(v: number) {
+      vi.setSystemTime(Date.now() + (v - manual));
+      manual = v;
+    },
+  };
   const lines: string[] = [];
   const log = createJsonLogger({ write: (l) => lines.push(l), base: { fn: 'test' } });
   const { metrics, points } = recordingMetrics();
@@ -145,7 +160,7 @@ describe('createLambdaRuntime: the secret, read once per TTL', () => {
   it('many gets within the TTL, concurrent or not: one fetch, one runtime', async () => {
     const { runtime, clock } = setup();
     const first = await Promise.all(Array.from({ length: 10 }, () => runtime.get()));
-    clock.t += SECRET_TTL_MS - 1;
+    clock.t += SECRET_TTL_MS - 1_000; // within the TTL (the fake Date keeps ticking)
     const later = await runtime.get();
     expect(sm.fetches()).toBe(1);
     expect(new Set([...first, later]).size).toBe(1);
@@ -154,12 +169,12 @@ describe('createLambdaRuntime: the secret, read once per TTL', () => {
   it('after the TTL it reads again; an unchanged secret keeps the runtime (warm tokens and caches), a rotated one replaces it', async () => {
     const { runtime, clock } = setup();
     const first = await runtime.get();
-    clock.t += SECRET_TTL_MS;
+    clock.t += SECRET_TTL_MS + 1; // past the TTL
     expect(await runtime.get()).toBe(first);
     expect(sm.fetches()).toBe(2);
 
     sm.setSecret(SECRET_ID, JSON.stringify(secretDoc({ slack: { signingSecret: 'SEKRET-signing-rotated', botToken: TOKEN_B }, clouds: { prod: appCredCloud() } })));
-    clock.t += SECRET_TTL_MS;
+    clock.t += SECRET_TTL_MS + 1; // past the TTL
     const rotated = await runtime.get();
     expect(sm.fetches()).toBe(3);
     expect(rotated).not.toBe(first);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { createJsonLogger, currentLogContext, runWithLogContext } from '../../../src/runtime/logger.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createJsonLogger, createLambdaLogger, currentLogContext, runWithLogContext } from '../../../src/runtime/logger.js';
 
 function recorder(base?: Record<string, unknown>) {
   const lines: string[] = [];
@@ -81,5 +81,52 @@ describe('runWithLogContext', () => {
       ['b', 'b'],
       ['a', 'a'],
     ]);
+  });
+});
+
+describe('createLambdaLogger (Powertools for AWS Lambda Logger)', () => {
+  // Powertools writes info lines to stdout and warnings and errors to stderr (both go to CloudWatch Logs in Lambda).
+  let lines: string[] = [];
+  const originals = { out: process.stdout.write, err: process.stderr.write };
+  beforeEach(() => {
+    lines = [];
+    const capture = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
+    process.stdout.write = capture;
+    process.stderr.write = capture;
+  });
+  afterEach(() => {
+    process.stdout.write = originals.out;
+    process.stderr.write = originals.err;
+  });
+  const parsed = () => lines.map((l) => JSON.parse(l) as Record<string, any>);
+
+  it("writes Powertools' JSON shape (level, message, timestamp, service), then base fields, the log context and the data", async () => {
+    const log = createLambdaLogger({ base: { fn: 'api' } });
+    await runWithLogContext({ correlationId: 'c-9', awsRequestId: 'aws-1' }, async () => log.info('http request', { status: 200 }));
+    log.warn('w');
+    log.error('e');
+    const [info, warn, error] = parsed();
+    expect(info).toMatchObject({ level: 'INFO', message: 'http request', service: 'force-down', fn: 'api', correlationId: 'c-9', awsRequestId: 'aws-1', status: 200 });
+    expect(Date.parse(info!.timestamp as string)).not.toBeNaN();
+    expect([warn!.level, error!.level]).toEqual(['WARN', 'ERROR']);
+    expect(warn!.correlationId).toBeUndefined();
+    expect(lines.every((l) => l.trimEnd().split('\n').length === 1)).toBe(true);
+  });
+
+  it('redacts values under secret-like keys at any depth, in data, base and context alike, and logs an Error by its name only', () => {
+    const log = createLambdaLogger({ base: { botToken: 'xoxb-SEKRET-base' } });
+    runWithLogContext({ authorization: 'Bearer SEKRET-ctx' }, () =>
+      log.child({ job: 'execute' }).error('failed', {
+        signingSecret: 'SEKRET-1',
+        cloud: { auth: { password: 'SEKRET-2', application_credential_secret: 'SEKRET-3', username: 'force-down' } },
+        headers: [{ 'x-slack-signature': 'v0=SEKRET-4' }],
+        response_url: 'https://hooks.slack.com/commands/SEKRET-5',
+        error: new Error('token xoxb-SEKRET-6 was refused'),
+      }),
+    );
+    expect(lines.join('\n')).not.toMatch(/SEKRET/);
+    const [line] = parsed();
+    expect(line!.cloud.auth).toEqual({ password: '[redacted]', application_credential_secret: '[redacted]', username: 'force-down' });
+    expect(line).toMatchObject({ signingSecret: '[redacted]', botToken: '[redacted]', authorization: '[redacted]', job: 'execute', error: { name: 'Error' } });
   });
 });

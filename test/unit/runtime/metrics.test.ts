@@ -1,11 +1,23 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runWithLogContext } from '../../../src/runtime/logger.js';
 import { createEmfMetrics, METRICS } from '../../../src/runtime/metrics.js';
 
+// Powertools' Metrics writes each EMF line to stdout (its own Console over process.stdout), as Lambda wants it.
+let written: string[] = [];
+let original: typeof process.stdout.write;
+beforeEach(() => {
+  written = [];
+  original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+});
+afterEach(() => {
+  process.stdout.write = original;
+});
+
+const NOW = Date.now();
 function recorder() {
-  const lines: string[] = [];
-  const metrics = createEmfMetrics({ namespace: 'ForceDown', dimensions: { Stage: 'prod' }, write: (l) => lines.push(l), now: () => 1_764_000_000_000 });
-  return { metrics, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, any>) };
+  const metrics = createEmfMetrics({ namespace: 'ForceDown', dimensions: { Stage: 'prod' }, now: () => NOW });
+  return { metrics, lines: () => written, parsed: () => written.map((l) => JSON.parse(l) as Record<string, any>) };
 }
 
 /** What CloudWatch extracts from one EMF line: for each metric directive, the metric's value and its dimension values. */
@@ -21,25 +33,25 @@ function extract(line: Record<string, any>) {
   );
 }
 
-describe('createEmfMetrics (CloudWatch Embedded Metric Format)', () => {
+describe('createEmfMetrics (CloudWatch Embedded Metric Format, through Powertools Metrics)', () => {
   it('writes one JSON line per data point, with the _aws directive CloudWatch needs', () => {
     const { metrics, lines, parsed } = recorder();
 
     metrics.count('RequestsOpened', { Action: 'force-down', Origin: 'slash' });
 
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).not.toContain('\n');
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]!.trimEnd()).not.toContain('\n');
     const [line] = parsed();
     expect(line!._aws).toEqual({
-      Timestamp: 1_764_000_000_000,
-      CloudWatchMetrics: [{ Namespace: 'ForceDown', Dimensions: [['Stage', 'Action', 'Origin']], Metrics: [{ Name: 'RequestsOpened', Unit: 'Count' }] }],
+      Timestamp: NOW,
+      CloudWatchMetrics: [{ Namespace: 'ForceDown', Dimensions: [['service', 'Stage', 'Action', 'Origin']], Metrics: [{ Name: 'RequestsOpened', Unit: 'Count' }] }],
     });
     expect(extract(line!)).toEqual([
-      { namespace: 'ForceDown', name: 'RequestsOpened', unit: 'Count', value: 1, dimensions: { Stage: 'prod', Action: 'force-down', Origin: 'slash' } },
+      { namespace: 'ForceDown', name: 'RequestsOpened', unit: 'Count', value: 1, dimensions: { service: 'force-down', Stage: 'prod', Action: 'force-down', Origin: 'slash' } },
     ]);
   });
 
-  it('outcomes by code, confirmations, and Nova latency in milliseconds', () => {
+  it('outcomes by code, confirmations, and Nova latency in milliseconds: each data point with its own dimensions only', () => {
     const { metrics, parsed } = recorder();
 
     metrics.count('Confirmations', { Action: 'unset' });
@@ -47,11 +59,12 @@ describe('createEmfMetrics (CloudWatch Embedded Metric Format)', () => {
     metrics.count('Outcomes', { Action: 'force-down', Code: 'OK' }, 3);
     metrics.timing('NovaLatency', 26.4567, { Operation: 'setForcedDown' });
 
+    const base = { service: 'force-down', Stage: 'prod' };
     expect(parsed().flatMap(extract).map(({ name, unit, value, dimensions }) => ({ name, unit, value, dimensions }))).toEqual([
-      { name: 'Confirmations', unit: 'Count', value: 1, dimensions: { Stage: 'prod', Action: 'unset' } },
-      { name: 'Outcomes', unit: 'Count', value: 1, dimensions: { Stage: 'prod', Action: 'force-down', Code: 'NOVA_FORBIDDEN' } },
-      { name: 'Outcomes', unit: 'Count', value: 3, dimensions: { Stage: 'prod', Action: 'force-down', Code: 'OK' } },
-      { name: 'NovaLatency', unit: 'Milliseconds', value: 26.457, dimensions: { Stage: 'prod', Operation: 'setForcedDown' } },
+      { name: 'Confirmations', unit: 'Count', value: 1, dimensions: { ...base, Action: 'unset' } },
+      { name: 'Outcomes', unit: 'Count', value: 1, dimensions: { ...base, Action: 'force-down', Code: 'NOVA_FORBIDDEN' } },
+      { name: 'Outcomes', unit: 'Count', value: 3, dimensions: { ...base, Action: 'force-down', Code: 'OK' } },
+      { name: 'NovaLatency', unit: 'Milliseconds', value: 26.457, dimensions: { ...base, Operation: 'setForcedDown' } },
     ]);
   });
 
@@ -63,30 +76,26 @@ describe('createEmfMetrics (CloudWatch Embedded Metric Format)', () => {
     const { metrics, parsed } = recorder();
 
     runWithLogContext({ correlationId: 'req-123', Code: 'from-context', Outcomes: 99 }, () => metrics.count('Outcomes', { Action: 'force-down', Code: 'OK' }));
+    metrics.count('Confirmations', { Action: 'unset' });
 
-    const [line] = parsed();
+    const [line, outside] = parsed();
     expect(line!.correlationId).toBe('req-123');
     expect(extract(line!)[0]).toMatchObject({ value: 1, dimensions: { Code: 'OK' } });
+    // The context of one request does not stick to the next line.
+    expect(outside!.correlationId).toBeUndefined();
   });
 
   it('drops a value that is not a finite number rather than writing an invalid line', () => {
     const { metrics, lines } = recorder();
     metrics.timing('NovaLatency', Number.NaN);
     metrics.count('Outcomes', {}, Number.POSITIVE_INFINITY);
-    expect(lines).toEqual([]);
+    expect(lines()).toEqual([]);
   });
 
-  it('writes to stdout by default (Lambda ships stdout to CloudWatch Logs, where EMF lines become metrics)', () => {
-    const written: string[] = [];
-    const original = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
-    try {
-      createEmfMetrics().count('Confirmations');
-    } finally {
-      process.stdout.write = original;
-    }
+  it('writes to stdout by default, one line each (Lambda ships stdout to CloudWatch Logs, where EMF lines become metrics)', () => {
+    createEmfMetrics().count('Confirmations');
     expect(written).toHaveLength(1);
     expect(written[0]!.endsWith('\n')).toBe(true);
-    expect(extract(JSON.parse(written[0]!))).toMatchObject([{ namespace: 'ForceDown', name: 'Confirmations', value: 1, dimensions: {} }]);
+    expect(extract(JSON.parse(written[0]!))).toMatchObject([{ namespace: 'ForceDown', name: 'Confirmations', value: 1, dimensions: { service: 'force-down' } }]);
   });
 });
