@@ -63,7 +63,8 @@ async function startBot(opts: { autoForceDown?: boolean; windowSeconds?: number 
   return startBotWith({ alertmanager: { token: AM_TOKEN, autoForceDown: opts.autoForceDown ?? false } }, opts.windowSeconds);
 }
 
-async function startBotWith(alerts: Record<string, Record<string, unknown>>, windowSeconds?: number) {
+/** `extraClouds`: more cloud names in the secret, each the same lab (Keystone and Nova) as `lab`. */
+async function startBotWith(alerts: Record<string, Record<string, unknown>>, windowSeconds?: number, extraClouds: readonly string[] = []) {
   const opts = { windowSeconds };
   const dir = mkdtempSync(join(tmpdir(), 'fd-alerts-e2e-'));
   const proxy: FaultyOpenStack = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
@@ -72,7 +73,7 @@ async function startBotWith(alerts: Record<string, Record<string, unknown>>, win
     secret: {
       slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
       alerts,
-      clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
+      clouds: Object.fromEntries([CLOUD, ...extraClouds].map((name) => [name, { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } }])),
     },
     slackApiUrl: slack.apiUrl,
     approvers: APPROVER,
@@ -84,6 +85,7 @@ async function startBotWith(alerts: Record<string, Record<string, unknown>>, win
       FORCE_DOWN_GROUP_WINDOW_SECONDS: String(opts.windowSeconds ?? 30),
       // The 200-host storm below is one real rack: above the default cap of 100 rows per card.
       FORCE_DOWN_GROUP_MAX_HOSTS: '200',
+      ...(extraClouds.length ? { FORCE_DOWN_DEFAULT_CLOUD: CLOUD } : {}),
     },
     log: createJsonLogger({ write: (line) => logLines.push(line) }),
   });
@@ -150,11 +152,12 @@ async function startAlertmanager(webhookUrl: string, opts: { repeatInterval?: st
   return {
     url,
     /** POST /api/v2/alerts, as Prometheus does. */
-    async send(alerts: { host: string; alertname?: string; labels?: Record<string, string>; resolved?: boolean }[]) {
+    /** `instance`: node_exporter's label (e.g. `compute1.dc1.example:9100`) instead of `host`. */
+    async send(alerts: ({ alertname?: string; labels?: Record<string, string>; resolved?: boolean } & ({ host: string; instance?: never } | { instance: string; host?: never }))[]) {
       const now = new Date();
       const body = alerts.map((a) => ({
-        labels: { alertname: a.alertname ?? 'HostDown', host: a.host, severity: 'critical', ...a.labels },
-        annotations: { summary: `${a.host} stopped answering` },
+        labels: { alertname: a.alertname ?? 'HostDown', ...(a.instance !== undefined ? { instance: a.instance, job: 'node' } : { host: a.host }), severity: 'critical', ...a.labels },
+        annotations: { summary: `${a.host ?? a.instance} stopped answering` },
         startsAt: new Date(now.getTime() - 60_000).toISOString(),
         ...(a.resolved ? { endsAt: new Date(now.getTime() - 1000).toISOString() } : {}),
         generatorURL: 'http://prometheus.example:9090/graph?g0.expr=up%3D%3D0',
@@ -334,5 +337,93 @@ describe('the secret stays secret', () => {
   it('no token or signing secret in any log line or Slack message of this file', () => {
     const seen = [...logLines, ...slack.calls().map((c) => JSON.stringify(c.body))].join('\n');
     for (const secret of [AM_TOKEN, SIGNING_SECRET, lab.clouds.admin.auth.password]) expect(seen).not.toContain(secret);
+  });
+});
+
+describe('real exporter labels (issue 15): hostPattern, IP addresses, cloudLabel (real Alertmanager, real Nova)', () => {
+  /** node_exporter's `instance` only (no host label), the host before the first dot or colon, the cloud from `cloud`. */
+  const NODE_EXPORTER = { token: AM_TOKEN, autoForceDown: false, hostLabels: ['instance'], hostPattern: '^([^.:]+)', cloudLabel: 'cloud' };
+  const logged = (message: string, match: (entry: Record<string, unknown>) => boolean) =>
+    logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.message === message && match(e));
+
+  it('instance="alert3.dc1.example:9100" → alert3, forced down in Nova once confirmed; an IP address instance is ignored, no card, no request', async () => {
+    const { bot, proxy } = await startBotWith({ alertmanager: NODE_EXPORTER });
+    const am = await startAlertmanager(`${bot.url}/alerts/alertmanager`);
+    const host = lab.hosts.alert[2]!; // alert3
+    await am.send([
+      { alertname: 'NodeDown', instance: `${host}.dc1.example:9100` },
+      { alertname: 'NodeDown', instance: '10.0.0.5:9100' },
+      { alertname: 'NodeDown', instance: '[2001:db8::1]:9100' },
+    ]);
+    const card = await until('the card', () => cardMessages().find((c) => JSON.stringify(c.body.blocks).includes(host)));
+    await until('both IP addresses logged as ignored', () => {
+      const v4 = logged('alert skipped', (e) => e.reason === 'ip-address' && String(e.detail).includes('10.0.0.5:9100'));
+      const v6 = logged('alert skipped', (e) => e.reason === 'ip-address' && String(e.detail).includes('[2001:db8::1]:9100'));
+      return v4 && v6 ? true : undefined;
+    });
+    await bot.queue.idle();
+    const requests = await openRequests(bot);
+    expect(requests.map((r) => [r.host, r.cloud])).toEqual([[host, CLOUD]]);
+    // The card names the host as Nova has it (its Nova view was read), and nothing of the addresses.
+    const text = JSON.stringify(card.body.blocks);
+    expect(text).toContain("Nova's view");
+    expect(text).not.toContain('HOST_NOT_FOUND');
+    for (const c of cardMessages()) expect(JSON.stringify(c.body)).not.toMatch(/10\.0\.0\.5|2001:db8/);
+    expect(cardMessages()).toHaveLength(1);
+    expect(proxy.nova.count('PUT', /os-services/)).toBe(0);
+
+    expect((await confirmRequest(bot.deps, { id: requests[0]!.id, userId: APPROVER, userGroups: new Set(), method: 'bmc' })).kind).toBe('done');
+    await bot.queue.idle();
+    expect((await probe.service(host)).forced_down).toBe(true);
+    expect(proxy.nova.count('PUT', /os-services/)).toBe(1);
+
+    // The same body as Alertmanager's, posted by hand: the answer lists what it ignored, and why.
+    const res = await fetch(`${bot.url}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${AM_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: '4', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'NodeDown', instance: '10.0.0.5:9100' }, fingerprint: 'ip1' }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      opened: 0,
+      skipped: 1,
+      ignored: [{ reason: 'ip-address', detail: 'label instance: "10.0.0.5:9100" is an IP address, not a host name', fingerprint: 'ip1' }],
+    });
+    expect(await openRequests(bot)).toHaveLength(0);
+  });
+
+  it('cloud="lab2" routes to the second cloud (the same lab under another name): the card and the request name lab2; an unknown cloud gets a card that says so, with no Confirm', async () => {
+    const { bot, proxy } = await startBotWith({ alertmanager: NODE_EXPORTER }, undefined, ['lab2']);
+    const am = await startAlertmanager(`${bot.url}/alerts/alertmanager`);
+    const [routed, unknown] = [lab.hosts.alert[3]!, lab.hosts.alert[0]!]; // alert4, alert1
+    await am.send([
+      { alertname: 'NodeDown', instance: `${routed}.dc2.example:9100`, labels: { cloud: 'lab2' } },
+      { alertname: 'NodeLost', instance: `${unknown}.dc9.example:9100`, labels: { cloud: 'lab9' } },
+    ]);
+    const requests = await until('both requests', async () => {
+      const all = await openRequests(bot);
+      return all.length === 2 && all.every((r) => r.messageTs) ? all : undefined;
+    });
+    await bot.queue.idle();
+    const byHost = Object.fromEntries(requests.map((r) => [r.host, r]));
+    expect(byHost[routed]).toMatchObject({ cloud: 'lab2', state: 'pending' });
+    expect(byHost[unknown]).toMatchObject({ cloud: 'lab9', state: 'pending' });
+
+    const routedCard = shown(byHost[routed]!.messageTs!);
+    expect(routedCard).toContain('lab2');
+    expect(routedCard).toContain('confirm_fenced');
+    const unknownCard = shown(byHost[unknown]!.messageTs!);
+    expect(unknownCard).toContain('cloud lab9 is not configured in force-down');
+    expect(unknownCard).not.toContain('confirm_fenced');
+    expect(unknownCard).toContain('cancel_request');
+
+    // A confirmation of the unknown cloud's request is refused; lab2's goes to Nova (the lab, through lab2's settings).
+    expect(await confirmRequest(bot.deps, { id: byHost[unknown]!.id, userId: APPROVER, userGroups: new Set(), method: 'bmc' })).toMatchObject({ kind: 'refused', refusal: 'UNKNOWN_CLOUD' });
+    expect((await confirmRequest(bot.deps, { id: byHost[routed]!.id, userId: APPROVER, userGroups: new Set(), method: 'bmc' })).kind).toBe('done');
+    await bot.queue.idle();
+    expect((await probe.service(routed)).forced_down).toBe(true);
+    expect((await probe.service(unknown)).forced_down).toBe(false);
+    expect(proxy.nova.count('PUT', /os-services/)).toBe(1);
+    expect((await bot.deps.store.get(byHost[routed]!.id))).toMatchObject({ cloud: 'lab2', state: 'succeeded' });
   });
 });
