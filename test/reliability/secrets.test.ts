@@ -56,6 +56,7 @@ describe('no secret from the secret document reaches a log line, a Slack message
         grafana: { token: random('gf-'), hmacSecret: random('gfh-') },
         doctor: { token: random('dr-') },
         generic: { token: random('gn-'), autoForceDown: false },
+        pagerduty: { signingSecret: random('pd-'), hostPattern: '^([^.:]+)' },
       },
       clouds: {
         lab: through(lab.clouds.admin, os.authUrl),
@@ -71,6 +72,7 @@ describe('no secret from the secret document reaches a log line, a Slack message
       'alerts.generic.token',
       'alerts.grafana.hmacSecret',
       'alerts.grafana.token',
+      'alerts.pagerduty.signingSecret',
       'clouds.appcred.auth.application_credential_secret',
       'clouds.broken.auth.password',
       'clouds.lab.auth.password',

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/schema.js';
@@ -82,6 +82,15 @@ describe('parseSecretDocument: a valid document', () => {
   it('keeps clouds.yaml keys it does not use (pasted as-is)', () => {
     const doc = parse(secretDoc({ clouds: { prod: appCredCloud({ identity_api_version: 3 }, { system_scope: 'all' }) } }));
     expect(doc.clouds.prod).toMatchObject({ identity_api_version: 3, auth: { system_scope: 'all' } });
+  });
+});
+
+describe('the README\'s secret.example.json', () => {
+  it('is a valid secret document with every alert source, its clouds and a BMC section', () => {
+    const doc = parseSecretDocument(readFileSync(join(__dirname, '../../../secret.example.json'), 'utf8'), 'secret.example.json');
+    expect(Object.keys(doc.alerts ?? {}).sort()).toEqual(['alertmanager', 'doctor', 'generic', 'grafana', 'pagerduty']);
+    expect(Object.keys(doc.clouds).length).toBeGreaterThan(0);
+    expect(doc.bmc).toBeDefined();
   });
 });
 
