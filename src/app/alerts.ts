@@ -121,9 +121,9 @@ type AlertItem = { host: string; origin: Extract<Origin, { kind: 'alert' }>; rea
 interface GroupedOptions {
   cloud?: string;
   /**
-   * The cloud was named by the alert (`cloudLabel`): it joins its own cards,
-   * and a name force-down has no cloud for still opens its requests, whose
-   * card says the cloud is not configured and offers no Confirm.
+   * The cloud was named by the alert (`cloudLabel`): a name force-down has no
+   * cloud for still opens its requests, whose card says the cloud is not
+   * configured and offers no Confirm.
    */
   namedCloud?: boolean;
   action: Action;
@@ -177,7 +177,8 @@ async function openGrouped(deps: AppDeps, items: readonly AlertItem[], opts: Gro
 
   // 2. Admission: the card's free rows first (a full card spends none of the source's quota), then the rate limit.
   const first = items[0]!.origin;
-  const key = groupKey(opts.source, first.alertName, opts.action, opts.namedCloud ? cloud : undefined);
+  // A cloud other than the default one has cards of its own (alerts naming it, recovery in it).
+  const key = groupKey(opts.source, first.alertName, opts.action, cloud === deps.defaultCloud ? undefined : cloud);
   const now = deps.now();
   const found = await deps.store.findRecentGroup(opts.channel, iso(now - opts.windowMs), key);
   const room = Math.max(0, opts.maxHosts - (found ? (found.reserved ?? found.members.length) : 0));

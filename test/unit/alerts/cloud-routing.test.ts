@@ -164,4 +164,19 @@ describe('cloudLabel routing', () => {
     expect(receipt).toMatchObject({ recoveryChecks: 1 });
     expect(t.jobs).toEqual([expect.objectContaining({ kind: 'alert-recovery', cloud: 'east', alerts: [expect.objectContaining({ host: 'east7' })] })]);
   });
+
+  it('recovery in two clouds for one alert name: a card each, each unset request in its own cloud', async () => {
+    const t = setup();
+    t.east.hosts['east7']!.forcedDown = true;
+    t.prod.hosts['compute2']!.forcedDown = true;
+    await receiveAlerts(t.deps, [alert('east7', 'east', { status: 'resolved' }), alert('compute2', undefined, { status: 'resolved' })], t.opts);
+    await t.drain();
+    const unsets = (await t.all()).filter((r) => r.action === 'unset');
+    expect(unsets.map((r) => [r.host, r.cloud]).sort()).toEqual([
+      ['compute2', 'prod'],
+      ['east7', 'east'],
+    ]);
+    expect(new Set(unsets.map((r) => r.group)).size).toBe(2);
+    expect(cards()).toHaveLength(2);
+  });
 });
