@@ -299,3 +299,6 @@ export function cancelAllNothingText(refused: number): string {
     ? `Nothing was cancelled: only an approver (or whoever asked) may cancel these ${refused.toLocaleString('en-US')} requests.`
     : 'Nothing was cancelled: no row of this card is waiting for a confirmation any more.';
 }
+
+/** Confirm all fenced… clicked by someone who is not an approver. */
+export const BULK_NOT_AUTHORIZED_TEXT = "You are not on force-down's approver list, so you cannot confirm this card's hosts. Ask an on-call approver in this channel.";

@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import { cancelGroup, confirmMany, openBulkConfirmation, type BulkRefused } from '../../app/bulk.js';
 import { bulkModal, decodeBulkMetadata, validateBulkSubmission } from '../bulk-blocks.js';
 import { BULK_INPUTS, BULK_MAX_HOSTS, BULK_MODAL_CALLBACK_ID, GROUP_ACTION_IDS } from '../ids.js';
-import { cancelAllNothingText, FORM_OUT_OF_DATE_TEXT, refusalText } from '../messages.js';
+import { BULK_NOT_AUTHORIZED_TEXT, cancelAllNothingText, FORM_OUT_OF_DATE_TEXT, refusalText } from '../messages.js';
 import { escapeAndTruncate } from '../mrkdwn.js';
 import { VIEWS_OPEN_FAILED_TEXT } from './actions.js';
 import { type ListenerDeps, refusalContext } from './deps.js';
@@ -34,7 +34,13 @@ export function register(app: App, { deps, groups }: ListenerDeps): void {
     if (!('trigger_id' in body) || !body.trigger_id) return;
     const opened = await openBulkConfirmation(deps, { group, userId: body.user.id, userGroups: await groups(body.user.id), limit: BULK_MAX_HOSTS });
     if (opened.kind === 'refused') {
-      return void (await tell(opened.refusal === 'ALREADY_HANDLED' ? 'No host of this card is waiting for a confirmation any more.' : refusedText(opened, 'confirm')));
+      const text =
+        opened.refusal === 'ALREADY_HANDLED'
+          ? 'No host of this card is waiting for a confirmation any more.'
+          : opened.refusal === 'NOT_AUTHORIZED'
+            ? BULK_NOT_AUTHORIZED_TEXT
+            : refusedText(opened, 'confirm');
+      return void (await tell(text));
     }
     try {
       await client.views.open({ trigger_id: body.trigger_id, view: bulkModal({ group, form: opened.form, requests: opened.requests, more: opened.more }) });
