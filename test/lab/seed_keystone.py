@@ -39,6 +39,8 @@ BMC_HOSTS = ["bmc%d" % i for i in range(1, 5)]
 # The evacuation tests' hosts; seed_instances.py puts instances of project
 # `evac` on them.
 EVAC_HOSTS = ["evac%d" % i for i in range(1, 5)]
+# A rack that went down together (setup_nova.py): silent at start, no instances.
+RACK_HOSTS = ["rack%02d" % i for i in range(1, 41)]
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 
@@ -190,7 +192,8 @@ def main():
         "hosts": {"compute": COMPUTE_HOSTS, "scheduler": SCHEDULER_HOST,
                   "evacuated": EVACUATED_HOST, "alert": ALERT_HOSTS,
                   "fault": FAULT_HOSTS, "heartbeat": HEARTBEAT_HOSTS,
-                  "bmc": BMC_HOSTS, "evac": EVAC_HOSTS},
+                  "bmc": BMC_HOSTS, "evac": EVAC_HOSTS,
+                  "rack": RACK_HOSTS},
         # Owner of the instances on evac1..evac4 (seed_instances.py adds
         # "instances" to this file).
         "evac_owner": {"project_id": evac_project, "user_id": evac_user},

@@ -50,7 +50,8 @@ def main():
     expected = set(lab["hosts"]["compute"] + [lab["hosts"]["evacuated"]]
                    + lab["hosts"]["alert"] + lab["hosts"]["fault"]
                    + lab["hosts"].get("bmc", [])
-                   + lab["hosts"].get("evac", [])) | silent
+                   + lab["hosts"].get("evac", [])
+                   + lab["hosts"].get("rack", [])) | silent
     for name in ("admin", "appcred"):
         t0 = time.monotonic()
         tok = token(http, lab["keystone"], lab["clouds"][name]["auth"])
