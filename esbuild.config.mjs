@@ -25,12 +25,15 @@ const common = {
 
 // Modules Bolt requires at load that the Lambda path never runs (see the file):
 // its Express/HTTP/Socket Mode receivers, its OAuth installer (we authorize with
-// one bot token), and multipart uploads (form-data, which carries mime-db).
+// one bot token), and multipart uploads (form-data, which carries mime-db);
+// and zod's locales index (every language but English, which zod loads on its own).
 const notBundled = new URL('src/runtime/not-bundled.cjs', import.meta.url).pathname;
+const lambdaZodLocales = new URL('src/runtime/zod-locales-lean.mjs', import.meta.url).pathname;
 const lambdaOnly = {
   name: 'not-bundled',
   setup(b) {
     b.onResolve({ filter: /^(express|raw-body|@slack\/socket-mode|@slack\/oauth|form-data)$/ }, () => ({ path: notBundled }));
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (/[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: lambdaZodLocales } : undefined));
   },
 };
 

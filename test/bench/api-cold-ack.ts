@@ -14,7 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -49,6 +49,15 @@ const quiet = { logLevel: 'error' as const };
 const { metafile: apiMeta } = await build({ ...lambdaOptions, ...quiet, metafile: true, entryPoints: [join(root, 'functions/api.ts')], outdir: join(dir, 'api-meta') });
 await build({ ...lambdaOptions, ...quiet, entryPoints: [join(root, 'test/bench/cold/bolt-app.ts')], outdir: join(dir, 'stubbed') });
 await build({ ...lambdaOptions, ...quiet, plugins: [], entryPoints: [join(root, 'test/bench/cold/bolt-app.ts')], outdir: join(dir, 'plain') });
+// A lever to weigh (BENCH_COLD_VARIANT=<module>): the module's default export turns the api's esbuild
+// options into the variant's (another entry, another plugin, …); the variant runs in every round beside ours.
+const variantModule = process.env.BENCH_COLD_VARIANT;
+let variant: string | undefined;
+if (variantModule) {
+  const makeOptions = ((await import(join(process.cwd(), variantModule))) as { default: (o: BuildOptions) => BuildOptions }).default;
+  await build({ ...makeOptions({ ...lambdaOptions, entryPoints: { api: join(root, 'functions/api.ts') } }), ...quiet, outdir: join(dir, 'variant') });
+  variant = join(dir, 'variant/api.mjs');
+}
 const probes = {
   bolt: '@slack/bolt (App + AwsLambdaReceiver)',
   'secrets-manager': '@aws-sdk/client-secrets-manager',
@@ -165,7 +174,7 @@ function run(script: string, env: Record<string, string>): Promise<Run> {
   });
 }
 
-const series = { empty: [] as number[], oursInit: [] as number[], ours: [] as number[], boltInit: [] as number[], bolt: [] as number[], plainInit: [] as number[], plain: [] as number[] };
+const series = { variantInit: [] as number[], variant: [] as number[], empty: [] as number[], oursInit: [] as number[], ours: [] as number[], boltInit: [] as number[], bolt: [] as number[], plainInit: [] as number[], plain: [] as number[] };
 const alone = Object.fromEntries(probeNames.map((p) => [p, [] as number[]])) as Record<Probe, number[]>;
 const added = probeNames.map(() => [] as number[]);
 const api = join(root, 'dist/functions/api.mjs');
@@ -181,6 +190,13 @@ try {
     if (ours.status !== 200 || sm.fetches() !== fetches + 1 || invoke.invocations.length !== invoked + 1) {
       throw new Error(`bench: ours did not record and hand over the request: ${JSON.stringify(ours)}, ${sm.fetches() - fetches} secret reads, ${invoke.invocations.length - invoked} invokes`);
     }
+    let other: Run | undefined;
+    if (variant) {
+      const vtable = `force-down-bench-v${i + 1}`;
+      await createActiveTable(admin, tableDefinition(vtable));
+      other = await run(HANDLER_SCRIPT, { ...oursEnv(vtable), BENCH_FILE: variant, BENCH_EVENT: JSON.stringify(slashEvent()) });
+      if (other.status !== 200) throw new Error(`bench: the variant did not ack: ${JSON.stringify(other)}`);
+    }
     const bolt = await run(HANDLER_SCRIPT, { ...boltEnv, BENCH_FILE: join(dir, 'stubbed/bolt-app.mjs'), BENCH_EVENT: JSON.stringify(slashEvent()) });
     const plain = await run(HANDLER_SCRIPT, { ...boltEnv, BENCH_FILE: join(dir, 'plain/bolt-app.mjs'), BENCH_EVENT: JSON.stringify(slashEvent()) });
     for (const b of [bolt, plain]) if (b.status !== 200) throw new Error(`bench: the bare Bolt app did not ack: ${JSON.stringify(b)}`);
@@ -191,6 +207,7 @@ try {
     for (let j = 0; j < probeNames.length; j++) sums.push(await run(IMPORT_SCRIPT, { ...baseEnv, BENCH_FILE: join(dir, 'sum', `${j}.mjs`) }));
     if (i < 0) continue;
     sums.forEach((r, j) => added[j]!.push(r.init));
+    if (other) series.variant.push(other.ack), series.variantInit.push(other.init);
     series.ours.push(ours.ack);
     series.oursInit.push(ours.init);
     series.bolt.push(bolt.ack);
@@ -214,6 +231,7 @@ console.log(`${'bare Bolt app, bundled plainly (no stubs)'.padEnd(58)}${ms(m.pla
 console.log(`${'bare Bolt app, api esbuild options (baseline)'.padEnd(58)}${ms(m.boltInit)}${ms(m.bolt)}   1.00×`);
 const ratio = m.ours / m.bolt;
 console.log(`${'ours: dist/functions/api.mjs (secret, DynamoDB, invoke)'.padEnd(58)}${ms(m.oursInit)}${ms(m.ours)}   ${ratio.toFixed(2)}×`);
+if (variant) console.log(`${`variant: ${variantModule}`.padEnd(58)}${ms(m.variantInit)}${ms(m.variant)}   ${(m.variant / m.bolt).toFixed(2)}×  (${(m.variant - m.ours).toFixed(0)} ms against ours)`);
 console.log(`\nours / baseline: ${ratio.toFixed(2)}×  (goal ≤ ${GOAL}×) ${ratio <= GOAL ? 'met' : 'NOT met'}`);
 console.log(`ours / bare Bolt bundled plainly: ${(m.ours / m.plain).toFixed(2)}×  (goal ≤ 1.00×) ${m.ours <= m.plain ? 'met' : 'NOT met'}`);
 
@@ -262,7 +280,23 @@ for (const fn of ['api', 'worker']) {
   console.log(`  ${`${fn}: loaded at a cold start (entry + static chunks)`.padEnd(52)}${(loaded / 1024).toFixed(0).padStart(6)} KiB`);
 }
 console.log(`  ${'functions: every chunk (lazy ones included)'.padEnd(52)}${((allChunks + size(api) + size(join(root, 'dist/functions/worker.mjs'))) / 1024).toFixed(0).padStart(6)} KiB`);
-const cliChunks = join(root, 'dist/cli-chunks');
-const cli = size(join(root, 'dist/cli.mjs')) + (existsSync(cliChunks) ? readdirSync(cliChunks).filter((f) => f.endsWith('.mjs')).reduce((n, f) => n + size(join(cliChunks, f)), 0) : 0);
-console.log(`  ${'CLI: dist/cli.mjs with every chunk it may load'.padEnd(52)}${(cli / 1024).toFixed(0).padStart(6)} KiB`);
+// The CLI: its entry, and with every chunk it may import (statically or on a command's path).
+const closure = (entry: string): Set<string> => {
+  const seen = new Set<string>([entry]);
+  const visit = (file: string) => {
+    for (const [, rel] of readFileSync(file, 'utf8').matchAll(/["'](\.\.?\/[^"']+\.mjs)["']/g)) {
+      const path = join(dirname(file), rel!);
+      if (!seen.has(path) && existsSync(path)) {
+        seen.add(path);
+        visit(path);
+      }
+    }
+  };
+  visit(entry);
+  return seen;
+};
+const cliEntry = join(root, 'dist/cli.mjs');
+const cliAll = [...closure(cliEntry)].reduce((n, f) => n + size(f), 0);
+console.log(`  ${'CLI: dist/cli.mjs alone'.padEnd(52)}${(size(cliEntry) / 1024).toFixed(0).padStart(6)} KiB`);
+console.log(`  ${'CLI: with every chunk a command may load'.padEnd(52)}${(cliAll / 1024).toFixed(0).padStart(6)} KiB`);
 rmSync(dir, { recursive: true, force: true });

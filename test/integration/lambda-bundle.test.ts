@@ -8,11 +8,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createActiveTable } from '../fakes/dynamo-table.js';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { build, type BuildOptions } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSlackRequest } from '../fakes/slack-signature.js';
 import { createDynamoStore, tableDefinition } from '../../src/store/dynamodb.js';
@@ -130,6 +132,18 @@ function slackEvent(body: string, opts: { signature?: string; timestamp?: number
   };
 }
 
+describe('what the Lambda bundles leave out', () => {
+  it("zod's locales index: neither bundle holds another language, and no code of ours reads zod's locales", async () => {
+    const { lambdaOptions } = (await import(join(root, 'esbuild.config.mjs'))) as { lambdaOptions: BuildOptions };
+    const { metafile } = await build({ ...lambdaOptions, logLevel: 'error', metafile: true, write: false, entryPoints: ['api', 'worker'].map((f) => join(root, 'functions', `${f}.ts`)), outdir: join(root, 'dist/unused') });
+    const zodInputs = Object.keys(metafile.inputs).filter((i) => /node_modules\/zod\//.test(i));
+    expect(zodInputs.some((i) => /\/locales\/en\.js$/.test(i))).toBe(true);
+    expect(zodInputs.filter((i) => /\/locales\/(?!en\.js$)/.test(i))).toEqual([]);
+    const ours = Object.keys(metafile.inputs).filter((i) => /^(src|functions)\/.*\.ts$/.test(i));
+    for (const file of ours) expect(readFileSync(join(root, file), 'utf8'), file).not.toMatch(/\blocales\b/);
+  });
+});
+
 describe('the bundled Lambda functions (real AWS SDK clients, local AWS endpoints, real Nova)', () => {
   it('api: /healthz, a forged signature refused, a slash command recorded and handed to the worker', async () => {
     const host = lab.hosts.compute[4]!;
@@ -183,8 +197,13 @@ describe('the bundled Lambda functions (real AWS SDK clients, local AWS endpoint
       requestContext: { http: { method: 'POST', path: '/alerts/alertmanager' } },
     });
     const seen = invocations.length;
-    const { results } = await invoke('api', [event('not-the-token'), event(AM_TOKEN)]);
-    expect((results as { statusCode: number }[]).map((r) => r.statusCode)).toEqual([401, 200]);
+    // A malformed webhook is told why in zod's own English words: the bundles leave out zod's
+    // locales index (every other language), and zod's English messages come without it.
+    const malformed = { ...event(AM_TOKEN), body: JSON.stringify({ ...JSON.parse(body), alerts: 'none' }) };
+    const { results } = await invoke('api', [event('not-the-token'), event(AM_TOKEN), malformed]);
+    const answers = results as { statusCode: number; body: string }[];
+    expect(answers.map((r) => r.statusCode)).toEqual([401, 200, 400]);
+    expect(JSON.parse(answers[2]!.body).error).toMatch(/^alerts: Invalid input: expected array, received string$/);
     const jobs = invocations.slice(seen);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ fn: 'force-down-worker', type: 'Event', payload: { kind: 'show-group' } });
