@@ -60,8 +60,10 @@ export async function openBulkConfirmation(
   const members = await membersOf(deps, input.group);
   if (!members || members.length === 0) return { kind: 'refused', refusal: 'REQUEST_NOT_FOUND' };
   const now = deps.now();
-  const pending = members.filter((r) => r.action === 'force-down' && r.state === 'pending' && !isExpired(r, now)).sort(byHost);
-  if (pending.length === 0) return { kind: 'refused', refusal: 'ALREADY_HANDLED', request: members[0]! };
+  const waiting = members.filter((r) => r.action === 'force-down' && r.state === 'pending' && !isExpired(r, now)).sort(byHost);
+  // A cloud force-down is not configured for (an alert's cloudLabel named it) cannot be confirmed: not offered.
+  const pending = waiting.filter((r) => deps.nova(r.cloud) !== undefined);
+  if (pending.length === 0) return waiting.length ? { kind: 'refused', refusal: 'UNKNOWN_CLOUD', request: waiting[0]! } : { kind: 'refused', refusal: 'ALREADY_HANDLED', request: members[0]! };
   // The approver check of each (the two-person rule may leave out requests this user opened).
   const allowed = pending.filter((r) => checkApprover(deps.policy, r, input.userId, input.userGroups) === undefined);
   if (allowed.length === 0) {

@@ -6,6 +6,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { receiveAlerts, type AlertIntakeOptions } from '../../../src/app/alerts.js';
+import { openBulkConfirmation } from '../../../src/app/bulk.js';
 import { cancelRequest, confirmRequest, openConfirmationForm } from '../../../src/app/requests.js';
 import type { HostAlert } from '../../../src/alerts/types.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
@@ -139,6 +140,18 @@ describe('cloudLabel routing', () => {
     const shown = text(card!);
     expect(shown).toContain('cloud nowhere is not configured in force-down');
     expect(buttons(card!.body.blocks).filter((b) => b.action_id === ACTION_IDS.confirmFenced)).toEqual([]);
+  });
+
+  it('Confirm all fenced… never offers a host of an unknown cloud; only such hosts: refused UNKNOWN_CLOUD', async () => {
+    const t = setup();
+    // One alert name, two clouds: the known cloud's hosts on one card, the unknown one's on another.
+    await receiveAlerts(t.deps, [alert('compute1', undefined), alert('compute2', undefined), alert('n1', 'nowhere'), alert('n2', 'nowhere')], t.opts);
+    await t.drain();
+    const requests = await t.all();
+    const groupOf = (host: string) => requests.find((r) => r.host === host)!.group!;
+    const known = await openBulkConfirmation(t.deps, { group: groupOf('compute1'), ...approver, limit: 100 });
+    expect(known.kind === 'opened' && known.requests.map((r) => r.host)).toEqual(['compute1', 'compute2']);
+    expect(await openBulkConfirmation(t.deps, { group: groupOf('n1'), ...approver, limit: 100 })).toMatchObject({ kind: 'refused', refusal: 'UNKNOWN_CLOUD' });
   });
 
   it('auto mode never confirms a request of an unknown cloud', async () => {
