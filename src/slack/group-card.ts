@@ -207,13 +207,14 @@ function hostRow(request: ForceDownRequest, view: GroupHostView | undefined, now
  * fenced…** (pending force-downs only) and **Cancel all…** behind Slack's
  * confirm dialog. Their value is the group id; none without one.
  */
-function groupButtons(requests: readonly ForceDownRequest[], now: number): KnownBlock | undefined {
+function groupButtons(requests: readonly ForceDownRequest[], now: number, views: ReadonlyMap<string, GroupHostView>): KnownBlock | undefined {
   const group = requests.find((r) => r.group)?.group;
   if (!group) return undefined;
   const pending = requests.filter((r) => effectiveState(r, now) === 'pending');
   if (pending.length === 0) return undefined;
   const elements: types.Button[] = [];
-  if (pending.some((r) => r.action === 'force-down')) {
+  // Not for rows of a cloud force-down is not configured for: they cannot be confirmed.
+  if (pending.some((r) => r.action === 'force-down' && !views.get(r.id)?.unknownCloud)) {
     elements.push({ type: 'button', text: plain('Confirm all fenced…', LIMITS.buttonText), action_id: GROUP_ACTION_IDS.confirmAll, value: group, style: 'danger' });
   }
   elements.push({
@@ -291,7 +292,7 @@ export function groupCard(requests: readonly ForceDownRequest[], views: Readonly
       ].flatMap(([label, q]) => (q ? [`${label}: ${q}`] : []));
       const quotes = quotedBlock(lines);
       if (quotes) blocks.push(quotes);
-      const bulk = groupButtons(sorted, now);
+      const bulk = groupButtons(sorted, now, views);
       if (bulk) blocks.push(bulk);
       blocks.push({ type: 'divider' });
       prefix = `${escapeMrkdwn(header)} (${clouds})${more ? `, ${moreHostsText(more)}` : ''}`;

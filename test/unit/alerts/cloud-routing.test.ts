@@ -10,7 +10,7 @@ import { openBulkConfirmation } from '../../../src/app/bulk.js';
 import { cancelRequest, confirmRequest, openConfirmationForm } from '../../../src/app/requests.js';
 import type { HostAlert } from '../../../src/alerts/types.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
-import { ACTION_IDS } from '../../../src/slack/ids.js';
+import { ACTION_IDS, GROUP_ACTION_IDS } from '../../../src/slack/ids.js';
 import { createChannelPacer } from '../../../src/slack/pacer.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { fakeNova, setup as bench, svc } from '../app/harness.js';
@@ -140,6 +140,11 @@ describe('cloudLabel routing', () => {
     const shown = text(card!);
     expect(shown).toContain('cloud nowhere is not configured in force-down');
     expect(buttons(card!.body.blocks).filter((b) => b.action_id === ACTION_IDS.confirmFenced)).toEqual([]);
+    // Neither Confirm all fenced… (none of them can be confirmed); Cancel all… and each row's Cancel stay.
+    const ids = buttons(card!.body.blocks).map((b) => b.action_id);
+    expect(ids).not.toContain(GROUP_ACTION_IDS.confirmAll);
+    expect(ids).toContain(GROUP_ACTION_IDS.cancelAll);
+    expect(ids.filter((id) => id === ACTION_IDS.cancelRequest)).toHaveLength(3);
   });
 
   it('Confirm all fenced… never offers a host of an unknown cloud; only such hosts: refused UNKNOWN_CLOUD', async () => {
