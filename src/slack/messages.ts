@@ -226,7 +226,8 @@ export function refusalText(refusal: Refusal, ctx: RefusalContext): string {
       return `force-down posts requests only in the on-call channel it is configured for: run the command there.`;
     case 'UNKNOWN_CLOUD':
       // The name as typed: the person's words, so quoted and inert.
-      return `force-down has no cloud named ${quoted(ctx.cloud, 100) ?? '(none)'}: check \`--cloud\` against the clouds in force-down's secret.`;
+      // Also a click on a card whose alert named a cloud not configured (alerts.<source>.cloudLabel).
+      return `force-down has no cloud named ${quoted(ctx.cloud, 100) ?? '(none)'}: check \`--cloud\` (or the alert's cloud label) against the clouds in force-down's secret.`;
     case 'NOT_FORCED_DOWN':
       return `*${escapeMrkdwn(ctx.host)}* is not forced down by this card, so there is nothing to evacuate from it: force it down first (\`${escapeMrkdwn(slashCommandFor(ctx.host, 'force-down'))}\`).`;
     case 'EVACUATION_STARTED':

@@ -11,6 +11,7 @@ import { cancelRequest, confirmRequest, openConfirmationForm } from '../../../sr
 import type { HostAlert } from '../../../src/alerts/types.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
 import { ACTION_IDS, GROUP_ACTION_IDS } from '../../../src/slack/ids.js';
+import { refusalText } from '../../../src/slack/messages.js';
 import { createChannelPacer } from '../../../src/slack/pacer.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { fakeNova, setup as bench, svc } from '../app/harness.js';
@@ -122,6 +123,10 @@ describe('cloudLabel routing', () => {
     // Confirm is refused if ever clicked (a stale card, a forged click), and no Nova is called.
     expect(await openConfirmationForm(t.deps, { id: request!.id, ...approver })).toMatchObject({ kind: 'refused', refusal: 'UNKNOWN_CLOUD' });
     expect(await confirmRequest(t.deps, { id: request!.id, ...approver, method: 'bmc' })).toMatchObject({ kind: 'refused', refusal: 'UNKNOWN_CLOUD' });
+    // What the clicker is told.
+    expect(refusalText('UNKNOWN_CLOUD', { host: 'compute9', action: 'force-down', cloud: 'nowhere' })).toBe(
+      "force-down has no cloud named “nowhere”: check `--cloud` (or the alert's cloud label) against the clouds in force-down's secret.",
+    );
     await t.drain();
     expect((await t.deps.store.get(request!.id))!.state).toBe('pending');
     expect([...t.prod.calls, ...t.east.calls]).toEqual([]);
