@@ -1,7 +1,8 @@
 // Bundles the Lambda entry points (functions/*.ts) and the breakglass CLI.
 // Run by `npm run build`, and by npm's `prepare` so `npx force-down` works after `npm ci`.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
@@ -39,13 +40,19 @@ const lambdaOnly = {
 
 // The CLI's `undici`: only Agent and request, from undici's own modules (see the file),
 const undiciLean = new URL('src/cli/undici-lean.cjs', import.meta.url).pathname;
-// and zod without its locales index (every language but English, which zod loads on its own).
+// zod without its locales index (every language but English, which zod loads on its own),
 const zodLocalesLean = new URL('src/cli/zod-locales-lean.mjs', import.meta.url).pathname;
+const lazyHttp2 = new URL('src/cli/node-http2-lazy.cjs', import.meta.url).pathname;
+const lazyAssert = new URL('src/cli/node-assert-lazy.cjs', import.meta.url).pathname;
 const cliLean = {
   name: 'cli-lean',
   setup(b) {
     b.onResolve({ filter: /^undici$/ }, () => ({ path: undiciLean }));
     b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) => (/[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: zodLocalesLean } : undefined));
+    // undici's node:http2 and node:assert, loaded only if used (see src/cli/node-lazy.cjs).
+    const fromUndici = (a) => /[\\/]node_modules[\\/]undici[\\/]/.test(a.importer);
+    b.onResolve({ filter: /^(node:)?http2$/ }, (a) => (fromUndici(a) ? { path: lazyHttp2 } : undefined));
+    b.onResolve({ filter: /^(node:)?assert$/ }, (a) => (fromUndici(a) ? { path: lazyAssert } : undefined));
   },
 };
 
@@ -63,27 +70,61 @@ export const lambdaOptions = {
 };
 
 /**
- * How the breakglass CLI is bundled (also used by the bundle test to check what it loads).
- * dist/cli.mjs holds only the argument stage (src/cli/main.ts, front.ts): `--help` loads nothing
- * more. What a command needs comes in chunks (dist/cli-chunks/) that it imports when it runs.
+ * How the breakglass CLI is bundled (also used by the bundle test to check what it loads), in two parts.
+ * The argument stage (src/cli/main.ts, front.ts, args.ts) is dist/cli.mjs, one small file: `--help`,
+ * `--version` and usage errors load nothing more. The commands (src/cli/run.ts and what it loads)
+ * are chunks under dist/cli-chunks/ that dist/cli.mjs imports (`run`: their entry, relative to
+ * dist/) once a command needs them, each further part (YAML, Redfish, …) when a command reads it.
  */
-export const cliOptions = {
+export const cliFrontOptions = (run) => ({
   ...common,
-  entryPoints: { cli: `${root}src/cli/main.ts` },
-  outdir: `${root}dist`,
+  entryPoints: [`${root}src/cli/main.ts`],
+  outfile: `${root}dist/cli.mjs`,
+  define: { __VERSION__: JSON.stringify(version) },
+  // Nothing in the argument stage needs `require`.
+  banner: { js: '#!/usr/bin/env node' },
+  plugins: [{ name: 'cli-run', setup: (b) => b.onResolve({ filter: /^\.\/run\.js$/ }, () => ({ path: run, external: true })) }],
+});
+export const cliRunOptions = {
+  ...common,
+  entryPoints: { run: `${root}src/cli/run.ts` },
+  outdir: `${root}dist/cli-chunks`,
   outExtension: { '.js': '.mjs' },
   splitting: true,
-  chunkNames: 'cli-chunks/[name]-[hash]',
-  define: { __VERSION__: JSON.stringify(version) },
-  banner: { js: `#!/usr/bin/env node\n${banner.js}` },
+  entryNames: '[name]-[hash]',
   plugins: [cliLean],
 };
+
+/**
+ * Builds the CLI so that a CLI process started at any moment loads one build's files, never a mix
+ * (tests and operators run dist/cli.mjs while another build may be under way): each build's chunks
+ * go to a folder of their own, dist/cli-chunks/<build>/, written before dist/cli.mjs, which is
+ * replaced last, by a rename. Other builds' folders go once they are 10 minutes old (a CLI process
+ * imports its chunks in its first second).
+ */
+async function buildCli() {
+  const id = `${Date.now().toString(36)}-${process.pid}`;
+  const chunks = `${root}dist/cli-chunks`;
+  const commands = await build({ ...cliRunOptions, outdir: `${chunks}/${id}`, write: false, metafile: true });
+  const [runOut] = Object.entries(commands.metafile.outputs).find(([, o]) => o.entryPoint?.endsWith('src/cli/run.ts'));
+  const front = await build({ ...cliFrontOptions(`./cli-chunks/${id}/${runOut.replace(/^.*\//, '')}`), write: false });
+  for (const f of commands.outputFiles) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.contents);
+  }
+  for (const f of front.outputFiles) {
+    writeFileSync(`${f.path}.${id}.tmp`, f.contents);
+    renameSync(`${f.path}.${id}.tmp`, f.path);
+  }
+  for (const d of readdirSync(chunks)) {
+    if (d !== id && statSync(`${chunks}/${d}`).mtimeMs < Date.now() - 10 * 60_000) rmSync(`${chunks}/${d}`, { recursive: true, force: true });
+  }
+}
 
 // Build only when run (`node esbuild.config.mjs`), not when imported for the options.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // Chunk names carry content hashes: clear the previous build so a package holds only this one's.
   rmSync(`${root}dist/functions`, { recursive: true, force: true });
-  rmSync(`${root}dist/cli-chunks`, { recursive: true, force: true });
 
   await Promise.all([
     build({
@@ -91,6 +132,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       entryPoints: readdirSync(`${root}functions`).filter((f) => f.endsWith('.ts')).map((f) => `${root}functions/${f}`),
       outdir: `${root}dist/functions`,
     }),
-    build(cliOptions),
+    buildCli(),
   ]);
 }

@@ -14,6 +14,7 @@ const root = join(import.meta.dirname, '..', '..');
 const rel = (p: string) => relative(root, join(root, p)).replaceAll('\\', '/');
 
 let meta: Metafile;
+let frontMeta: Metafile;
 /** Output file → the source modules (inputs) it holds. */
 const holds = (out: string) => Object.keys(meta.outputs[out]!.inputs).map(rel);
 /** The output files loaded with `out`: it and what it imports statically, transitively. */
@@ -32,20 +33,25 @@ const outputHolding = (input: string) => Object.keys(meta.outputs).find((o) => !
 const modulesAtStart = (out: string) => atStart(out).flatMap(holds);
 
 beforeAll(async () => {
-  const { cliOptions } = (await import(join(root, 'esbuild.config.mjs'))) as { cliOptions: Parameters<typeof build>[0] };
-  const result = await build({ ...cliOptions, write: false, metafile: true, sourcemap: false, logLevel: 'silent' });
-  meta = result.metafile;
+  const config = (await import(join(root, 'esbuild.config.mjs'))) as {
+    cliRunOptions: Parameters<typeof build>[0];
+    cliFrontOptions: (run: string) => Parameters<typeof build>[0];
+  };
+  const quiet = { write: false, metafile: true, sourcemap: false, logLevel: 'silent' } as const;
+  meta = (await build({ ...config.cliRunOptions, ...quiet })).metafile;
+  frontMeta = (await build({ ...config.cliFrontOptions('./cli-chunks/run.mjs'), ...quiet })).metafile;
 });
 
 describe('the CLI bundle', () => {
-  it('dist/cli.mjs loads only the argument stage: --help, --version and usage errors load no dependency, config, OpenStack or Slack code', () => {
-    const entry = Object.keys(meta.outputs).find((o) => meta.outputs[o]!.entryPoint === 'src/cli/main.ts')!;
-    const loaded = modulesAtStart(entry);
+  it('dist/cli.mjs is the argument stage alone: --help, --version and usage errors load no dependency, config, OpenStack or Slack code', () => {
+    const [out] = Object.entries(frontMeta.outputs).filter(([o]) => !o.endsWith('.map'));
+    const loaded = Object.keys(out![1].inputs).map(rel);
     expect(loaded).toContain('src/cli/front.ts');
     expect(loaded).toContain('src/cli/args.ts');
     expect(loaded.filter((m) => !/^src\/(cli\/(main|front|args)\.ts|domain\/)/.test(m))).toEqual([]);
-    // run.ts (and with it everything a command needs) is a dynamic import.
-    expect(loaded).not.toContain('src/cli/run.ts');
+    // One file: it imports only node's own modules at start, and the commands (run.ts's chunk) when one runs.
+    expect(out![1].imports.filter((i) => i.kind === 'import-statement' && !i.path.startsWith('node:'))).toEqual([]);
+    expect(out![1].imports.filter((i) => i.kind === 'dynamic-import' && !i.path.startsWith('node:'))).toEqual([{ path: './cli-chunks/run.mjs', kind: 'dynamic-import', external: true }]);
   });
 
   it('a command loads the YAML parser only with clouds.yaml, the Redfish client only with BMCs, the bot settings only for --power-off and evacuate', () => {
@@ -79,6 +85,25 @@ describe('the CLI bundle', () => {
       if (name !== 'request') expect(lean[name]).toBe(undici[name]);
     }
     for (const file of sources) expect(readFileSync(join(root, file), 'utf8'), file).not.toMatch(/from 'undici\/|require\('undici/);
+  });
+
+  it("undici's node:http2 and node:assert load only when used: HTTP/2's constants as node has them, a failed check thrown by node's assert", async () => {
+    const undiciInputs = Object.entries(meta.inputs).filter(([p]) => rel(p).startsWith('node_modules/undici/'));
+    const builtins = new Set(undiciInputs.flatMap(([, i]) => i.imports.filter((x) => x.external).map((x) => x.path.replace(/^node:/, ''))));
+    expect(builtins.has('net')).toBe(true); // what undici does use stays node's own
+    expect(builtins.has('http2')).toBe(false);
+    expect(builtins.has('assert')).toBe(false);
+    const require = createRequire(import.meta.url);
+    const lazy = require(join(root, 'src/cli/node-lazy.cjs')) as { http2: { constants: Record<string, unknown> }; assert: (v: unknown, m?: string) => void };
+    const http2 = require('node:http2') as { constants: Record<string, unknown> };
+    for (const [name, value] of Object.entries(lazy.http2.constants)) expect(value, name).toBe(http2.constants[name]);
+    // Every constant undici's HTTP/2 client reads is there.
+    const h2 = readFileSync(join(root, 'node_modules/undici/lib/dispatcher/client-h2.js'), 'utf8');
+    const read = /const \{\s*constants: \{([^}]*)\}\s*\} = http2/.exec(h2)![1]!.split(',').map((n) => n.trim()).filter(Boolean);
+    expect(read.length).toBeGreaterThan(0);
+    for (const name of read) expect(lazy.http2.constants[name], name).toBeDefined();
+    expect(() => lazy.assert(1)).not.toThrow();
+    expect(() => lazy.assert(0, 'broken invariant')).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION', message: 'broken invariant' }));
   });
 
   it("zod's locales index is stubbed: English (zod's own) stays, and no bundled source reads z.locales", () => {

@@ -1,0 +1,128 @@
+// `npm run bench` (cli-cold): the breakglass CLI as a whole process against its floor.
+//
+// Floor = (a) an empty `node -e ''` process + (b) the core's cold path in-process
+// (a new OpenStack client: Keystone auth, Nova's version document, the service
+// lookup, the PUT), both measured in the same run as (c) the CLI process doing one
+// force-down and (d) `force-down --help`, in interleaved rounds; medians (the
+// machines are noisy). Goals: (c) ≤ 1.5× the floor, (d) ≤ 1.2× (a).
+// Also printed: the size of what each bundle loads at start (its entry and the
+// chunks it imports statically) and of all its chunks (with those it may import
+// later), for the CLI, api and worker.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createCloudClient } from '../../src/openstack/cloud.js';
+import setupLab from '../integration/global-setup.js';
+import { createNovaProbe, loadLab } from '../integration/lab.js';
+
+const ROUNDS = Number(process.env.BENCH_CLI_COLD_ROUNDS ?? 15);
+const root = join(import.meta.dirname, '..', '..');
+const cli = join(root, 'dist/cli.mjs');
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+/** The files an ES module bundle loads: at start (static imports, transitively) and in all (with dynamic imports). */
+export function bundleFiles(entry: string): { start: string[]; all: string[] } {
+  const walk = (dynamic: boolean): string[] => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+      if (dynamic) specs.push(...[...text.matchAll(/\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)].map((m) => m[1]!));
+      for (const spec of specs) {
+        const next = resolve(dirname(file), spec);
+        if (existsSync(next)) visit(next);
+      }
+    };
+    visit(entry);
+    return [...seen];
+  };
+  return { start: walk(false), all: walk(true) };
+}
+const kb = (files: string[]) => `${(files.reduce((n, f) => n + statSync(f).size, 0) / 1024).toFixed(0)} KB`;
+
+const teardown = await setupLab();
+try {
+  execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
+  const lab = loadLab();
+  const probe = createNovaProbe(lab);
+  // The bench's own host (test/bench/run.ts uses it too; `npm run bench` runs one file at a time).
+  const host = lab.hosts.compute[4]!;
+  await probe.reset(host);
+
+  // The CLI's credentials come from clouds.yaml (so the YAML parser is part of the figure).
+  // (c): --fenced pdu --ignore-heartbeat, and --unset: the same talk with Nova as (b) (Keystone auth,
+  // version, lookup, PUT), no heartbeat read. (c2): as test/bench/run.ts runs it, --fenced bmc (clouds.yaml
+  // has no BMC section, so no BMC is read) with a heartbeat wait of 0: one more read of Nova (each
+  // round's unset moves the service's updated_at; 0 keeps the watch's read, not a 20 s wait).
+  const env = { ...process.env, OS_CLIENT_CONFIG_FILE: lab.cloudsYaml, OS_CLOUD: 'lab-admin', FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0' };
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  if (!run([cli, '--help']).includes('force-down')) throw new Error('force-down --help printed no usage');
+
+  const s = { node: [] as number[], core: [] as number[], cli: [] as number[], cli2: [] as number[], help: [] as number[] };
+  for (let i = -1; i < ROUNDS; i++) {
+    const down = i % 2 === 0;
+    // Round -1 warms the file system cache and the lab; it is not counted.
+    const keep = (xs: number[], ms: number) => i >= 0 && xs.push(ms);
+    keep(s.node, await time(() => run(['-e', ''])));
+    const c = createCloudClient('lab', lab.clouds.admin);
+    keep(
+      s.core,
+      await time(async () => {
+        const res = await c.nova.setForcedDown(host, down);
+        if (!res.ok) throw new Error(`core force-down: ${JSON.stringify(res.failure)}`);
+      }),
+    );
+    await c.close(); // closing the client is not part of the force-down
+    keep(s.cli, await time(() => run([cli, ...(down ? [host, '--fenced', 'pdu', '--ignore-heartbeat'] : ['--unset', host]), '--json'])));
+    keep(s.cli2, await time(() => run([cli, ...(down ? ['--unset', host] : [host, '--fenced', 'bmc'])])));
+    keep(s.help, await time(() => run([cli, '--help'])));
+  }
+  await probe.reset(host);
+
+  const node = median(s.node);
+  const floor = node + median(s.core);
+  const cliRatio = median(s.cli) / floor;
+  const helpRatio = median(s.help) / node;
+  console.log(`\nthe breakglass CLI as a whole process (${ROUNDS} interleaved rounds; medians)\n`);
+  const rows: [string, number][] = [
+    ["(a) empty node process (node -e '')", node],
+    ['(b) core cold path in-process (new client: auth + version + lookup + PUT)', median(s.core)],
+    ['    floor = (a) + (b)', floor],
+    [`(c) force-down ${host} --fenced pdu --ignore-heartbeat / --unset ${host}, --json (process)`, median(s.cli)],
+    [`(c2) force-down ${host} --fenced bmc (heartbeat wait 0: one more Nova read) / --unset`, median(s.cli2)],
+    ['(d) force-down --help (process)', median(s.help)],
+  ];
+  for (const [name, ms] of rows) console.log(`${name.padEnd(88)} ${ms.toFixed(1).padStart(8)} ms`);
+  console.log(`\nCLI process (c) / floor:  ${cliRatio.toFixed(2)}×  (goal ≤ 1.5×) ${cliRatio <= 1.5 ? 'met' : 'NOT met'}`);
+  console.log(`CLI process (c2) / floor: ${(median(s.cli2) / floor).toFixed(2)}×  (one Nova read more than the floor)`);
+  console.log(`--help / empty node:      ${helpRatio.toFixed(2)}×  (goal ≤ 1.2×) ${helpRatio <= 1.2 ? 'met' : 'NOT met'}`);
+
+  console.log('\nbundle sizes (minified; at start = the entry and the chunks it imports statically):');
+  for (const [name, entry] of [
+    ['CLI (dist/cli.mjs)', cli],
+    ['api (dist/functions/api.mjs)', join(root, 'dist/functions/api.mjs')],
+    ['worker (dist/functions/worker.mjs)', join(root, 'dist/functions/worker.mjs')],
+  ] as const) {
+    const { start, all } = bundleFiles(entry);
+    console.log(`  ${name.padEnd(36)} at start ${kb(start).padStart(8)} (${start.length} files), in all ${kb(all).padStart(8)} (${all.length} files)`);
+  }
+} finally {
+  teardown?.();
+}
