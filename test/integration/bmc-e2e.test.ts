@@ -348,10 +348,12 @@ describe('auto mode on the BMC\'s word (autoForceDown: "bmc-off")', () => {
     // bmc2: a normal card, waiting for a human; Nova untouched.
     expect(manual.request.state).toBe('pending');
     // Both hosts came in one webhook: one grouped card, a row each; bmc2's row waits for an approver's Confirm fenced….
-    const rows = ((slack.message(CHANNEL.id, manual.ts)?.blocks ?? []) as { type: string; text?: { text: string }; accessory?: { action_id: string; value: string } }[]).filter((bl) => bl.type === 'section');
-    const row2 = rows.find((r) => r.text?.text.startsWith(`*${HOST2}*`));
-    expect(row2?.text?.text).toContain('Waiting for an approver');
-    expect(row2?.accessory).toMatchObject({ action_id: ACTION_IDS.confirmFenced, value: manual.request.id });
+    const blocks = (slack.message(CHANNEL.id, manual.ts)?.blocks ?? []) as { type: string; text?: { text: string }; elements?: { action_id: string; value: string }[] }[];
+    const rows = blocks.filter((bl) => bl.type === 'section');
+    const at2 = blocks.findIndex((bl) => bl.type === 'section' && bl.text?.text.startsWith(`*${HOST2}*`));
+    expect(blocks[at2]?.text?.text).toContain('Waiting for an approver');
+    // The row's buttons, in the actions block under its text.
+    expect(blocks[at2 + 1]?.elements?.[0]).toMatchObject({ action_id: ACTION_IDS.confirmFenced, value: manual.request.id });
     expect(rows.find((r) => r.text?.text.startsWith(`*${HOST1}*`))?.text?.text).toContain('✅ forced down in Nova');
     expect(resetsOf(bmc2)).toEqual([]);
     expect(await probe.service(HOST2)).toMatchObject({ forced_down: false });
