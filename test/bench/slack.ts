@@ -2,15 +2,8 @@
 //  1. Ack latency of signed slash commands and button clicks through the router
 //     and Bolt (memory store; jobs recorded, not run: in AWS they go to the worker).
 //     A button click includes views.open to a loopback fake of Slack's Web API.
-//  2. Cold init of the bundled api handler (dist/functions/api.mjs) next to an empty node,
-//     with the floor its dependencies set: Bolt, the AWS SDK clients and zod, each
-//     bundled alone with the same options (test/bench/cold/).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+//  (The cold start, init plus the first ack against a bare Bolt app, is test/bench/api-cold-ack.ts.)
 import { performance } from 'node:perf_hooks';
-import { build, type BuildOptions } from 'esbuild';
 import type { Job } from '../../src/app/ports.js';
 import { openRequest } from '../../src/app/requests.js';
 import { loadBotSettings } from '../../src/config/env.js';
@@ -23,8 +16,6 @@ import { createMemoryStore } from '../fakes/memory-store.js';
 import { startFakeSlackApi } from '../fakes/slack-api.js';
 
 const ROUNDS = Number(process.env.BENCH_ACK_ROUNDS ?? 400);
-const INIT_ROUNDS = Number(process.env.BENCH_INIT_ROUNDS ?? 11);
-const root = join(import.meta.dirname, '..', '..');
 const SIGNING = 'bench-signing-secret';
 
 const pct = (xs: number[], p: number) => {
@@ -100,44 +91,10 @@ for (let i = 0; i < ROUNDS; i++) {
 if (slack.calls('views.open').length < ROUNDS) throw new Error('bench: clicks did not open the modal');
 await slack.close();
 
-// Cold init: a new process importing the bundled handler, against `node -e 0`.
-execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
-const env = {
-  PATH: process.env.PATH ?? '', FORCE_DOWN_SECRET_ID: 'force-down', FORCE_DOWN_TABLE: 'force-down', FORCE_DOWN_WORKER_FUNCTION: 'worker',
-  FORCE_DOWN_APPROVERS: 'UAPPROVER', AWS_REGION: 'us-east-1',
-};
-const wall = (args: string[]) => {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { cwd: root, env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bench: ${args.join(' ')}: ${r.stderr}`);
-  return performance.now() - t0;
-};
-const { lambdaOptions } = (await import(join(root, 'esbuild.config.mjs'))) as { lambdaOptions: BuildOptions };
-const probeDir = mkdtempSync(join(tmpdir(), 'force-down-cold-'));
-const probes = ['bolt', 'aws-sdk', 'zod'] as const;
-await build({ ...lambdaOptions, sourcemap: false, logLevel: 'error', entryPoints: probes.map((p) => join(root, 'test/bench/cold', `${p}.ts`)), outdir: probeDir });
-const load = (file: string) => ['--no-warnings', '--input-type=module', '-e', `await import(${JSON.stringify(file)})`];
-const empty: number[] = [];
-const api: number[] = [];
-const alone = Object.fromEntries(probes.map((p) => [p, [] as number[]])) as Record<(typeof probes)[number], number[]>;
-for (let i = 0; i < INIT_ROUNDS; i++) {
-  // Interleaved, so a noisy moment hits every figure alike.
-  empty.push(wall(['-e', '0']));
-  api.push(wall(load('./dist/functions/api.mjs')));
-  for (const p of probes) alone[p].push(wall(load(join(probeDir, `${p}.mjs`))));
-}
-rmSync(probeDir, { recursive: true, force: true });
-
 const row = (name: string, xs: number[], goal: string) =>
   console.log(`${name.padEnd(52)} p50 ${median(xs).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   ${goal}`);
 console.log(`\napi path: ack latency through the router and Bolt (${ROUNDS} each)\n`);
 row('signed /force-down <host> → ack', slash, 'goal p99 ≤ 25 ms');
 row('signed Confirm fenced… click → views.open → ack', click, 'goal p99 ≤ 25 ms');
-const ratio = median(api) / median(empty);
-console.log(`\ncold init (${INIT_ROUNDS} processes each, medians)`);
-console.log(`empty node                                          ${median(empty).toFixed(0).padStart(5)} ms   1.00×`);
-console.log(`import dist/functions/api.mjs                       ${median(api).toFixed(0).padStart(5)} ms   ${ratio.toFixed(2)}×  (goal ≤ 1.6×) ${ratio <= 1.6 ? 'met' : 'NOT met'}`);
-console.log('each dependency bundled alone, same options (the floor it sets):');
-const label = { bolt: '@slack/bolt (App + AwsLambdaReceiver)', 'aws-sdk': 'AWS SDK (Secrets Manager, DynamoDB, Lambda)', zod: 'zod' } as const;
-for (const p of probes) console.log(`  ${label[p].padEnd(50)}${median(alone[p]).toFixed(0).padStart(5)} ms   ${(median(alone[p]) / median(empty)).toFixed(2)}×`);
+console.log('\nThe api\'s cold start (init plus the first ack) is test/bench/api-cold-ack.ts.');
 await runtime.close();
