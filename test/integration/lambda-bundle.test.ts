@@ -9,7 +9,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createActiveTable } from '../fakes/dynamo-table.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,6 +17,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSlackRequest } from '../fakes/slack-signature.js';
 import { createDynamoStore, tableDefinition } from '../../src/store/dynamodb.js';
+import { startFakeLambdaInvoke, type FakeLambdaInvoke, type RecordedInvocation } from '../fakes/lambda-invoke.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { loadLab, type Lab } from './lab.js';
@@ -35,9 +35,9 @@ let sm: FakeSecretsManager;
 let slack: FakeSlackApi;
 let dynamo: ReturnType<typeof dynalite>;
 let dynamoUrl: string;
-let lambdaApi: Server;
+let lambdaApi: FakeLambdaInvoke;
 let lambdaUrl: string;
-const invocations: { fn: string; type: string | undefined; payload: unknown }[] = [];
+const invocations = (): RecordedInvocation[] => lambdaApi.invocations;
 
 beforeAll(async () => {
   lab = loadLab();
@@ -51,28 +51,15 @@ beforeAll(async () => {
   dynamoUrl = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   await createActiveTable(new DynamoDBClient(awsClientConfig(dynamoUrl)), tableDefinition(TABLE));
   // Lambda's Invoke API: POST /2015-03-31/functions/{name}/invocations, 202 for InvocationType Event.
-  lambdaApi = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
-      if (req.method !== 'POST' || !m) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"Type":"User","message":"not found"}');
-        return;
-      }
-      invocations.push({ fn: decodeURIComponent(m[1]!), type: req.headers['x-amz-invocation-type'] as string | undefined, payload: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      res.writeHead(202, { 'content-type': 'application/json' }).end();
-    });
-  });
-  await new Promise<void>((ok) => lambdaApi.listen(0, '127.0.0.1', () => ok()));
-  lambdaUrl = `http://127.0.0.1:${(lambdaApi.address() as AddressInfo).port}`;
+  lambdaApi = await startFakeLambdaInvoke();
+  lambdaUrl = lambdaApi.endpoint;
 }, 120_000);
 
 afterAll(async () => {
   await sm?.close();
   await slack?.close();
   await new Promise<void>((ok) => (dynamo ? dynamo.close(() => ok()) : ok()));
-  await new Promise<void>((ok) => (lambdaApi ? lambdaApi.close(() => ok()) : ok()));
+  await lambdaApi?.close();
 });
 
 function awsClientConfig(endpoint: string) {
@@ -162,13 +149,20 @@ describe('the bundled Lambda functions (real AWS SDK clients, local AWS endpoint
     const store = createDynamoStore({ tableName: TABLE, client: new DynamoDBClient(awsClientConfig(dynamoUrl)) });
     const open = await store.findOpen('lab', host, 'force-down');
     expect(open).toMatchObject({ state: 'pending', requestedBy: REQUESTER.id, channel: CHANNEL.id });
-    expect(invocations).toEqual([{ fn: 'force-down-worker', type: 'Event', payload: { kind: 'show-card', id: open!.id } }]);
+    expect(invocations()).toEqual([{ fn: 'force-down-worker', type: 'Event', payload: { kind: 'show-card', id: open!.id } }]);
     expect(logs).not.toContain(SIGNING_SECRET);
     expect(logs).not.toContain(BOT_TOKEN);
+    // Powertools' shapes, bundled: the request's log line and its EMF metric, tied by the correlation id.
+    const lines = logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const slashLine = lines.filter((l) => l.message === 'http request' && l.path === '/slack/events' && l.status === 200).at(-1);
+    expect(slashLine).toMatchObject({ level: 'INFO', service: 'force-down', fn: 'api', correlationId: expect.any(String) });
+    const opened = lines.find((l) => l.RequestsOpened === 1);
+    expect(opened?._aws.CloudWatchMetrics).toEqual([{ Namespace: 'ForceDown', Dimensions: [['service', 'Stage', 'Action', 'Origin']], Metrics: [{ Name: 'RequestsOpened', Unit: 'Count' }] }]);
+    expect(opened).toMatchObject({ service: 'force-down', Action: 'force-down', Origin: 'slash', correlationId: slashLine!.correlationId });
   });
 
   it('worker: the queued job posts the request card with Nova\'s view of the host', async () => {
-    const job = invocations.at(-1)!.payload;
+    const job = invocations().at(-1)!.payload;
     const host = lab.hosts.compute[4]!;
     await invoke('worker', [job]);
     const post = slack.calls('chat.postMessage').find((c) => c.body.thread_ts === undefined);
@@ -196,7 +190,7 @@ describe('the bundled Lambda functions (real AWS SDK clients, local AWS endpoint
       isBase64Encoded: false,
       requestContext: { http: { method: 'POST', path: '/alerts/alertmanager' } },
     });
-    const seen = invocations.length;
+    const seen = invocations().length;
     // A malformed webhook is told why in zod's own English words: the bundles leave out zod's
     // locales index (every other language), and zod's English messages come without it.
     const malformed = { ...event(AM_TOKEN), body: JSON.stringify({ ...JSON.parse(body), alerts: 'none' }) };
@@ -204,7 +198,7 @@ describe('the bundled Lambda functions (real AWS SDK clients, local AWS endpoint
     const answers = results as { statusCode: number; body: string }[];
     expect(answers.map((r) => r.statusCode)).toEqual([401, 200, 400]);
     expect(JSON.parse(answers[2]!.body).error).toMatch(/^alerts: Invalid input: expected array, received string$/);
-    const jobs = invocations.slice(seen);
+    const jobs = invocations().slice(seen);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ fn: 'force-down-worker', type: 'Event', payload: { kind: 'show-group' } });
 
