@@ -9,9 +9,11 @@
 // chunks it imports statically) and of all its chunks (with those it may import
 // later), for the CLI, api and worker.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { build, type BuildOptions } from 'esbuild';
 import { createCloudClient } from '../../src/openstack/cloud.js';
 import setupLab from '../integration/global-setup.js';
 import { createNovaProbe, loadLab } from '../integration/lab.js';
@@ -19,6 +21,8 @@ import { createNovaProbe, loadLab } from '../integration/lab.js';
 const ROUNDS = Number(process.env.BENCH_CLI_COLD_ROUNDS ?? 15);
 const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist/cli.mjs');
+// Another build of the CLI (e.g. an older commit's dist/cli.mjs) to weigh in the same rounds, for before/after figures.
+const other = process.env.BENCH_CLI_COMPARE;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,7 +79,42 @@ try {
   };
   if (!run([cli, '--help']).includes('force-down')) throw new Error('force-down --help printed no usage');
 
-  const s = { node: [] as number[], core: [] as number[], cli: [] as number[], cli2: [] as number[], help: [] as number[] };
+  // (b0): the core's cold path as the first call in a fresh process: the CLI's own bundling of the
+  // OpenStack client, loaded before the clock starts, so the figure is (b) plus what a new process
+  // pays to compile the code on its first run; the rest of (c) is the CLI's own loading and work.
+  const probeDir = mkdtempSync(join(tmpdir(), 'cli-cold-'));
+  const probeFile = join(probeDir, 'probe.mjs');
+  const { cliRunOptions } = (await import(join(root, 'esbuild.config.mjs'))) as { cliRunOptions: BuildOptions };
+  await build({
+    ...cliRunOptions,
+    entryPoints: undefined,
+    entryNames: undefined,
+    splitting: false,
+    outdir: undefined,
+    outfile: probeFile,
+    sourcemap: false,
+    stdin: {
+      resolveDir: root,
+      loader: 'ts',
+      contents: `import { createCloudClient } from './src/openstack/cloud.ts';
+        const [host, down] = process.argv.slice(2);
+        const c = createCloudClient('lab', JSON.parse(process.env.PROBE_CLOUD));
+        const t0 = performance.now();
+        const res = await c.nova.setForcedDown(host, down === 'true');
+        const ms = performance.now() - t0;
+        await c.close();
+        if (!res.ok) throw new Error(JSON.stringify(res.failure));
+        process.stdout.write(String(ms));`,
+    },
+  });
+  const probeEnv = { ...env, PROBE_CLOUD: JSON.stringify(lab.clouds.admin) };
+  const firstCall = (down: boolean) => {
+    const r = spawnSync(process.execPath, [probeFile, host, String(down)], { env: probeEnv, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`probe: exit ${r.status}: ${r.stderr}`);
+    return Number(r.stdout);
+  };
+
+  const s = { node: [] as number[], core: [] as number[], first: [] as number[], cli: [] as number[], cli2: [] as number[], help: [] as number[], otherCli: [] as number[], otherHelp: [] as number[] };
   for (let i = -1; i < ROUNDS; i++) {
     const down = i % 2 === 0;
     // Round -1 warms the file system cache and the lab; it is not counted.
@@ -90,11 +129,17 @@ try {
       }),
     );
     await c.close(); // closing the client is not part of the force-down
+    if (i >= 0) s.first.push(firstCall(down));
     keep(s.cli, await time(() => run([cli, ...(down ? [host, '--fenced', 'pdu', '--ignore-heartbeat'] : ['--unset', host]), '--json'])));
     keep(s.cli2, await time(() => run([cli, ...(down ? ['--unset', host] : [host, '--fenced', 'bmc'])])));
     keep(s.help, await time(() => run([cli, '--help'])));
+    if (other) {
+      keep(s.otherCli, await time(() => run([other, ...(down ? [host, '--fenced', 'pdu', '--ignore-heartbeat'] : ['--unset', host]), '--json'])));
+      keep(s.otherHelp, await time(() => run([other, '--help'])));
+    }
   }
   await probe.reset(host);
+  rmSync(probeDir, { recursive: true, force: true });
 
   const node = median(s.node);
   const floor = node + median(s.core);
@@ -105,14 +150,23 @@ try {
     ["(a) empty node process (node -e '')", node],
     ['(b) core cold path in-process (new client: auth + version + lookup + PUT)', median(s.core)],
     ['    floor = (a) + (b)', floor],
+    ['(b0) core cold path, first call in a fresh process (code loaded, not yet compiled)', median(s.first)],
     [`(c) force-down ${host} --fenced pdu --ignore-heartbeat / --unset ${host}, --json (process)`, median(s.cli)],
     [`(c2) force-down ${host} --fenced bmc (heartbeat wait 0: one more Nova read) / --unset`, median(s.cli2)],
     ['(d) force-down --help (process)', median(s.help)],
+    ...(other
+      ? ([
+          [`(c) with ${other}`, median(s.otherCli)],
+          [`(d) with ${other}`, median(s.otherHelp)],
+        ] as [string, number][])
+      : []),
   ];
   for (const [name, ms] of rows) console.log(`${name.padEnd(88)} ${ms.toFixed(1).padStart(8)} ms`);
   console.log(`\nCLI process (c) / floor:  ${cliRatio.toFixed(2)}×  (goal ≤ 1.5×) ${cliRatio <= 1.5 ? 'met' : 'NOT met'}`);
   console.log(`CLI process (c2) / floor: ${(median(s.cli2) / floor).toFixed(2)}×  (one Nova read more than the floor)`);
   console.log(`--help / empty node:      ${helpRatio.toFixed(2)}×  (goal ≤ 1.2×) ${helpRatio <= 1.2 ? 'met' : 'NOT met'}`);
+  console.log(`(a) + (b0) / floor:       ${((node + median(s.first)) / floor).toFixed(2)}×  (a new process's first run of the same code)`);
+  if (other) console.log(`${other}: (c) / floor ${(median(s.otherCli) / floor).toFixed(2)}×, (d) / empty node ${(median(s.otherHelp) / node).toFixed(2)}×`);
 
   console.log('\nbundle sizes (minified; at start = the entry and the chunks it imports statically):');
   for (const [name, entry] of [
