@@ -561,9 +561,12 @@ async function resolveCloud(common: Common, io: CliIo): Promise<Resolved> {
     read: (what, path) => debug(`read ${what} ${resolve(path)}`),
     notRead: (path, why) => debug(`not read: ${resolve(path)} (${why})`),
   };
-  // clouds.yaml and its YAML parser load only when no secret document is set.
-  const { loadCloudFromOpenStackConfig } = await import('../config/clouds-yaml.js');
-  const { name, cloud, source, namedBy } = loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd, trace);
+  // The YAML parser (with clouds-yaml.ts) loads only when a clouds.yaml is read: not for a secret
+  // document, nor when the OS_* variables win.
+  const { cloudFromEnvFirst } = await import('../config/openstack-env.js');
+  const { name, cloud, source, namedBy } =
+    cloudFromEnvFirst(common.cloud, io.env, io.cwd ?? process.cwd(), trace) ??
+    (await import('../config/clouds-yaml.js')).loadCloudFromOpenStackConfig(common.cloud, io.env, io.cwd, trace);
   debug?.(source === 'OS_* variables' ? `cloud ${name} from the OS_* variables (no configuration file)` : `cloud ${name} (${namedBy}) from ${resolve(source)}`);
   return { name, cloud, source: source === 'OS_* variables' ? 'the OS_* variables (an openrc)' : source };
 }

@@ -54,11 +54,13 @@ describe('the CLI bundle', () => {
     expect(out![1].imports.filter((i) => i.kind === 'dynamic-import' && !i.path.startsWith('node:'))).toEqual([{ path: './cli-chunks/run.mjs', kind: 'dynamic-import', external: true }]);
   });
 
-  it('a command loads the YAML parser only with clouds.yaml, the Redfish client only with BMCs, the bot settings only for --power-off and evacuate', () => {
+  it('a command loads the YAML parser only when it reads a clouds.yaml, the Redfish client only with BMCs, the bot settings only for --power-off and evacuate', () => {
     const run = modulesAtStart(outputHolding('src/cli/run.ts'));
     for (const lazy of ['src/config/clouds-yaml.ts', 'src/bmc/redfish.ts', 'src/config/env.ts']) expect(run).not.toContain(lazy);
     expect(run.filter((m) => m.includes('node_modules/yaml/'))).toEqual([]);
     expect(modulesAtStart(outputHolding('src/config/clouds-yaml.ts')).some((m) => m.includes('node_modules/yaml/'))).toBe(true);
+    // The OS_* variables (an openrc) need no YAML parser.
+    expect(modulesAtStart(outputHolding('src/config/openstack-env.ts')).filter((m) => m.includes('node_modules/yaml/') || m === 'src/config/clouds-yaml.ts')).toEqual([]);
     // No Slack SDK anywhere in the CLI: its audit line is one plain fetch.
     const all = Object.keys(meta.outputs).flatMap(holds);
     expect(all.filter((m) => /node_modules\/@slack\//.test(m))).toEqual([]);
