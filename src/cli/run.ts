@@ -289,7 +289,7 @@ function progressLine(host: string, p: EvacuationProgress): string {
     case 'done':
       return `${who}: done${p.migration.destCompute ? ` (rebuilt on ${p.migration.destCompute})` : ''}`;
     case 'failed':
-      return `${who}: failed (migration status ${p.migration.status})`;
+      return `${who}: failed (migration status ${p.migration.status})${p.failure.detail ? `: Nova said: ${p.failure.detail}` : ''}`;
     case 'timeout':
       return `${who}: timed out: ${p.failure.message}`;
   }
