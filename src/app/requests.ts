@@ -488,10 +488,12 @@ export async function executeRequest(deps: AppDeps, id: string): Promise<ForceDo
   };
 
   const outcome = await decideAndCall(deps, request, waiting);
-  await progress;
+  // Nova's answer is recorded at once; only its display waits for the progress update
+  // (Slack's pace: with a rack confirmed at once, that can be a minute behind).
   const to = outcome.code === 'OK' ? 'succeeded' : 'failed';
   const done = await deps.store.transition(id, ['executing'], to, iso(deps.now()), { outcome });
   const final = done.ok ? done.request : (done.current ?? request);
+  await progress;
   deps.log.info('request executed', { requestId: id, outcome: outcome.code, host: request.host, action: request.action });
   deps.metrics?.count('Outcomes', { Action: request.action, Code: outcome.code });
   // The instances listed beside the Nova call: forcing a host down moves none of them.
