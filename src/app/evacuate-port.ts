@@ -50,3 +50,24 @@ export interface EvacuationAccepted {
   body: EvacuateBody;
   status: number;
 }
+
+/** What the gateway may also offer: the microversion evacuate would use (ServersClient has it), checked before anything is sent. */
+export type EvacuationServers = EvacuateGateway & { evacuateMicroversion?: () => Promise<Outcome<string>> };
+
+/** The evacuation settings of the worker (FORCE_DOWN_EVACUATE_CONCURRENCY, FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES). */
+export interface EvacuationSettings {
+  concurrency: number;
+  timeoutMs: number;
+  /** Pause between reads of a migration record (default 5 s). */
+  pollMs?: number;
+  /** How long one job follows before handing over to a fresh one (default EVACUATE_SLICE_MS, src/app/evacuation-flow.ts). */
+  sliceMs?: number;
+  /** Least time between two progress updates of the card (default EVACUATE_CARD_EVERY_MS). */
+  cardEveryMs?: number;
+  /**
+   * True once the process is stopping (`npm start`'s shutdown): the job stops
+   * following and hands over to nobody; the next start resumes the
+   * evacuation from the ledger (recoverStalledEvacuations with `atStart`).
+   */
+  stopping?: () => boolean;
+}

@@ -4,7 +4,9 @@ import type { EvacuationMigration, Instance } from '../domain/instance.js';
 import { describePowerState, isOff, type BmcReading } from '../domain/power.js';
 import type { ComputeService } from '../domain/service.js';
 import type { BmcGateway } from './bmc-port.js';
-import type { EvacuateGateway, EvacuationAccepted } from './evacuate-port.js';
+import type { EvacuateGateway, EvacuationAccepted, EvacuationServers } from './evacuate-port.js';
+
+export type { EvacuationServers };
 import type { NovaGateway } from './ports.js';
 
 /**
@@ -33,8 +35,6 @@ export interface EvacuationInput {
   scope: EvacuationScope;
 }
 
-/** What the gateway may also offer: the microversion evacuate would use (ServersClient has it), checked before anything is sent. */
-export type EvacuationServers = EvacuateGateway & { evacuateMicroversion?: () => Promise<Outcome<string>> };
 
 /** What the checks found, and what would be evacuated. */
 export interface EvacuationPlan {

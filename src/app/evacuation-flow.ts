@@ -15,7 +15,10 @@ import type { ForceDownRequest } from '../domain/request.js';
 import { planEvacuation, runEvacuation, DEFAULT_EVACUATE_POLL_MS } from './evacuate.js';
 import { storeLedger } from './evacuation-ledger.js';
 import { errorName, iso } from './outcomes.js';
+import type { EvacuationSettings } from './evacuate-port.js';
 import type { AppDeps, EvacuateForm, EvacuateModalCheck, HostView } from './ports.js';
+
+export type { EvacuationSettings };
 import { bmcOf, readCardView, readInstances } from './requests.js';
 
 /**
@@ -39,24 +42,6 @@ import { bmcOf, readCardView, readInstances } from './requests.js';
  *    fresh job, which follows the accepted instances without resending.
  *    The card shows the progress; the thread, the end and each failure.
  */
-
-/** The evacuation settings of the worker (FORCE_DOWN_EVACUATE_CONCURRENCY, FORCE_DOWN_EVACUATE_TIMEOUT_MINUTES). */
-export interface EvacuationSettings {
-  concurrency: number;
-  timeoutMs: number;
-  /** Pause between reads of a migration record (default 5 s). */
-  pollMs?: number;
-  /** How long one job follows before handing over to a fresh one (default {@link EVACUATE_SLICE_MS}). */
-  sliceMs?: number;
-  /** Least time between two progress updates of the card (default {@link EVACUATE_CARD_EVERY_MS}). */
-  cardEveryMs?: number;
-  /**
-   * True once the process is stopping (`npm start`'s shutdown): the job stops
-   * following and hands over to nobody; the next start resumes the
-   * evacuation from the ledger (recoverStalledEvacuations with `atStart`).
-   */
-  stopping?: () => boolean;
-}
 
 /** One worker job's share of an evacuation: well within the worker Lambda's timeout (at least 180 s, serverless.yml). */
 export const EVACUATE_SLICE_MS = 120_000;

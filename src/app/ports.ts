@@ -6,8 +6,7 @@ import type { PowerState } from '../domain/power.js';
 import type { RequestStore } from './store-port.js';
 import type { Job } from './jobs.js';
 import type { BmcLookup } from './bmc-port.js';
-import type { EvacuationServers } from './evacuate.js';
-import type { EvacuationSettings } from './evacuation-flow.js';
+import type { EvacuationServers, EvacuationSettings } from './evacuate-port.js';
 import type { StateCount } from '../domain/instance.js';
 import type { Evacuation } from '../domain/evacuation.js';
 
