@@ -7,6 +7,7 @@ import { LIMITS, mrkdwn, plain } from './card-parts.js';
 import { BULK_INPUTS, BULK_MODAL_CALLBACK_ID, NOTE_MAX_LENGTH, VERIFIED_OPTION_VALUE } from './ids.js';
 import { bulkMoreText, bulkVerifiedText } from './messages.js';
 import { escapeAndTruncate, truncate } from './mrkdwn.js';
+import { readModalValues } from './modal-values.js';
 
 /**
  * **Confirm all fenced…**'s modal: the group's pending hosts in a
@@ -138,18 +139,6 @@ export function bulkModal(input: BulkModalInput): ModalView {
   };
 }
 
-const valuesSchema = z.record(
-  z.string(),
-  z.record(
-    z.string(),
-    z.looseObject({
-      selected_option: z.looseObject({ value: z.string() }).nullish(),
-      selected_options: z.array(z.looseObject({ value: z.string() })).nullish(),
-      value: z.string().nullish(),
-    }),
-  ),
-);
-
 export type BulkSubmission =
   | { ok: true; ids: string[]; method: FencingMethod; note?: string }
   /** Keyed by block_id: answer `ack({ response_action: 'errors', errors })`. */
@@ -161,8 +150,7 @@ export type BulkSubmission =
  * "other". Never throws.
  */
 export function validateBulkSubmission(values: unknown, count: number): BulkSubmission {
-  const parsed = valuesSchema.safeParse(values ?? {});
-  const state = parsed.success ? parsed.data : {};
+  const state = readModalValues(values);
   const input = (ids: { blockId: string; actionId: string }) => state[ids.blockId]?.[ids.actionId];
   const errors: Record<string, string> = {};
 
