@@ -1,12 +1,12 @@
 // A rack outage end to end (issue 15, "Many hosts at once"): the local bot (`startLocalBot`, as `npm
-// start` runs it: HTTP server, SQLite, in-process worker) gets one alert webhook for rack01..rack40,
+// start` runs it: HTTP server, SQLite, in-process worker) gets one alert webhook for rack01..rack41,
 // posts one grouped card (two pages) to a fake Slack Web API, and calls the real Nova + Keystone lab
-// through a counting proxy. Confirm all fenced… opens one modal listing the 40 hosts; its submission has
+// through a counting proxy. Confirm all fenced… opens one modal listing the 41 hosts; its submission has
 // every host checked and forced down on its own: rack17 keeps reporting to Nova (its heartbeats written
-// into the lab's cell DB as nova-compute would) and is refused, the other 39 are forced down in Nova, and
+// into the lab's cell DB as nova-compute would) and is refused, the other 40 are forced down in Nova, and
 // the card sums up. Cancel all… on a fresh rack card cancels every row with 0 calls to Nova's PUT.
 //
-// The lab seeds rack01..rack40 (test/lab/setup_nova.py, kept up like compute1..6); a lab started before
+// The lab seeds rack01..rack41 (test/lab/setup_nova.py, kept up like compute1..6); a lab started before
 // they were seeded gets the same rows from this test (the services table of the cell DB and the API DB's
 // host mappings), which removes them again at the end, so a running lab is never restarted for it.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -35,11 +35,11 @@ const CLOUD = 'lab';
 const APPROVER = user('U0APPROVE1', 'bob');
 const OUTSIDER = user('U0OUTSIDE1', 'mallory');
 /** The rack, as test/lab/setup_nova.py seeds it. */
-const RACK_HOSTS = Array.from({ length: 40 }, (_, i) => `rack${String(i + 1).padStart(2, '0')}`);
+const RACK_HOSTS = Array.from({ length: 41 }, (_, i) => `rack${String(i + 1).padStart(2, '0')}`);
 /** The host that keeps reporting to Nova: not fenced, whatever the approver ticked. */
 const ALIVE = 'rack17';
 /**
- * Generous: the 40 hosts' card updates and thread lines go out at Slack's pace (about one call a second
+ * Generous: the 41 hosts' card updates and thread lines go out at Slack's pace (about one call a second
  * per channel), and each host's outcome is recorded once its "⏳" row and thread line went out (~3.5 min here).
  */
 const DEADLINE_MS = 480_000;
@@ -313,7 +313,7 @@ describe('a rack outage on one grouped card (real Nova lab)', () => {
       await until('the card to show the cancellations', () => (pages.map(cardText).join('\n').match(/Cancelled by/g)?.length === rack.length ? true : undefined), { timeoutMs: DEADLINE_MS });
       await b.bot.queue.idle();
 
-      // One render of the card (each page once) and one thread line for the 40 hosts.
+      // One render of the card (each page once) and one thread line for the 41 hosts.
       expect(slack.calls('chat.update').slice(updatesBefore).map((c) => c.body.ts).sort()).toEqual([...pages].sort());
       const lines = thread(pages[0]!).slice(threadBefore);
       expect(lines).toHaveLength(1);

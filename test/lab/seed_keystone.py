@@ -40,7 +40,7 @@ BMC_HOSTS = ["bmc%d" % i for i in range(1, 5)]
 # `evac` on them.
 EVAC_HOSTS = ["evac%d" % i for i in range(1, 5)]
 # A rack that went down together (setup_nova.py): silent at start, no instances.
-RACK_HOSTS = ["rack%02d" % i for i in range(1, 41)]
+RACK_HOSTS = ["rack%02d" % i for i in range(1, 42)]
 SCHEDULER_HOST = "controller1"
 EVACUATED_HOST = "compute6"
 

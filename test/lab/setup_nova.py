@@ -24,7 +24,7 @@ Run with Debian's /usr/bin/python3 before nova-api starts:
      Nova counts them ``down`` (service_down_time 60 s) without being forced
      down. The heartbeat tests make them report again
      (test/integration/heartbeat.ts);
-   * rack01..rack40 like compute1..compute6 (the grouped card's bulk test);
+   * rack01..rack41 like compute1..compute6 (the grouped card's bulk test);
    * one nova-scheduler service on controller1 in cell1 (scheduler services
      live in a cell DB like every service; they never get host mappings);
    * a finished evacuation away from compute6: an instance (now on compute5)
@@ -59,12 +59,12 @@ from nova.objects import fields
 # they belong to) (one set each, so suites never share a host's forced_down
 # flag or heartbeat).
 HEARTBEAT_HOSTS = ["hb%d" % i for i in range(1, 5)]
-# rack01..rack40: a rack that went down together, for the grouped card's
+# rack01..rack41: a rack that went down together, for the grouped card's
 # "Confirm all fenced…" / "Cancel all…" test (test/integration/rack-e2e.test.ts);
 # no instances, kept up like compute1..6 (so `/force-down list` does not show
 # them). That test adds the same rows to a lab started before they were seeded
 # here, and removes what it added.
-RACK_HOSTS = ["rack%02d" % i for i in range(1, 41)]
+RACK_HOSTS = ["rack%02d" % i for i in range(1, 42)]
 COMPUTE_HOSTS = (["compute%d" % i for i in range(1, 7)]
                  + ["alert%d" % i for i in range(1, 5)]
                  + ["fault%d" % i for i in range(1, 5)]
