@@ -269,36 +269,63 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
    * outcome's BMC evidence): used when the group shows as that host's full card.
    */
   function group(groupId: string, change: GroupChange = {}, job?: ShowGroupJob, shown?: { id: string; view: HostView }): Promise<boolean> {
-    return serialized(groupId, async () => {
-      const group = await store.getGroup(groupId);
-      if (!group) return false;
-      if (!change.post && group.messages.length === 0) return true;
-      if (change.post && group.messages.length === 0 && change.joined && !change.joined.includes(group.members[0]!)) {
-        // Hosts that joined a group whose first card is not posted yet: its creator's job (maybe running in
-        // another Lambda right now) posts it. Posting here too could post the first page twice; fail so the
-        // job is retried (Lambda's async retry) once the creator's card exists. Locally jobs of one group run in order.
-        throw new GroupNotPostedYet(group.id);
-      }
-      const members = (await Promise.all(group.members.map((id) => store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
-      if (members.length === 0) return true;
-      // One host's full card: its instances are listed beside Nova's view (the caller's view may hold them already).
-      const one = members.length === 1 && !group.overflow ? members[0]! : undefined;
-      const listed = one && opts.instances && !(shown?.id === one.id && shown.view.instances) ? opts.instances(one) : undefined;
-      const [views, instances, evacuation] = await Promise.all([readHosts(members, group.messages.length === 0), listed, one ? evacuationOf(one) : undefined]);
-      if (one) await oneHost(one, views, shown, instances);
-      // A change of rows re-renders their pages and the first (its counts); a job names its pages; else every page.
-      const wanted = job?.pages ? [...new Set(job.pages)] : change.rows ? pagesOf(group, change.rows) : undefined;
-      const ts = await pages(group, members, views, wanted, evacuation);
-      if (ts.length !== group.messages.length || ts.some((t, i) => t !== group.messages[i])) await store.setGroupMessages(groupId, ts);
-      const first = ts[0];
-      if (!first) return true;
-      // Every member's card (and audit thread) is the group's first message.
-      await Promise.all(members.filter((m) => m.messageTs !== first).map((m) => store.setMessage(m.id, first)));
-      const joinedIds = new Set(change.joined);
-      const joined = members.filter((m) => joinedIds.has(m.id)).map((m) => ({ ...m, messageTs: first }));
-      if (joined.length > 0) await opts.notifier.auditJoined(joined);
-      return true;
+    return serialized(groupId, () => render(groupId, change, job, shown));
+  }
+
+  /**
+   * Rows of a group that changed while a render of it is already queued join
+   * that render instead of queuing one each: it reads every member from the
+   * store when it starts, so one render shows them all. (A rack confirmed at
+   * once changes 40 rows twice within seconds; each render costs a Slack
+   * call a page at Slack's pace.) Only the render that has not started takes
+   * more rows; the latest caller's view is the one shown.
+   */
+  const waitingRows = new Map<string, { rows: Set<string>; shown?: { id: string; view: HostView }; done: Promise<boolean> }>();
+  function rowChanged(groupId: string, id: string, shown?: { id: string; view: HostView }): Promise<boolean> {
+    const waiting = waitingRows.get(groupId);
+    if (waiting) {
+      waiting.rows.add(id);
+      if (shown) waiting.shown = shown;
+      return waiting.done;
+    }
+    const entry: { rows: Set<string>; shown?: { id: string; view: HostView }; done: Promise<boolean> } = { rows: new Set([id]), ...(shown ? { shown } : {}), done: Promise.resolve(false) };
+    waitingRows.set(groupId, entry);
+    entry.done = serialized(groupId, () => {
+      if (waitingRows.get(groupId) === entry) waitingRows.delete(groupId);
+      return render(groupId, { rows: [...entry.rows] }, undefined, entry.shown);
     });
+    return entry.done;
+  }
+
+  async function render(groupId: string, change: GroupChange, job?: ShowGroupJob, shown?: { id: string; view: HostView }): Promise<boolean> {
+    const group = await store.getGroup(groupId);
+    if (!group) return false;
+    if (!change.post && group.messages.length === 0) return true;
+    if (change.post && group.messages.length === 0 && change.joined && !change.joined.includes(group.members[0]!)) {
+      // Hosts that joined a group whose first card is not posted yet: its creator's job (maybe running in
+      // another Lambda right now) posts it. Posting here too could post the first page twice; fail so the
+      // job is retried (Lambda's async retry) once the creator's card exists. Locally jobs of one group run in order.
+      throw new GroupNotPostedYet(group.id);
+    }
+    const members = (await Promise.all(group.members.map((id) => store.get(id)))).filter((r): r is ForceDownRequest => r !== undefined);
+    if (members.length === 0) return true;
+    // One host's full card: its instances are listed beside Nova's view (the caller's view may hold them already).
+    const one = members.length === 1 && !group.overflow ? members[0]! : undefined;
+    const listed = one && opts.instances && !(shown?.id === one.id && shown.view.instances) ? opts.instances(one) : undefined;
+    const [views, instances, evacuation] = await Promise.all([readHosts(members, group.messages.length === 0), listed, one ? evacuationOf(one) : undefined]);
+    if (one) await oneHost(one, views, shown, instances);
+    // A change of rows re-renders their pages and the first (its counts); a job names its pages; else every page.
+    const wanted = job?.pages ? [...new Set(job.pages)] : change.rows ? pagesOf(group, change.rows) : undefined;
+    const ts = await pages(group, members, views, wanted, evacuation);
+    if (ts.length !== group.messages.length || ts.some((t, i) => t !== group.messages[i])) await store.setGroupMessages(groupId, ts);
+    const first = ts[0];
+    if (!first) return true;
+    // Every member's card (and audit thread) is the group's first message.
+    await Promise.all(members.filter((m) => m.messageTs !== first).map((m) => store.setMessage(m.id, first)));
+    const joinedIds = new Set(change.joined);
+    const joined = members.filter((m) => joinedIds.has(m.id)).map((m) => ({ ...m, messageTs: first }));
+    if (joined.length > 0) await opts.notifier.auditJoined(joined);
+    return true;
   }
 
   /**
@@ -320,7 +347,7 @@ export function createSlackCards(opts: SlackCardsOptions): Cards {
 
   return {
     async request(request, view) {
-      if (request.group && (await group(request.group, { rows: [request.id] }, undefined, view ? { id: request.id, view } : undefined))) return request.messageTs;
+      if (request.group && (await rowChanged(request.group, request.id, view ? { id: request.id, view } : undefined))) return request.messageTs;
       return single(request, view);
     },
     group,

@@ -7,6 +7,7 @@ import type { RequestGroup } from '../../../src/domain/request.js';
 import { createSlackCards, pageOf } from '../../../src/slack/cards.js';
 import { HOSTS_PER_MESSAGE } from '../../../src/slack/group-card.js';
 import { createMemoryStore } from '../../fakes/memory-store.js';
+import { aRequest } from '../store/builders.js';
 
 const cards = createSlackCards({
   client: { chat: {} } as never,
@@ -47,3 +48,48 @@ describe('cards.later: the show-group job for a change', () => {
     expect(cards.later(group(3), { rows: ['r1'] })).toEqual({ kind: 'show-group', id: 'grp-1' });
   });
 });
+
+describe('cards.request on a grouped card: rows that change while a render waits join it', () => {
+  it('twenty rows changed while the card is being updated: one more update of the card, showing every one of them', async () => {
+    const store = createMemoryStore();
+    const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const at = '2026-11-25T14:00:00.000Z';
+    for (const [i, id] of ids.entries()) {
+      await store.create({ ...aRequest({ id, host: `rack${String(i).padStart(2, '0')}`, channel: 'C1', messageTs: '1700000000.000001' }), group: 'grp-r' });
+    }
+    await store.createGroup({ id: 'grp-r', channel: 'C1', title: 'HostDown', createdAt: at, members: ids, messages: ['1700000000.000001'] });
+    const updates: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const client = {
+      chat: {
+        update: async (args: { blocks: unknown[] }) => {
+          updates.push(JSON.stringify(args.blocks));
+          if (updates.length === 1) await held; // the first update is in flight while the rows change
+          return { ok: true, ts: '1700000000.000001' };
+        },
+      },
+    };
+    const shown = createSlackCards({ client: client as never, store, nova: () => undefined, notifier: { auditJoined: async () => undefined } as never, now: () => Date.parse(at), log: { info() {}, warn() {}, error() {} } });
+    const first = shown.request((await store.get('r0'))!);
+    await until(() => updates.length === 1);
+    // Every row moves on (cancelled) while the first render holds the card.
+    for (const id of ids) await store.transition(id, ['pending'], 'cancelled', at);
+    const rest = ids.map(async (id) => shown.request((await store.get(id))!));
+    release();
+    await Promise.all([first, ...rest]);
+    expect(updates).toHaveLength(2);
+    // The second render read every row as it is now: twenty cancelled, none waiting.
+    expect(updates[1]!.match(/Cancelled/g) ?? []).toHaveLength(20);
+    expect(updates[0]!.match(/Cancelled/g) ?? []).toHaveLength(0);
+  });
+});
+
+/** Waits for `cond` (event-driven: a microtask turn at a time), generous deadline. */
+async function until(cond: () => boolean, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met');
+    await new Promise((r) => setImmediate(r));
+  }
+}
