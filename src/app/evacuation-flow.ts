@@ -225,7 +225,10 @@ export async function runEvacuationJob(deps: AppDeps, id: string, by?: string): 
     return;
   }
 
-  const open = Object.entries(ev.instances).filter(([, e]) => !isFinal(e.state));
+  // Those already sent first: they hold their slots (at most `concurrency` in progress) before any new one is sent.
+  const open = Object.entries(ev.instances)
+    .filter(([, e]) => !isFinal(e.state))
+    .sort(([, a], [, b]) => Number(a.state === 'planned') - Number(b.state === 'planned'));
   if (open.length === 0 && !decidedHere) {
     // Ended before this job (a duplicate job, a Lambda retry): its end was told by the job that saw it.
     return;

@@ -53,6 +53,8 @@ async function bench(o: Options = {}) {
   fake.service('compute4')!.forced_down = true;
   const nameOf = (uuid: string) => fake.server(uuid)?.name ?? '';
   let clock = Date.UTC(2026, 10, 27, 12, 0, 0);
+  /** The most evacuations Nova had in progress at once, seen at any sleep of the worker. */
+  const inProgress = { max: 0 };
   const t = setup({
     nova: (name) => (name === 'prod' ? client.nova : undefined),
     servers: (name) => (name === 'prod' ? client.servers : undefined),
@@ -60,6 +62,7 @@ async function bench(o: Options = {}) {
     now: () => clock,
     sleep: async (ms) => {
       clock += ms;
+      inProgress.max = Math.max(inProgress.max, fake.migrations().filter((x) => x.status === 'accepted').length);
       for (const m of fake.migrations().filter((x) => x.status === 'accepted')) {
         const status = (o.end ?? (() => 'done'))(nameOf(m.instance_uuid));
         // A failed rebuild leaves Nova's fault on the instance, as the conductor records "No valid host".
@@ -85,7 +88,7 @@ async function bench(o: Options = {}) {
     }
     return ran;
   };
-  return { ...t, fake, client, request, who, work, advance: (ms: number) => (clock += ms) };
+  return { ...t, fake, client, request, who, work, inProgress, advance: (ms: number) => (clock += ms) };
 }
 
 describe('the evacuation form (api: no Nova call)', () => {
@@ -194,6 +197,28 @@ describe('the evacuate job (worker)', () => {
     expect(evacuatePosts(b.fake)).toHaveLength(4);
     expect(countEvacuation((await b.deps.store.getEvacuation(b.request.id))!)).toMatchObject({ done: 4 });
     expect(b.evacuationEvents.map((e) => e.event.kind)).toEqual(['requested', 'ended']);
+  });
+
+  it('across jobs, at most `concurrency` evacuations are in progress at Nova: a fresh job follows those sent before it sends more', async () => {
+    let running = true;
+    const b = await bench({ servers: vms(6), end: () => (running ? undefined : 'done'), evacuation: { concurrency: 2, sliceMs: 30_000 } });
+    // A store whose map of instances comes back in any order (DynamoDB's maps keep none): here, those not sent yet first.
+    const read = b.deps.store.getEvacuation.bind(b.deps.store);
+    b.deps.store.getEvacuation = async (id) => {
+      const ev = await read(id);
+      if (!ev) return ev;
+      const entries = Object.entries(ev.instances).sort(([, x], [, y]) => Number(y.state === 'planned') - Number(x.state === 'planned'));
+      return { ...ev, instances: Object.fromEntries(entries) };
+    };
+    await requestEvacuation(b.deps, { ...b.who, form: { round: 0 }, scope: 'all' });
+    const first = b.jobs.shift()!;
+    await runEvacuationJob(b.deps, first.kind === 'evacuate' ? first.id : '', APPROVER);
+    expect(evacuatePosts(b.fake)).toHaveLength(2);
+    running = false;
+    await b.work();
+    expect(evacuatePosts(b.fake)).toHaveLength(6);
+    expect(countEvacuation((await b.deps.store.getEvacuation(b.request.id))!)).toMatchObject({ done: 6 });
+    expect(b.inProgress.max).toBe(2);
   });
 
   it('an evacuation that never ends is timed out from when Nova accepted it, across jobs', async () => {
