@@ -82,8 +82,18 @@ export interface EvacuationSummary {
   allDone: boolean;
 }
 
-/** What runEvacuation needs of a plan: the instances to evacuate and the target. */
-export type RunPlan = Pick<EvacuationPlan, 'instances' | 'target'>;
+/** What runEvacuation needs of a plan: the instances to evacuate and the target; `host`, the source, to tell our evacuation's records from older ones when it resumes. */
+export type RunPlan = Pick<EvacuationPlan, 'instances' | 'target'> & { host?: string };
+
+/** Nova's clock and ours may differ: a record this much older than our claim may still be ours. */
+const CLOCK_SKEW_MS = 15 * 60_000;
+
+/** When Nova created a migration record (ISO 8601 in UTC, Nova writes no zone), or undefined. */
+function createdMs(m: EvacuationMigration): number | undefined {
+  if (!m.createdAt) return undefined;
+  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(m.createdAt) ? m.createdAt : `${m.createdAt}Z`);
+  return Number.isFinite(t) ? t : undefined;
+}
 
 export interface EvacuationReport<P extends RunPlan = EvacuationPlan> {
   plan: P;
@@ -265,16 +275,26 @@ export async function runEvacuation<P extends RunPlan>(servers: EvacuateGateway,
   const queue = plan.instances.filter((i) => !sent.has(i.id) && (sent.add(i.id), true));
   const results = new Map<string, EvacuationResult>();
 
-  const newestNew = (list: EvacuationMigration[], before: Set<string>) => list.find((m) => !before.has(m.id));
+  // Ours is the newest record that was not there before the evacuate was sent; resuming (nothing known
+  // from before), the newest from this host created no earlier than the claim (an older evacuation of
+  // the same instance, e.g. onto this host, is not ours).
+  const newestNew = (list: EvacuationMigration[], before: Set<string>, since?: number) =>
+    list.find((m) => {
+      if (before.has(m.id)) return false;
+      if (since === undefined) return true;
+      if (plan.host !== undefined && m.sourceCompute && m.sourceCompute !== plan.host) return false;
+      const created = createdMs(m);
+      return created === undefined || created >= since - CLOCK_SKEW_MS;
+    });
 
-  async function follow(instance: Instance, before: Set<string>, acceptedAt: number, base: Partial<EvacuationResult>): Promise<EvacuationResult> {
+  async function follow(instance: Instance, before: Set<string>, acceptedAt: number, base: Partial<EvacuationResult>, since?: number): Promise<EvacuationResult> {
     let last: EvacuationMigration | undefined;
     let lastError: Failure | undefined;
     for (;;) {
       const read = await servers.evacuationMigrations(instance.id);
       if (read.ok) {
         lastError = undefined;
-        const m = newestNew(read.value, before);
+        const m = newestNew(read.value, before, since);
         if (m) {
           last = m;
           if (m.phase === 'done') {
@@ -321,7 +341,8 @@ export async function runEvacuation<P extends RunPlan>(servers: EvacuateGateway,
     }
     if (earlier !== false) {
       await tell({ kind: 'accepted', instance, earlier: true });
-      return follow(instance, new Set(), typeof earlier === 'object' ? earlier.since : opts.now(), { acceptedEarlier: true });
+      const since = typeof earlier === 'object' ? earlier.since : undefined;
+      return follow(instance, new Set(), since ?? opts.now(), { acceptedEarlier: true }, since);
     }
     // The records before the evacuate: ours is the one that appears after it.
     const prior = await servers.evacuationMigrations(instance.id);

@@ -250,7 +250,7 @@ export async function runEvacuationJob(deps: AppDeps, id: string, by?: string): 
 
   const report = await runEvacuation(
     servers,
-    { instances: open.map(([iid, e]) => ledgerInstance(iid, e.name)), ...(ev.target !== undefined ? { target: ev.target } : {}) },
+    { host: request.host, instances: open.map(([iid, e]) => ledgerInstance(iid, e.name)), ...(ev.target !== undefined ? { target: ev.target } : {}) },
     {
       concurrency: settings.concurrency,
       timeoutMs: settings.timeoutMs,

@@ -221,6 +221,26 @@ describe('the evacuate job (worker)', () => {
     expect(b.inProgress.max).toBe(2);
   });
 
+  it("resuming an instance claimed before a crash, an older evacuation of it (onto this host) is not taken for ours", async () => {
+    const b = await bench({ servers: [vm('moved', { host: 'compute2' })], end: () => undefined, evacuation: { concurrency: 1, timeoutMs: 60_000 } });
+    // Months ago: evacuated from compute2 onto compute1, done.
+    b.fake.service('compute2')!.forced_down = true;
+    expect((await b.client.servers.evacuate(idOf('moved'), 'compute1')).ok).toBe(true);
+    b.fake.setMigrationStatus(b.fake.migrations()[0]!.id, 'done');
+    b.fake.service('compute2')!.forced_down = false;
+    // Now compute1 died; a worker claimed the instance and died before sending its evacuate.
+    await requestEvacuation(b.deps, { ...b.who, form: { round: 0 }, scope: 'all' });
+    b.jobs.length = 0;
+    const at = new Date(b.now()).toISOString();
+    await b.deps.store.decideRound(b.request.id, 1, { instances: [{ id: idOf('moved'), name: 'moved' }] }, at);
+    await b.deps.store.claimInstance(b.request.id, idOf('moved'), 'planned', 'sending', at);
+    await runEvacuationJob(b.deps, b.request.id);
+    await b.work();
+    // Nothing of ours ever reached Nova: never resent (it may have been), and not reported done either.
+    expect(evacuatePosts(b.fake)).toHaveLength(1);
+    expect(Object.values((await b.deps.store.getEvacuation(b.request.id))!.instances)[0]).toMatchObject({ state: 'timeout' });
+  });
+
   it('an evacuation that never ends is timed out from when Nova accepted it, across jobs', async () => {
     const b = await bench({ servers: vms(1), end: () => undefined, evacuation: { concurrency: 1, sliceMs: 60_000, timeoutMs: 5 * 60_000 } });
     await requestEvacuation(b.deps, { ...b.who, form: { round: 0 }, scope: 'all' });
