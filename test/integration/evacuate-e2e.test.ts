@@ -402,7 +402,8 @@ describe('evacuating a forced-down host from its card (real Nova)', () => {
     expect(lines[0]).toBe("⚠️ Evacuation ended: 58 done · 2 failed (Nova's scheduler chooses)");
     expect(lines.slice(1).sort()).toEqual(
       [
-        `• ${broken.name} (\`${broken.id}\`): Nova accepted the evacuation from *${EVAC3}*, but its migration failed · \`Nova's evacuation of ${broken.name} ended with migration status error\``,
+        // The conductor's fault on the instance, read back from Nova, is the reason.
+        `• ${broken.name} (\`${broken.id}\`): Nova found no host with room for this instance of *${EVAC3}* · \`Nova's evacuation of ${broken.name} ended with migration status error (Nova said: No valid host was found.)\``,
         `• ${paused.name} (\`${paused.id}\`): Nova will not evacuate this instance from *${EVAC3}* in its current state · ` +
           `\`Nova will not evacuate the instance while its state is paused (Nova said: Cannot 'evacuate' instance ${paused.id} while it is in vm_state paused)\``,
       ].sort(),

@@ -553,10 +553,21 @@ describe('status, list and help', () => {
     const cmd = await b.slash('list');
     expect(cmd.res.json).toEqual({ response_type: 'ephemeral', text: 'Asking Nova for down and forced-down compute services…' });
     await b.bot.queue.idle();
-    const text = String(posted(cmd.responseUrl)[0]?.body.text);
-    expect(text).toMatch(/nova-compute services in lab are down or forced down:/);
-    expect(text).toMatch(/• \*compute3\*: `down`, enabled, forced down: \*yes\*/);
-    expect(text).not.toContain('*compute2*');
+    // The counts at the top; then the hosts, forced down first. Others share the lab and may have hosts
+    // forced down too: page through (`and N more — /force-down list --page N`) to find compute3.
+    const lines: string[] = [];
+    let body = posted(cmd.responseUrl)[0]?.body;
+    for (let page = 2; ; page++) {
+      const texts = JSON.stringify(body);
+      expect(texts).toMatch(/\d+ forced down · \d+ down \(of \d+ compute hosts\) in \*lab\*/);
+      lines.push(...texts.split('\\n'));
+      if (lines.some((l) => l.includes('*compute3*')) || !texts.includes(`/force-down list --page ${page}`)) break;
+      const next = await b.slash(`list --page ${page}`);
+      await b.bot.queue.idle();
+      body = posted(next.responseUrl)[0]?.body;
+    }
+    expect(lines.find((l) => l.includes('*compute3*'))).toMatch(/forced down (for|since)/);
+    expect(lines.join('\n')).not.toContain('*compute2*');
   });
 
   it('garbage gets the help, as an ephemeral answer, and opens nothing', async () => {
