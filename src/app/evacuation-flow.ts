@@ -3,8 +3,9 @@ import {
   canRetryEvacuation,
   isFinal,
   newEvacuation,
-  retryableInstances,
+  retryableEntries,
   roundOf,
+  roundStatus,
   type Evacuation,
   type EvacuationLedgerScope,
   type RoundDecision,
@@ -169,7 +170,7 @@ export async function checkEvacuateModal(deps: AppDeps, id: string, viewId: stri
   let retry: EvacuateModalCheck['retry'];
   if (form.round > 0) {
     const ev = await deps.store.getEvacuation(request.id);
-    if (ev) retry = { instances: retryableInstances(ev).map((iid) => ({ id: iid, name: ev.instances[iid]!.name })) };
+    if (ev) retry = { instances: retryableEntries(ev) };
   }
   await deps.notifier.updateEvacuateModal(viewId, request, { ...(instances ? { instances } : {}), targets, ...(retry ? { retry } : {}) }, form);
 }
@@ -194,7 +195,7 @@ export async function runEvacuationJob(deps: AppDeps, id: string, by?: string): 
   const nova = deps.nova(request.cloud);
 
   let decidedHere = false;
-  if (ev.checkedRound !== round && ev.refusal?.round !== round) {
+  if (roundStatus(ev) === 'undecided') {
     let decision: RoundDecision;
     if (!servers || !nova) {
       decision = { refusal: { code: 'UNKNOWN_CLOUD', message: `the cloud ${request.cloud} is no longer configured; nothing was sent` } };
@@ -220,7 +221,7 @@ export async function runEvacuationJob(deps: AppDeps, id: string, by?: string): 
       }
     }
   }
-  if (ev.checkedRound !== round || !servers) {
+  if (roundStatus(ev) !== 'checked' || !servers) {
     // Refused (shown by whoever decided it), or another job's round: nothing to send here.
     return;
   }
@@ -300,12 +301,11 @@ export async function recoverStalledEvacuations(deps: AppDeps, opts: { atStart?:
     if (request.action !== 'force-down') continue;
     const ev = await deps.store.getEvacuation(request.id);
     if (!ev) continue;
-    const round = roundOf(ev);
-    const decided = ev.checkedRound === round || ev.refusal?.round === round;
+    const status = roundStatus(ev);
     if (opts.atStart) {
-      const open = ev.checkedRound === round && Object.values(ev.instances).some((e) => !isFinal(e.state));
-      if (decided && !open) continue;
-    } else if (decided) continue;
+      const open = status === 'checked' && Object.values(ev.instances).some((e) => !isFinal(e.state));
+      if (status !== 'undecided' && !open) continue;
+    } else if (status !== 'undecided') continue;
     // When the round was asked for: a retry moves its entries back to planned at that time.
     const asked = Math.max(Date.parse(ev.at), ...Object.values(ev.instances).map((e) => Date.parse(e.updatedAt)).filter(Number.isFinite));
     if (!opts.atStart && deps.now() - asked < stalledAfter) continue;

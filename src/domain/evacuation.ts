@@ -114,6 +114,15 @@ export function roundOf(ev: Pick<Evacuation, 'round'>): number {
   return ev.round ?? 1;
 }
 
+/** Where the current round stands: its checks not decided yet, passed (instances may be sent), or refused (nothing sent). */
+export type RoundStatus = 'undecided' | 'checked' | 'refused';
+
+export function roundStatus(ev: Pick<Evacuation, 'round' | 'checkedRound' | 'refusal'>): RoundStatus {
+  const round = roundOf(ev);
+  if (ev.checkedRound === round) return 'checked';
+  return ev.refusal?.round === round ? 'refused' : 'undecided';
+}
+
 /** What a round's checks decided: the instances to evacuate (listed only while the ledger has none: later rounds retry the ledger's), or a refusal. */
 export type RoundDecision = { instances: readonly { id: string; name: string }[] } | { refusal: { code: string; message: string } };
 
@@ -125,7 +134,7 @@ export type RoundDecision = { instances: readonly { id: string; name: string }[]
  * `planned` entries (each id once). Refused: the refusal is recorded and nothing moves.
  */
 export function decideRound(ev: Evacuation, round: number, decision: RoundDecision, at: string): Evacuation | undefined {
-  if (roundOf(ev) !== round || ev.checkedRound === round || ev.refusal?.round === round) return undefined;
+  if (roundOf(ev) !== round || roundStatus(ev) !== 'undecided') return undefined;
   if ('refusal' in decision) return { ...ev, refusal: { round, code: decision.refusal.code, message: decision.refusal.message, at } };
   const { refusal: _dropped, ...rest } = ev;
   const instances = { ...ev.instances };
@@ -147,8 +156,13 @@ const IN_PROGRESS: readonly InstanceEvacuationState[] = ['sending', 'accepted'];
 export function retryableInstances(ev: Evacuation): string[] {
   const entries = Object.entries(ev.instances);
   if (entries.some(([, e]) => IN_PROGRESS.includes(e.state))) return [];
-  const refusedRound = ev.refusal?.round === roundOf(ev);
+  const refusedRound = roundStatus(ev) === 'refused';
   return entries.filter(([, e]) => RETRYABLE_STATES.includes(e.state) || (refusedRound && e.state === 'planned')).map(([id]) => id);
+}
+
+/** The instances {@link retryableInstances} names, with their names (the retry modal lists them). */
+export function retryableEntries(ev: Evacuation): { id: string; name: string }[] {
+  return retryableInstances(ev).map((id) => ({ id, name: ev.instances[id]!.name }));
 }
 
 /** Whether **Retry failed…** has something to do now: exactly when {@link retryRound} would start the next round. */

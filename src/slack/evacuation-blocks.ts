@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { EvacuateForm, EvacuateModalCheck, EvacuationEvent, InstancesView } from '../app/ports.js';
-import { canRetryEvacuation, countEvacuation, retryableInstances, roundOf, type Evacuation, type InstanceEntry } from '../domain/evacuation.js';
+import { canRetryEvacuation, countEvacuation, roundOf, roundStatus, type Evacuation, type InstanceEntry } from '../domain/evacuation.js';
 import { isFailureCode, type FailureCode } from '../domain/failure.js';
 import { checkHostName, describeHostNameProblem } from '../domain/host.js';
 import type { ForceDownRequest } from '../domain/request.js';
@@ -66,17 +66,6 @@ export function evacuateButtonText(instances: InstancesView | undefined): string
   return `Evacuate ${plural(instances.total, 'instance')}…`;
 }
 
-/** Whether the current round's checks are decided (passed: `checkedRound`; records from before rounds with instances: passed). */
-function roundChecked(ev: Evacuation): boolean {
-  if (ev.checkedRound === roundOf(ev)) return true;
-  return ev.round === undefined && ev.checkedRound === undefined && ev.refusal === undefined && Object.keys(ev.instances).length > 0;
-}
-
-/** Whether the current round was refused by its checks before anything was sent. */
-function roundRefused(ev: Evacuation): boolean {
-  return ev.refusal !== undefined && ev.refusal.round === roundOf(ev);
-}
-
 /** Counts for people: done, failed (failed and refused), not ended in time, in progress (planned, sending, accepted). */
 export function evacuationTally(ev: Pick<Evacuation, 'instances'>): { total: number; done: number; failed: number; timeout: number; inProgress: number } {
   const c = countEvacuation(ev);
@@ -113,8 +102,9 @@ export function evacuationDetailsText(ev: Evacuation): string {
 /** The card's evacuation line (first line: where it stands; second: target, scope, round). */
 export function evacuationCardText(ev: Evacuation, host: string): string {
   let first: string;
-  if (roundRefused(ev)) first = `❌ Evacuation refused before anything was sent: ${inert(ev.refusal!.message, 1000)}`;
-  else if (!roundChecked(ev)) {
+  const status = roundStatus(ev);
+  if (status === 'refused') first = `❌ Evacuation refused before anything was sent: ${inert(ev.refusal!.message, 1000)}`;
+  else if (status === 'undecided') {
     first =
       roundOf(ev) > 1
         ? `⏳ Retry of the failed instances asked for: checking ${bold(host)} is still fenced…`
@@ -171,16 +161,6 @@ function nameList(names: readonly string[], max: number): string {
   return `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
-/** A check that may name a retry's instances. */
-type RetryCheck = EvacuateModalCheck & { retry?: { instances: readonly { id: string; name: string }[] } };
-
-/** The instances a retry would send again: the worker's list (check), else the ledger's. */
-function retryList(check: RetryCheck | undefined, ev: Evacuation | undefined): readonly { id: string; name: string }[] | undefined {
-  if (check?.retry) return check.retry.instances;
-  if (!ev) return undefined;
-  return retryableInstances(ev).map((id) => ({ id, name: ev.instances[id]!.name }));
-}
-
 /** The first evacuation's summary of what is on the host. */
 function instancesSummary(host: string, instances: InstancesView | undefined): string {
   if (!instances) return `The instances on ${bold(host)} were not listed: force-down lists them when the evacuation starts.`;
@@ -193,10 +173,10 @@ function instancesSummary(host: string, instances: InstancesView | undefined): s
 }
 
 /** The modal's summary: "reading…" when opened, what the worker read once it has. */
-function modalCheckText(request: ForceDownRequest, form: EvacuateForm, check: EvacuateModalCheck | undefined, ev: Evacuation | undefined): string {
+function modalCheckText(request: ForceDownRequest, form: EvacuateForm, check: EvacuateModalCheck | undefined): string {
   const host = bold(request.host);
   if (form.round >= 1) {
-    const list = retryList(check, ev);
+    const list = check?.retry?.instances;
     if (list === undefined) return `Reading which instances of ${host} failed, and which hosts can take them…`;
     if (list.length === 0) return `Retry the evacuation of ${host}: its checks run again before anything is sent.`;
     return `Retry the ${plural(list.length, 'failed instance')} of ${host}: ${nameList(list.map((i) => i.name), RETRY_NAMES_MAX)}.`;
@@ -219,7 +199,7 @@ function offerable(host: string): boolean {
  * names the request and the round ({@link encodeEvacuateMetadata}). The
  * submission is checked by {@link validateEvacuateSubmission}.
  */
-export function evacuateModal(request: ForceDownRequest, form: EvacuateForm, check?: EvacuateModalCheck, ev?: Evacuation): EvacuateModalView {
+export function evacuateModal(request: ForceDownRequest, form: EvacuateForm, check?: EvacuateModalCheck): EvacuateModalView {
   const host = bold(request.host);
   const retry = form.round >= 1;
   const blocks: KnownBlock[] = [
@@ -232,7 +212,7 @@ export function evacuateModal(request: ForceDownRequest, form: EvacuateForm, che
       ),
     },
     { type: 'context', elements: [mrkdwn(`Cloud *${escapeAndTruncate(request.cloud, 200)}* · request ${codeSpan(request.id, 100)}${retry ? ` · retry of round ${form.round}` : ''}`)] },
-    { type: 'section', block_id: MODAL_EVACUATE_CHECK_BLOCK_ID, text: mrkdwn(modalCheckText(request, form, check, ev)) },
+    { type: 'section', block_id: MODAL_EVACUATE_CHECK_BLOCK_ID, text: mrkdwn(modalCheckText(request, form, check)) },
   ];
 
   if (!retry) {
@@ -248,7 +228,8 @@ export function evacuateModal(request: ForceDownRequest, form: EvacuateForm, che
   }
 
   const scheduler: types.PlainTextOption = { text: plain("Let Nova's scheduler choose", LIMITS.optionText), value: SCHEDULER_TARGET_VALUE };
-  const hosts = check && 'hosts' in check.targets ? check.targets.hosts.filter((h) => h !== request.host) : [];
+  // The worker lists the hosts that may take the instances (never this one).
+  const hosts = check && 'hosts' in check.targets ? check.targets.hosts : [];
   const offered = hosts.filter(offerable);
   const listed = offered.slice(0, EVACUATE_LIMITS.selectOptions - 1);
   const notListed = hosts.length - listed.length;

@@ -4,7 +4,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EvacuateModalCheck, InstancesView } from '../../../src/app/ports.js';
-import { newEvacuation, type Evacuation, type InstanceEntry } from '../../../src/domain/evacuation.js';
+import { newEvacuation, retryableEntries, type Evacuation, type InstanceEntry } from '../../../src/domain/evacuation.js';
 import type { ForceDownRequest } from '../../../src/domain/request.js';
 import { LIMITS, requestCard, type KnownBlock } from '../../../src/slack/blocks.js';
 import { createSlackCards } from '../../../src/slack/cards.js';
@@ -308,12 +308,12 @@ describe('the evacuation modal', () => {
   it('a retry: no scope, the failed instances named (inert, cut), metadata carries the round', () => {
     const ev = anEvacuation(many({ done: 2, failed: 30, refused: 1 }));
     ev.instances[Object.keys(ev.instances)[2]!]!.name = '<!channel> *vm*';
-    const view = evacuateModal(succeeded(), { round: 1 }, check(), ev);
+    // The worker names them in its check: the ledger's failed and refused instances.
+    const view = evacuateModal(succeeded(), { round: 1 }, { ...check(), retry: { instances: retryableEntries(ev) } });
     expect(input(view, EVACUATE_INPUTS.scope.blockId)).toBeUndefined();
     expect(decodeEvacuateMetadata(view.private_metadata)).toEqual({ id: 'req-0001', round: 1 });
     const text = checkText(view);
     expect(text).toMatch(/^Retry the 31 failed instances of \*compute1\*: &lt;!channel&gt; ∗vm∗, vm-4, vm-5, .* and 11 more\.$/);
-    // The worker's list wins over the ledger it was given.
     const fromCheck = evacuateModal(succeeded(), { round: 1 }, { ...check(), retry: { instances: [{ id: 'a', name: 'vm-a' }, { id: 'b', name: 'vm-b' }] } } as EvacuateModalCheck);
     expect(checkText(fromCheck)).toBe('Retry the 2 failed instances of *compute1*: vm-a, vm-b.');
     expect(checkText(evacuateModal(succeeded(), { round: 1 }))).toBe('Reading which instances of *compute1* failed, and which hosts can take them…');
