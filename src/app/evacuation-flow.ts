@@ -1,4 +1,4 @@
-import { COMPUTE_BINARY, foldHost } from '../domain/host.js';
+import { COMPUTE_BINARY } from '../domain/host.js';
 import {
   canRetryEvacuation,
   isFinal,
@@ -20,6 +20,7 @@ import type { EvacuationSettings } from './evacuate-port.js';
 import type { AppDeps, EvacuateForm, EvacuateModalCheck, HostView } from './ports.js';
 
 export type { EvacuationSettings };
+import { forcedDownHosts, hostKey } from './reminders.js';
 import { bmcOf, readCardView, readInstances } from './requests.js';
 
 /**
@@ -89,14 +90,13 @@ export async function openEvacuationForm(deps: AppDeps, input: Who & { retry: bo
 }
 
 /**
- * `/force-down evacuate <host>`: the host's card to evacuate from: the newest
- * force-down request of `host` (case-insensitively) on `cloud` that Nova
- * carried out, or undefined. No Nova call.
+ * `/force-down evacuate <host>`: the host's card to evacuate from: its latest
+ * force-down that Nova carried out, while our records hold it forced down (no
+ * unset succeeded since: the reminders' reading, `forcedDownHosts`); host
+ * names case-insensitively. No Nova call.
  */
 export async function findForcedDownRequest(deps: AppDeps, cloud: string, host: string): Promise<ForceDownRequest | undefined> {
-  const folded = foldHost(host);
-  const mine = (await deps.store.listByState('succeeded')).filter((r) => r.action === 'force-down' && r.cloud === cloud && foldHost(r.host) === folded);
-  return mine.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
+  return (await forcedDownHosts(deps, cloud)).get(hostKey(cloud, host))?.request;
 }
 
 export interface EvacuationRequestInput extends Who {

@@ -1,3 +1,4 @@
+import { foldHost } from '../domain/host.js';
 import type { ForceDownRequest } from '../domain/request.js';
 import type { AppDeps } from './ports.js';
 
@@ -37,7 +38,7 @@ function succeededAt(request: ForceDownRequest): number {
 }
 
 /** The key of a (cloud, host): host names are compared case-folded, as the locks do. */
-const hostKey = (cloud: string, host: string) => `${cloud}\u0000${host.toLowerCase()}`;
+export const hostKey = (cloud: string, host: string) => `${cloud}\u0000${foldHost(host)}`;
 
 /**
  * Every host force-down's records say is forced down (optionally in `cloud`
@@ -64,7 +65,7 @@ export async function forcedDownHosts(deps: Pick<AppDeps, 'store'>, cloud?: stri
 /** When `cloud`'s hosts were forced down by force-down (epoch ms), by lower-cased host: for `/force-down list`. */
 export async function forcedDownSince(deps: Pick<AppDeps, 'store'>, cloud: string): Promise<Map<string, number>> {
   const since = new Map<string, number>();
-  for (const h of (await forcedDownHosts(deps, cloud)).values()) since.set(h.host.toLowerCase(), h.since);
+  for (const h of (await forcedDownHosts(deps, cloud)).values()) since.set(foldHost(h.host), h.since);
   return since;
 }
 
@@ -85,7 +86,7 @@ export async function remindForcedDown(deps: AppDeps): Promise<number> {
   for (const cloud of new Set(due.map((h) => h.cloud))) {
     const nova = deps.nova(cloud);
     const listed = nova ? await nova.listComputeServices() : undefined;
-    if (listed?.ok) novaForcedDown.set(cloud, new Set(listed.value.filter((s) => s.forcedDown).map((s) => s.host.toLowerCase())));
+    if (listed?.ok) novaForcedDown.set(cloud, new Set(listed.value.filter((s) => s.forcedDown).map((s) => foldHost(s.host))));
     else {
       novaForcedDown.set(cloud, undefined);
       if (listed) deps.log.warn('reminders: Nova not read, reminding from our records', { cloud, code: listed.failure.code });
@@ -95,7 +96,7 @@ export async function remindForcedDown(deps: AppDeps): Promise<number> {
   let sent = 0;
   for (const h of due) {
     const inNova = novaForcedDown.get(h.cloud);
-    if (inNova && !inNova.has(h.host.toLowerCase())) continue;
+    if (inNova && !inNova.has(foldHost(h.host))) continue;
     const period = Math.floor((now - h.since) / every);
     if (!(await deps.store.markReminded(h.request.id, period))) continue;
     await deps.notifier.remind(h.request, now - h.since);

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { BmcView, EvacuateForm, EvacuateModalCheck, EvacuationEvent, HostView, ListContext, Logger, Notifier } from '../app/ports.js';
 import type { Evacuation } from '../domain/evacuation.js';
+import { foldHost } from '../domain/host.js';
 import type { Outcome } from '../domain/failure.js';
 import type { ForceDownRequest, HistoryEntry } from '../domain/request.js';
 import type { ComputeService } from '../domain/service.js';
@@ -183,7 +184,7 @@ export function listAnswer(cloud: string, services: readonly ComputeService[], o
   const rows: ListRow[] = services
     .filter((s) => s.forcedDown || s.state === 'down')
     .map((service) => {
-      const ours = service.forcedDown ? o.forcedDownSince.get(service.host.toLowerCase()) : undefined;
+      const ours = service.forcedDown ? o.forcedDownSince.get(foldHost(service.host)) : undefined;
       const nova = parseUtc(service.updatedAt);
       return { service, forced: service.forcedDown, since: ours ?? nova, approx: ours === undefined };
     });

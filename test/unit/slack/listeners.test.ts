@@ -10,6 +10,7 @@ import { ACTION_IDS, FENCE_MODAL_CALLBACK_ID, MODAL_INPUTS, VERIFIED_OPTION_VALU
 import { FORM_OUT_OF_DATE_TEXT, refusalText } from '../../../src/slack/messages.js';
 import { type FakeSlackApi, startFakeSlackApi } from '../../fakes/slack-api.js';
 import { APPROVER, REQUESTER, setup } from '../app/harness.js';
+import { aRequest } from '../store/builders.js';
 
 const CHANNEL = 'C_ONCALL';
 const STRANGER = 'U_STRANGER';
@@ -285,6 +286,19 @@ describe('/force-down evacuate', () => {
     expect(ephemeral(await t.command('evacuate compute9', APPROVER)).text).toContain('force it down first');
     await forcedDown(t);
     expect(ephemeral(await t.command('evacuate compute1', STRANGER)).text).toContain("cannot evacuate *compute1*'s instances");
+    expect(slack.calls('views.open')).toHaveLength(0);
+  });
+
+  it('a host unset since its force-down has no card to evacuate from', async () => {
+    const t = bench();
+    await forcedDown(t);
+    const unset = aRequest({ id: 'req-unset-1', cloud: 'prod', host: 'compute1', action: 'unset', state: 'pending' });
+    await t.deps.store.create(unset);
+    const at = new Date(t.now() + 60_000).toISOString();
+    await t.deps.store.transition(unset.id, ['pending'], 'approved', at, { confirmation: { by: APPROVER, at } }, APPROVER);
+    await t.deps.store.transition(unset.id, ['approved'], 'executing', at);
+    await t.deps.store.transition(unset.id, ['executing'], 'succeeded', at);
+    expect(ephemeral(await t.command('evacuate compute1', APPROVER)).text).toContain('force it down first');
     expect(slack.calls('views.open')).toHaveLength(0);
   });
 });
