@@ -2,7 +2,7 @@ import { fail, succeed, type Failure, type Outcome } from '../domain/failure.js'
 import { COMPUTE_BINARY } from '../domain/host.js';
 import type { EvacuationMigration, Instance } from '../domain/instance.js';
 import { describePowerState, isOff, type BmcReading } from '../domain/power.js';
-import type { ComputeService } from '../domain/service.js';
+import { takesInstances, type ComputeService } from '../domain/service.js';
 import type { BmcGateway } from './bmc-port.js';
 import type { EvacuateGateway, EvacuationAccepted, EvacuationServers } from './evacuate-port.js';
 
@@ -206,7 +206,7 @@ export async function planEvacuation(
     if (!t) {
       return fail({ code: 'TARGET_NOT_FOUND', message: `Nova has no nova-compute host named ${target}; nothing was sent`, request: 'GET /os-services' });
     }
-    if (t.forcedDown || t.state !== 'up' || t.status !== 'enabled') {
+    if (!takesInstances(t)) {
       const how = [t.forcedDown ? 'forced down' : t.state ?? 'state unknown', t.status ?? 'status unknown'].join(', ');
       return fail({
         code: 'TARGET_NOT_FOUND',

@@ -11,6 +11,7 @@ import {
   type RoundDecision,
 } from '../domain/evacuation.js';
 import type { Instance } from '../domain/instance.js';
+import { takesInstances } from '../domain/service.js';
 import { isApprover, type Refusal } from '../domain/policy.js';
 import type { ForceDownRequest } from '../domain/request.js';
 import { planEvacuation, runEvacuation, DEFAULT_EVACUATE_POLL_MS } from './evacuate.js';
@@ -162,7 +163,7 @@ export async function checkEvacuateModal(deps: AppDeps, id: string, viewId: stri
   const targets: EvacuateModalCheck['targets'] = services.ok
     ? {
         hosts: services.value
-          .filter((s) => s.binary === COMPUTE_BINARY && s.host !== request.host && s.state === 'up' && s.status === 'enabled' && !s.forcedDown)
+          .filter((s) => s.binary === COMPUTE_BINARY && s.host !== request.host && takesInstances(s))
           .map((s) => s.host)
           .sort((a, b) => a.localeCompare(b)),
       }

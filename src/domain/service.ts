@@ -14,3 +14,8 @@ export interface ComputeService {
   disabledReason?: string | null;
   zone?: string;
 }
+
+/** Whether Nova may rebuild instances on this service's host: up, enabled and not forced down (an evacuation's target). */
+export function takesInstances(s: Pick<ComputeService, 'state' | 'status' | 'forcedDown'>): boolean {
+  return !s.forcedDown && s.state === 'up' && s.status === 'enabled';
+}
