@@ -250,35 +250,28 @@ setup_nova() {
     --keep-up-file "$KEEP_UP_FILE"
 }
 
-# keep_up.py in its own session (a Ctrl-C to whoever ran start.sh must not
-# stop it while the lab runs on), detached from our stdout/stderr (a caller
-# reading them through a pipe would otherwise never see them close). It
-# writes its own pid file; stop.sh stops it.
-start_keep_up() {
-  local i
-  setsid "$PY" "$HERE/keep_up.py" "$KEEP_UP_FILE" "$LAB_DIR/keep-up.pid" \
-    </dev/null >>"$LAB_DIR/log/keep-up.log" 2>&1 &
+# A helper of the lab (keep_up.py, the Neutron stand-in) in its own session
+# (a Ctrl-C to whoever ran start.sh must not stop it while the lab runs on),
+# detached from our stdout/stderr (a caller reading them through a pipe would
+# otherwise never see them close). start_detached NAME SCRIPT ARGS... runs
+# SCRIPT ARGS... PIDFILE, logging to log/NAME.log; the script writes its pid
+# to PIDFILE ($LAB_DIR/NAME.pid) once it is ready; stop.sh stops it.
+start_detached() {
+  local name="$1" script="$2" i
+  shift 2
+  setsid "$PY" "$HERE/$script" "$@" "$LAB_DIR/$name.pid" \
+    </dev/null >>"$LAB_DIR/log/$name.log" 2>&1 &
   for i in $(seq 1 100); do             # up to 10 s
-    [[ -s "$LAB_DIR/keep-up.pid" ]] && return 0
+    [[ -s "$LAB_DIR/$name.pid" ]] && return 0
     sleep 0.1
   done
-  cat "$LAB_DIR/log/keep-up.log" >&2
-  die "keep_up.py did not start (log: $LAB_DIR/log/keep-up.log)"
+  cat "$LAB_DIR/log/$name.log" >&2
+  die "$script did not start (log: $LAB_DIR/log/$name.log)"
 }
 
-# The Neutron stand-in, like keep_up.py: own session, detached, own pid file
-# (written once it listens); stop.sh stops it.
-start_neutron_stub() {
-  local i
-  setsid "$PY" "$HERE/neutron_stub.py" "$NEUTRON_PORT" "$LAB_DIR/neutron-stub.pid" \
-    </dev/null >>"$LAB_DIR/log/neutron-stub.log" 2>&1 &
-  for i in $(seq 1 100); do             # up to 10 s
-    [[ -s "$LAB_DIR/neutron-stub.pid" ]] && return 0
-    sleep 0.1
-  done
-  cat "$LAB_DIR/log/neutron-stub.log" >&2
-  die "neutron_stub.py did not start (log: $LAB_DIR/log/neutron-stub.log)"
-}
+start_keep_up() { start_detached keep-up keep_up.py "$KEEP_UP_FILE"; }
+
+start_neutron_stub() { start_detached neutron-stub neutron_stub.py "$NEUTRON_PORT"; }
 
 # ---------------------------------------------------------------------------
 # uwsgi: HTTP router on 127.0.0.1:PORT in front of the app on a unix socket

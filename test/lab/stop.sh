@@ -49,38 +49,22 @@ stop_one() {
 [[ -d "$LAB_DIR" ]] || exit 0
 stop_one nova-api
 stop_one keystone
-# keep_up.py (keeps the seeded services up), by its pid file, only if it is ours.
-if [[ -f "$LAB_DIR/keep-up.pid" ]]; then
-  pid="$(tr -dc '0-9' <"$LAB_DIR/keep-up.pid")"
-  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q keep_up.py; then
-    echo "stop.sh: stopping keep_up.py (pid $pid)"
+# A helper process of the lab, by its pid file $LAB_DIR/NAME.pid, only if its
+# command line names MATCH (a pid reused by another process is left alone);
+# waits until it is gone, so that a restart finds its port free.
+stop_pidfile() {
+  local name="$1" match="$2" pid i
+  [[ -f "$LAB_DIR/$name.pid" ]] || return 0
+  pid="$(tr -dc '0-9' <"$LAB_DIR/$name.pid")"
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$match"; then
+    echo "stop.sh: stopping $match (pid $pid)"
     kill "$pid" 2>/dev/null || true
     for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
     [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$LAB_DIR/keep-up.pid"
-fi
-# The Neutron stand-in, by its pid file, only if it is ours.
-if [[ -f "$LAB_DIR/neutron-stub.pid" ]]; then
-  pid="$(tr -dc '0-9' <"$LAB_DIR/neutron-stub.pid")"
-  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q neutron_stub.py; then
-    echo "stop.sh: stopping neutron_stub.py (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    # Wait until it is gone, so that a restart finds its port free.
-    for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-    [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$LAB_DIR/neutron-stub.pid"
-fi
-# The lab's memcached (nova's token cache), by its pid file, only if it is a memcached.
-if [[ -f "$LAB_DIR/memcached.pid" ]]; then
-  pid="$(tr -dc '0-9' <"$LAB_DIR/memcached.pid")"
-  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q memcached; then
-    echo "stop.sh: stopping memcached (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    # Wait until it is gone, so that a restart finds its port free.
-    for i in $(seq 1 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-    [[ -d "/proc/$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$LAB_DIR/memcached.pid"
-fi
+  rm -f "$LAB_DIR/$name.pid"
+}
+
+stop_pidfile keep-up keep_up.py          # keeps the seeded services up
+stop_pidfile neutron-stub neutron_stub.py # the Neutron stand-in
+stop_pidfile memcached memcached          # nova's token cache
