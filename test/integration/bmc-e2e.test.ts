@@ -5,21 +5,19 @@
 // delay, failure modes). A fake Slack Web API records what people see; Nova's own state is read
 // with the probe, and every call that reached Nova is counted at a proxy in front of it.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalBot } from '../../src/local/bot.js';
-import { createJsonLogger } from '../../src/runtime/logger.js';
 import { modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS } from '../../src/slack/ids.js';
-import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
+import type { FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeRedfish, type FakeRedfish } from '../fakes/redfish.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { bmcEntry, closedPort, methodChoices, powerOffValues } from './bmc-helpers.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
-import { localBotFiles } from './local-bot-env.js';
-import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
+import { startProxiedBot } from './local-bot-env.js';
+import { CHANNEL, blockActions, buttonsOf, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
 import { until } from './wait.js';
 
 const SIGNING_SECRET = `bmc-e2e-signing-${randomBytes(16).toString('hex')}`;
@@ -95,35 +93,29 @@ interface BotOptions {
 
 /** The local bot as `npm start` runs it, its Nova reached through a counting proxy. */
 async function startBot(opts: BotOptions = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'fd-bmc-e2e-'));
-  const proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
-  proxies.push(proxy);
-  const admin = lab.clouds.admin;
-  const { env } = localBotFiles(dir, {
+  const { bot, proxy, sender } = await startProxiedBot({
+    prefix: 'fd-bmc-e2e-',
+    lab,
+    cloud: CLOUD,
+    slack,
+    signingSecret: SIGNING_SECRET,
+    botToken: BOT_TOKEN,
+    approver: APPROVER.id,
+    channel: CHANNEL.id,
+    logLines,
     secret: {
-      slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
       ...(opts.alerts ? { alerts: opts.alerts } : {}),
-      clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
       bmc: { [CLOUD]: { hosts: opts.bmc ?? { [HOST1]: bmcEntry(bmc1), [HOST2]: bmcEntry(bmc2) } } },
     },
-    slackApiUrl: slack.apiUrl,
-    approvers: APPROVER.id,
-    channel: CHANNEL.id,
-  });
-  const bot = await startLocalBot({
     env: {
-      ...env,
-      FORCE_DOWN_TWO_PERSON: 'false',
       // The lab's bmc hosts are reset between tests, which moves the updated_at the heartbeat watch
       // reads: with its default 20 s wait, every BMC-less path here would wait that out.
       FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
       FORCE_DOWN_GROUP_WINDOW_SECONDS: '0',
       ...opts.env,
     },
-    log: createJsonLogger({ write: (line) => logLines.push(line) }),
+    started: { proxy: (p) => void proxies.push(p), bot: (bot, dir) => void running.push({ bot, dir }) },
   });
-  running.push({ bot, dir });
-  const sender = createSlackSender({ url: () => bot.url, signingSecret: SIGNING_SECRET, now: Date.now });
 
   return {
     bot,

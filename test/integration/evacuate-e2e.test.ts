@@ -6,12 +6,9 @@
 // Nova's conductor does not run in the lab: the test plays it (test/integration/evacuation.ts) once
 // Nova shows the evacuations it accepted. evac1 and evac4 are the CLI's (cli-evacuate.test.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalBot } from '../../src/local/bot.js';
-import { createJsonLogger } from '../../src/runtime/logger.js';
 import { modalRequestId } from '../../src/slack/envelope.js';
 import {
   ACTION_IDS,
@@ -22,12 +19,12 @@ import {
   MODAL_EVACUATE_CHECK_BLOCK_ID,
   SCHEDULER_TARGET_VALUE,
 } from '../../src/slack/ids.js';
-import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
+import type { FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi, type RecordedSlackCall } from '../fakes/slack-api.js';
 import { evacuationMigrations, finishEvacuation, instanceRow, instancesOn, pauseInstance, resetEvacuations, seeded, type EvacuationEnd } from './evacuation.js';
 import { createNovaProbe, loadLab, type Lab, type SeededInstance } from './lab.js';
-import { localBotFiles } from './local-bot-env.js';
-import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
+import { startProxiedBot } from './local-bot-env.js';
+import { CHANNEL, blockActions, buttonsOf, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
 import { until } from './wait.js';
 
 const SIGNING_SECRET = `evacuate-e2e-signing-${randomBytes(16).toString('hex')}`;
@@ -110,33 +107,25 @@ afterAll(async () => {
 
 /** The local bot as `npm start` runs it, its Nova reached through a proxy that sees every call. */
 async function startBot() {
-  const dir = mkdtempSync(join(tmpdir(), 'fd-evacuate-e2e-'));
-  const proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
-  proxies.push(proxy);
-  const admin = lab.clouds.admin;
-  const { env } = localBotFiles(dir, {
-    secret: {
-      slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
-      clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
-    },
-    slackApiUrl: slack.apiUrl,
-    approvers: APPROVER.id,
+  const { bot, proxy, sender } = await startProxiedBot({
+    prefix: 'fd-evacuate-e2e-',
+    lab,
+    cloud: CLOUD,
+    slack,
+    signingSecret: SIGNING_SECRET,
+    botToken: BOT_TOKEN,
+    approver: APPROVER.id,
     channel: CHANNEL.id,
-  });
-  const bot = await startLocalBot({
+    logLines,
     env: {
-      ...env,
-      FORCE_DOWN_TWO_PERSON: 'false',
       // The evac hosts are kept up by the lab: the force-down here is the evacuation's precondition, not the heartbeat watch's test.
       FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
       FORCE_DOWN_GROUP_WINDOW_SECONDS: '0',
       // evac3's 60 instances: 50 in progress at once (the most the setting allows), the other 10 as those end.
       FORCE_DOWN_EVACUATE_CONCURRENCY: '50',
     },
-    log: createJsonLogger({ write: (line) => logLines.push(line) }),
+    started: { proxy: (p) => void proxies.push(p), bot: (bot, dir) => void running.push({ bot, dir }) },
   });
-  running.push({ bot, dir });
-  const sender = createSlackSender({ url: () => bot.url, signingSecret: SIGNING_SECRET, now: Date.now });
 
   return {
     bot,

@@ -4,19 +4,16 @@
 // marked HA_Enabled=True). A fake Slack Web API records what people see; every call that reached
 // Nova is seen at a proxy in front of it (which can also make Nova's servers list fail).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalBot } from '../../src/local/bot.js';
-import { createJsonLogger } from '../../src/runtime/logger.js';
 import { modalRequestId } from '../../src/slack/envelope.js';
 import { ACTION_IDS } from '../../src/slack/ids.js';
-import { startFaultyOpenStack, type FaultyOpenStack } from '../fakes/fault-proxy.js';
+import type { FaultyOpenStack } from '../fakes/fault-proxy.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { createNovaProbe, loadLab, type Lab } from './lab.js';
-import { localBotFiles } from './local-bot-env.js';
-import { CHANNEL, blockActions, buttonsOf, createSlackSender, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
+import { startProxiedBot } from './local-bot-env.js';
+import { CHANNEL, blockActions, buttonsOf, fenceValues, slashCommand, textOf, user, viewSubmission, type SlackUser } from './slack-helpers.js';
 import { until } from './wait.js';
 
 const SIGNING_SECRET = `instances-e2e-signing-${randomBytes(16).toString('hex')}`;
@@ -64,30 +61,20 @@ afterAll(async () => {
 
 /** The local bot as `npm start` runs it, its Nova reached through a proxy that sees (and can fail) every call. */
 async function startBot() {
-  const dir = mkdtempSync(join(tmpdir(), 'fd-instances-e2e-'));
-  const proxy = await startFaultyOpenStack({ keystone: lab.keystone, nova: lab.nova });
-  proxies.push(proxy);
-  const admin = lab.clouds.admin;
-  const { env } = localBotFiles(dir, {
-    secret: {
-      slack: { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN },
-      clouds: { [CLOUD]: { ...admin, auth: { ...admin.auth, auth_url: proxy.authUrl } } },
-    },
-    slackApiUrl: slack.apiUrl,
-    approvers: APPROVER.id,
+  const { bot, proxy, sender } = await startProxiedBot({
+    prefix: 'fd-instances-e2e-',
+    lab,
+    cloud: CLOUD,
+    slack,
+    signingSecret: SIGNING_SECRET,
+    botToken: BOT_TOKEN,
+    approver: APPROVER.id,
     channel: CHANNEL.id,
+    logLines,
+    // evac1 is kept up by the lab: the confirmation below is about the card, not the heartbeat watch.
+    env: { FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0' },
+    started: { proxy: (p) => void proxies.push(p), bot: (bot, dir) => void running.push({ bot, dir }) },
   });
-  const bot = await startLocalBot({
-    env: {
-      ...env,
-      FORCE_DOWN_TWO_PERSON: 'false',
-      // evac1 is kept up by the lab: the confirmation below is about the card, not the heartbeat watch.
-      FORCE_DOWN_HEARTBEAT_WAIT_SECONDS: '0',
-    },
-    log: createJsonLogger({ write: (line) => logLines.push(line) }),
-  });
-  running.push({ bot, dir });
-  const sender = createSlackSender({ url: () => bot.url, signingSecret: SIGNING_SECRET, now: Date.now });
   return {
     bot,
     proxy,
