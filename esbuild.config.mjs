@@ -71,36 +71,41 @@ export const lambdaOptions = {
 
 /**
  * How the breakglass CLI is bundled (also used by the bundle test to check what it loads), in two parts.
- * The argument stage (src/cli/main.ts, front.ts, args.ts) is dist/cli.mjs, one small file: `--help`,
- * `--version` and usage errors load nothing more. The commands (src/cli/run.ts and what it loads)
- * are chunks under dist/cli-chunks/ that dist/cli.mjs imports (`run`: their entry, relative to
- * dist/) once a command needs them, each further part (YAML, Redfish, …) when a command reads it.
+ * The argument stage (src/cli/main.ts, front.ts, args.ts, compile-cache.ts) is dist/cli.mjs, one small
+ * file: `--help`, `--version` and usage errors load nothing more. The commands (src/cli/run.ts and what
+ * it loads) are one CommonJS file, dist/cli-chunks/<build>/run.cjs, which dist/cli.mjs compiles with a
+ * V8 code cache (src/cli/compile-cache.ts) once a command needs it: `commands` is its path, relative
+ * to dist/. What a command reads only sometimes (the YAML parser, the Redfish client, the bot's
+ * settings) is in that file but runs only when read (esbuild turns those dynamic imports into lazily
+ * run module bodies).
  */
-export const cliFrontOptions = (run) => ({
+export const cliFrontOptions = (commands) => ({
   ...common,
   entryPoints: [`${root}src/cli/main.ts`],
   outfile: `${root}dist/cli.mjs`,
-  define: { __VERSION__: JSON.stringify(version) },
+  define: { __VERSION__: JSON.stringify(version), __COMMANDS__: JSON.stringify(commands) },
   // Nothing in the argument stage needs `require`.
   banner: { js: '#!/usr/bin/env node' },
-  plugins: [{ name: 'cli-run', setup: (b) => b.onResolve({ filter: /^\.\/run\.js$/ }, () => ({ path: run, external: true })) }],
+  // Never the commands themselves: they are loaded from their own file.
+  plugins: [{ name: 'cli-run', setup: (b) => b.onResolve({ filter: /^\.\/run\.js$/ }, () => ({ path: './run.js', external: true })) }],
 });
 export const cliRunOptions = {
   ...common,
+  format: 'cjs',
+  // A CommonJS file has its own `require`.
+  banner: {},
   entryPoints: { run: `${root}src/cli/run.ts` },
   outdir: `${root}dist/cli-chunks`,
-  outExtension: { '.js': '.mjs' },
-  splitting: true,
-  entryNames: '[name]-[hash]',
+  outExtension: { '.js': '.cjs' },
   plugins: [cliLean],
 };
 
 /**
  * Builds the CLI so that a CLI process started at any moment loads one build's files, never a mix
  * (tests and operators run dist/cli.mjs while another build may be under way): each build's chunks
- * go to a folder of their own, dist/cli-chunks/<build>/, written before dist/cli.mjs, which is
+ * go to a folder of their own, dist/cli-chunks/<build>/ (run.cjs and its source map), written before dist/cli.mjs, which is
  * replaced last, by a rename. Other builds' folders go once they are 10 minutes old (a CLI process
- * imports its chunks in its first second).
+ * reads its commands in its first second).
  */
 async function buildCli() {
   const id = `${Date.now().toString(36)}-${process.pid}`;

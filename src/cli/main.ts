@@ -1,10 +1,15 @@
 // The breakglass CLI's entry point: `npx force-down …` (bundled to dist/cli.mjs).
 // Only the argument stage (front.ts) loads with it: --help, --version and usage
 // errors are answered without loading anything else; run.ts (configuration,
-// OpenStack, BMC, Slack audit) is imported once a command needs it.
+// OpenStack, BMC, Slack audit) is loaded once a command needs it: bundled, from
+// dist/cli-chunks/<build>/run.cjs with a V8 code cache (compile-cache.ts).
+import { loadWithCompileCache } from './compile-cache.js';
 import { front, type FrontIo } from './front.js';
 
 declare const __VERSION__: string | undefined;
+/** The commands' file, relative to dist/cli.mjs (esbuild.config.mjs defines it; unset when run from source). */
+declare const __COMMANDS__: string | undefined;
+type Commands = typeof import('./run.js');
 
 // The operator typing the command is the CLI's fence confirmation: taken before anything loads.
 const started = Date.now();
@@ -33,8 +38,11 @@ const parsed = front(process.argv.slice(2), io);
 if ('exit' in parsed) {
   process.exitCode = parsed.exit;
 } else {
-  const { runCommand } = await import('./run.js');
-  process.exitCode = await runCommand(
+  const commands =
+    typeof __COMMANDS__ === 'string'
+      ? await loadWithCompileCache<Commands>(new URL(__COMMANDS__, import.meta.url), process.env)
+      : { exports: await import('./run.js'), save: () => undefined };
+  process.exitCode = await commands.exports.runCommand(
     parsed.cmd,
     {
       ...io,
@@ -44,4 +52,5 @@ if ('exit' in parsed) {
     },
     started,
   );
+  commands.save();
 }

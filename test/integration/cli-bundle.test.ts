@@ -1,36 +1,63 @@
-// What the breakglass CLI bundle (esbuild.config.mjs cliOptions) loads, and
-// that what it leaves out or stubs is never reached: the esbuild metafile of
-// the real build options says which modules each output file holds and which
-// it imports at start (static imports) or only when a command needs them
-// (dynamic imports). The CLI integration tests (cli*.test.ts) run the same
-// bundle against the lab, so the paths below are also exercised for real.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+// What the breakglass CLI bundle (esbuild.config.mjs cliFrontOptions, cliRunOptions)
+// holds, and that what it leaves out or stubs is never reached: the esbuild
+// metafile of the real build options says which modules each output file
+// holds; V8's coverage of the built CLI, run as a process, says which of them
+// a command ran (the commands are one file whose rarely needed parts run only
+// when read). The CLI integration tests (cli*.test.ts) run the same bundle
+// against the lab, so the paths below are also exercised for real.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire, SourceMap } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { COMMONJS_WRAPPER } from '../../src/cli/compile-cache.js';
+import { buildCli } from './cli-run.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const rel = (p: string) => relative(root, join(root, p)).replaceAll('\\', '/');
 
 let meta: Metafile;
 let frontMeta: Metafile;
+let frontText: string;
 /** Output file → the source modules (inputs) it holds. */
 const holds = (out: string) => Object.keys(meta.outputs[out]!.inputs).map(rel);
-/** The output files loaded with `out`: it and what it imports statically, transitively. */
-function atStart(out: string): string[] {
-  const seen = new Set<string>();
-  const visit = (o: string) => {
-    if (seen.has(o)) return;
-    seen.add(o);
-    for (const i of meta.outputs[o]!.imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
-  };
-  visit(out);
-  return [...seen];
+/**
+ * Runs the built CLI (dist/cli.mjs) with V8's coverage on and answers which source modules of its
+ * commands' file ran at least one function: each function V8 counted, mapped back through the
+ * file's source map.
+ */
+function modulesRun(args: string[], env: Record<string, string>): { code: number | null; ran: Set<string> } {
+  const coverage = mkdtempSync(join(tmpdir(), 'fd-cov-'));
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], {
+    cwd: mkdtempSync(join(tmpdir(), 'fd-cli-')),
+    env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'fd-home-')), NODE_V8_COVERAGE: coverage, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const ran = new Set<string>();
+  const scripts = readdirSync(coverage).flatMap((f) => (JSON.parse(readFileSync(join(coverage, f), 'utf8')) as { result: { url: string; functions: { ranges: { startOffset: number; count: number }[] }[] }[] }).result);
+  const commands = scripts.filter((s) => s.url.endsWith('/run.cjs'));
+  expect(commands, `the commands' file ran: ${r.stderr}`).toHaveLength(1);
+  const file = fileURLToPath(commands[0]!.url);
+  const source = readFileSync(file, 'utf8');
+  const map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+  const lineStarts = [0];
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  for (const fn of commands[0]!.functions) {
+    const { startOffset, count } = fn.ranges[0]!;
+    const at = startOffset - COMMONJS_WRAPPER[0].length; // V8 counts from the wrapper's start
+    if (count === 0 || at < 0 || at >= source.length) continue;
+    let line = lineStarts.length - 1;
+    while (lineStarts[line]! > at) line--;
+    const entry = map.findEntry(line, at - lineStarts[line]!) as { originalSource?: string };
+    if (entry.originalSource) ran.add(rel(relative(root, resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, '')))));
+  }
+  return { code: r.status, ran };
 }
-/** The output file that holds source module `input`. */
-const outputHolding = (input: string) => Object.keys(meta.outputs).find((o) => !o.endsWith('.map') && holds(o).includes(input))!;
-const modulesAtStart = (out: string) => atStart(out).flatMap(holds);
+const ranAny = (ran: Set<string>, prefix: string) => [...ran].some((m) => m.startsWith(prefix));
 
 beforeAll(async () => {
   const config = (await import(join(root, 'esbuild.config.mjs'))) as {
@@ -39,7 +66,10 @@ beforeAll(async () => {
   };
   const quiet = { write: false, metafile: true, sourcemap: false, logLevel: 'silent' } as const;
   meta = (await build({ ...config.cliRunOptions, ...quiet })).metafile;
-  frontMeta = (await build({ ...config.cliFrontOptions('./cli-chunks/run.mjs'), ...quiet })).metafile;
+  const front = await build({ ...config.cliFrontOptions('./cli-chunks/run.cjs'), ...quiet });
+  frontMeta = front.metafile;
+  frontText = front.outputFiles.map((f) => f.text).join('\n');
+  buildCli(); // dist/, for the runs below
 });
 
 describe('the CLI bundle', () => {
@@ -48,22 +78,47 @@ describe('the CLI bundle', () => {
     const loaded = Object.keys(out![1].inputs).map(rel);
     expect(loaded).toContain('src/cli/front.ts');
     expect(loaded).toContain('src/cli/args.ts');
-    expect(loaded.filter((m) => !/^src\/(cli\/(main|front|args)\.ts|domain\/)/.test(m))).toEqual([]);
-    // One file: it imports only node's own modules at start, and the commands (run.ts's chunk) when one runs.
-    expect(out![1].imports.filter((i) => i.kind === 'import-statement' && !i.path.startsWith('node:'))).toEqual([]);
-    expect(out![1].imports.filter((i) => i.kind === 'dynamic-import' && !i.path.startsWith('node:'))).toEqual([{ path: './cli-chunks/run.mjs', kind: 'dynamic-import', external: true }]);
+    expect(loaded.filter((m) => !/^src\/(cli\/(main|front|args|compile-cache)\.ts|domain\/)/.test(m))).toEqual([]);
+    // One file: at start it imports only node's own modules, and none of those the compile cache uses
+    // (they load with a command); the commands are read from their own file, never bundled in.
+    const imports = out![1].imports;
+    expect(imports.filter((i) => !i.path.startsWith('node:'))).toEqual([]);
+    const atStart = imports.filter((i) => i.kind === 'import-statement').map((i) => i.path);
+    for (const late of ['node:crypto', 'node:fs', 'node:vm', 'node:v8', 'node:module']) expect(atStart).not.toContain(late);
+    expect(frontText).toContain('./cli-chunks/run.cjs');
   });
 
-  it('a command loads the YAML parser only when it reads a clouds.yaml, the Redfish client only with BMCs, the bot settings only for --power-off and evacuate', () => {
-    const run = modulesAtStart(outputHolding('src/cli/run.ts'));
-    for (const lazy of ['src/config/clouds-yaml.ts', 'src/bmc/redfish.ts', 'src/config/env.ts']) expect(run).not.toContain(lazy);
-    expect(run.filter((m) => m.includes('node_modules/yaml/'))).toEqual([]);
-    expect(modulesAtStart(outputHolding('src/config/clouds-yaml.ts')).some((m) => m.includes('node_modules/yaml/'))).toBe(true);
-    // The OS_* variables (an openrc) need no YAML parser.
-    expect(modulesAtStart(outputHolding('src/config/openstack-env.ts')).filter((m) => m.includes('node_modules/yaml/') || m === 'src/config/clouds-yaml.ts')).toEqual([]);
-    // No Slack SDK anywhere in the CLI: its audit line is one plain fetch.
+  it('the commands are one CommonJS file with no Slack SDK: its audit line is one plain fetch', () => {
+    const outs = Object.keys(meta.outputs).filter((o) => !o.endsWith('.map'));
+    expect(outs.map((o) => o.replace(/^.*\//, ''))).toEqual(['run.cjs']);
+    expect(meta.outputs[outs[0]!]!.imports.filter((i) => i.kind === 'dynamic-import')).toEqual([]); // what it loads later is in it
     const all = Object.keys(meta.outputs).flatMap(holds);
     expect(all.filter((m) => /node_modules\/@slack\//.test(m))).toEqual([]);
+  });
+
+  it('a command runs the YAML parser only when it reads a clouds.yaml, the Redfish client only with BMCs, the bot settings only for --power-off', () => {
+    // Keystone unreachable: every command stops at its first request, after all the configuration is read.
+    const auth = { auth_url: 'http://127.0.0.1:9/v3', username: 'a', password: 'b', project_name: 'c', user_domain_name: 'Default', project_domain_name: 'Default' };
+    const openrc = Object.fromEntries(Object.entries(auth).map(([k, v]) => [`OS_${k.toUpperCase()}`, v]));
+    const viaOpenrc = modulesRun(['--unset', 'compute9', '--json'], openrc);
+    expect(viaOpenrc.code).toBe(4); // KEYSTONE_UNAVAILABLE
+    expect(ranAny(viaOpenrc.ran, 'src/openstack/keystone.ts')).toBe(true); // the map finds what did run
+    expect(ranAny(viaOpenrc.ran, 'src/config/openstack-env.ts')).toBe(true);
+    for (const lazy of ['node_modules/yaml/', 'src/config/clouds-yaml.ts', 'src/bmc/redfish.ts', 'src/config/env.ts']) expect(ranAny(viaOpenrc.ran, lazy), lazy).toBe(false);
+
+    const yaml = join(mkdtempSync(join(tmpdir(), 'fd-clouds-')), 'clouds.yaml');
+    writeFileSync(yaml, `clouds:\n  lab:\n    auth:\n${Object.entries(auth).map(([k, v]) => `      ${k}: ${v}`).join('\n')}\n`);
+    const viaYaml = modulesRun(['--unset', 'compute9', '--json'], { OS_CLIENT_CONFIG_FILE: yaml, OS_CLOUD: 'lab' });
+    expect(viaYaml.code).toBe(4);
+    expect(ranAny(viaYaml.ran, 'node_modules/yaml/')).toBe(true);
+    expect(ranAny(viaYaml.ran, 'src/config/clouds-yaml.ts')).toBe(true);
+    for (const lazy of ['src/bmc/redfish.ts', 'src/config/env.ts']) expect(ranAny(viaYaml.ran, lazy), lazy).toBe(false);
+
+    // --power-off reads the bot's power-off timeout (env.ts); without a BMC section, no Redfish client.
+    const powerOff = modulesRun(['compute9', '--power-off', '--json'], openrc);
+    expect(powerOff.code).not.toBe(0);
+    expect(ranAny(powerOff.ran, 'src/config/env.ts')).toBe(true);
+    expect(ranAny(powerOff.ran, 'src/bmc/redfish.ts')).toBe(false);
   });
 
   it("undici's index is replaced by src/cli/undici-lean.cjs, and the CLI's code uses nothing from undici the lean module lacks", () => {
