@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { config as zodConfig } from 'zod';
 import type { BmcGateway } from '../app/bmc-port.js';
 import { planEvacuation, runEvacuation, type EvacuationPlan, type EvacuationProgress, type EvacuationReport, type EvacuationResult, type EvacuationServers } from '../app/evacuate.js';
 import { checkFence, type BmcEvidence, type FenceProgress } from '../app/fence.js';
@@ -21,6 +22,10 @@ import { EXIT, front, type RunCommand } from './front.js';
 import { auditTarget, auditText, evacuationAuditText, postAudit, whoRanIt, type AuditEvent, type EvacuationAuditEvent } from './audit.js';
 
 export { EXIT };
+
+// A CLI process checks each schema once or twice: zod's compiled fast path (generated code, which
+// no compile cache keeps) costs more to build than it saves. The bot, which parses all day, keeps it.
+zodConfig({ jitless: true });
 
 /** What the CLI needs of a cloud: its Nova, and closing its connections. */
 export interface CliCloud {
