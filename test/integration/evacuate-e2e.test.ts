@@ -459,6 +459,8 @@ describe('evacuating a forced-down host from its card (real Nova)', () => {
     expect(Object.fromEntries(evacuatePosts(b.proxy))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
     await conduct(ids, () => ({ status: 'done', dest: EVAC3 }));
     await until('the card to say every instance was evacuated', () => evacuationLine(card.ts)?.startsWith('✅ Evacuated 3 instances: 3 done'), { timeoutMs: EVACUATION_DEADLINE_MS });
+    // The thread's end line follows the card's update at the channel's pace: waited for, not assumed.
+    await until('the end in the thread', () => threadOf(card.ts).find((t) => t.startsWith('✅ Evacuated')), { timeoutMs: EVACUATION_DEADLINE_MS });
     expect(threadOf(card.ts).filter((t) => t.startsWith('🛟'))).toHaveLength(1);
     expect(threadOf(card.ts).filter((t) => t.startsWith('✅ Evacuated'))).toHaveLength(1);
     expect((await migrationsOf(ids)).map((ms) => ms.map((m) => m.status))).toEqual(ids.map(() => ['done']));
