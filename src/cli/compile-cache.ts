@@ -84,17 +84,19 @@ export async function loadWithCompileCache<T>(url: URL, env: Env): Promise<Cache
   const file = fileURLToPath(url);
   const { chmodSync, readFileSync, renameSync, writeFileSync } = fs;
   const source = readFileSync(file, 'utf8');
+  // The folder is checked once: a folder not fit to read from is not written to either.
   const dir = compileCacheDir(env, homedir, join);
+  const usable = dir !== undefined && usableDir(fs, dir) ? dir : undefined;
   // Node's version, the machine, Node's options (V8 rejects code cached under other V8 flags: a file
   // per set of options, rather than one rewritten by turns), and the code itself.
   const key = [process.version, process.arch, process.execArgv.join(' '), env.NODE_OPTIONS ?? '', source];
-  const cacheFile = dir ? join(dir, `${createHash('sha256').update(key.join('\0')).digest('hex').slice(0, 32)}.v8`) : undefined;
+  const cacheFile = usable ? join(usable, `${createHash('sha256').update(key.join('\0')).digest('hex').slice(0, 32)}.v8`) : undefined;
   let cached: Buffer | undefined;
-  if (cacheFile && usableDir(fs, dir!)) {
+  if (cacheFile) {
     try {
       cached = readFileSync(cacheFile);
     } catch {
-      cached = undefined; // none yet
+      // none yet
     }
   }
   // The same wrapper as Node's CommonJS loader, so the code sees what `require` would give it.
@@ -110,14 +112,14 @@ export async function loadWithCompileCache<T>(url: URL, env: Env): Promise<Cache
     exports: module.exports,
     from: fromCache ? 'cache' : 'source',
     save() {
-      if (saved || fromCache || !cacheFile || !usableDir(fs, dir!)) return;
+      if (saved || fromCache || !cacheFile) return;
       saved = true;
       try {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         chmodSync(tmp, 0o600);
         renameSync(tmp, cacheFile); // whole or not at all, whatever other runs do meanwhile
-        prune(fs, join, dir!, cacheFile);
+        prune(fs, join, usable!, cacheFile);
       } catch {
         // a read-only or full disk: the next run compiles again
       }
