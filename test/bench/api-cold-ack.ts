@@ -13,10 +13,10 @@
 // Then each dependency imported alone in a fresh process, bundled the same way, so each
 // one's share of ours is printed, and the bundle sizes of api, worker and the CLI.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -28,6 +28,7 @@ import { startFakeLambdaInvoke } from '../fakes/lambda-invoke.js';
 import { startFakeSecretsManager } from '../fakes/secrets-manager.js';
 import { startFakeSlackApi } from '../fakes/slack-api.js';
 import { signSlackRequest } from '../fakes/slack-signature.js';
+import { bundleFiles, bytes, median } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 9);
 const GOAL = 1.3;
@@ -37,11 +38,6 @@ const BOT_TOKEN = 'xoxb-bench-cold';
 const SECRET_ID = 'force-down-bench';
 const AWS_CREDENTIALS = { accessKeyId: 'AKIDBENCHCOLD', secretAccessKey: 'bench-cold-secret' };
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 // The bundles: ours as `npm run build` makes them, the baseline and the probes with the same options.
 execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: root, stdio: 'inherit' });
@@ -305,49 +301,19 @@ console.log(`  ${'baseline: its first request (auth.test, ack)'.padEnd(52)}${''.
 // Bundle sizes: what each function loads at a cold start (entry + static chunks), and the CLI.
 const size = (f: string) => statSync(f).size;
 const chunkDir = join(functionsDir, 'chunks');
-const staticChunks = (entry: string): string[] => {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    const text = readFileSync(file, 'utf8');
-    for (const [, name] of text.matchAll(/(?:from|import)\s*"\.\/?(?:chunks\/)?([^"]+\.mjs)"/g)) {
-      const path = join(chunkDir, name!.replace(/^chunks\//, ''));
-      if (!seen.has(path)) {
-        seen.add(path);
-        visit(path);
-      }
-    }
-  };
-  visit(entry);
-  return [...seen];
-};
 const all = readdirSync(chunkDir).filter((f) => f.endsWith('.mjs'));
 const allChunks = all.reduce((n, f) => n + size(join(chunkDir, f)), 0);
 console.log('\nbundle sizes (minified, without source maps)\n');
 for (const fn of ['api', 'worker']) {
   const entry = join(functionsDir, `${fn}.mjs`);
-  const loaded = size(entry) + staticChunks(entry).reduce((n, f) => n + size(f), 0);
+  const loaded = bytes(bundleFiles(entry).start);
   console.log(`  ${`${fn}: loaded at a cold start (entry + static chunks)`.padEnd(52)}${(loaded / 1024).toFixed(0).padStart(6)} KiB`);
 }
 console.log(`  ${'functions: every chunk (lazy ones included)'.padEnd(52)}${((allChunks + size(api) + size(join(functionsDir, 'worker.mjs'))) / 1024).toFixed(0).padStart(6)} KiB`);
-// The CLI: its entry, and with every chunk it may import (statically or on a command's path).
-const closure = (entry: string): Set<string> => {
-  const seen = new Set<string>([entry]);
-  const visit = (file: string) => {
-    // Its chunks (.mjs), and the CLI's commands (one .cjs file that dist/cli.mjs reads when a command runs).
-    for (const [, rel] of readFileSync(file, 'utf8').matchAll(/["'](\.\.?\/[^"']+\.[mc]js)["']/g)) {
-      const path = join(dirname(file), rel!);
-      if (!seen.has(path) && existsSync(path)) {
-        seen.add(path);
-        visit(path);
-      }
-    }
-  };
-  visit(entry);
-  return seen;
-};
+// The CLI: its entry, and with the commands it reads once a command runs.
 const cliEntry = join(root, 'dist/cli.mjs');
 if (existsSync(cliEntry)) {
-  const cliAll = [...closure(cliEntry)].reduce((n, f) => n + size(f), 0);
+  const cliAll = bytes(bundleFiles(cliEntry).all);
   console.log(`  ${'CLI: dist/cli.mjs alone'.padEnd(52)}${(size(cliEntry) / 1024).toFixed(0).padStart(6)} KiB`);
   console.log(`  ${'CLI: with the commands (run.cjs)'.padEnd(52)}${(cliAll / 1024).toFixed(0).padStart(6)} KiB`);
 }

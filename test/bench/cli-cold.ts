@@ -9,14 +9,14 @@
 // chunks it imports statically) and of all its chunks (with those it may import
 // later), for the CLI, api and worker.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { createCloudClient } from '../../src/openstack/cloud.js';
 import setupLab from '../integration/global-setup.js';
 import { createNovaProbe, loadLab } from '../integration/lab.js';
+import { bundleFiles, bytes, median, time } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_CLI_COLD_ROUNDS ?? 15);
 const root = join(import.meta.dirname, '..', '..');
@@ -24,42 +24,7 @@ const cli = join(root, 'dist/cli.mjs');
 // Another build of the CLI (e.g. an older commit's dist/cli.mjs) to weigh in the same rounds, for before/after figures.
 const other = process.env.BENCH_CLI_COMPARE;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-/**
- * The files a bundle loads: at start (static imports, transitively) and in all (with dynamic imports,
- * and the CLI's commands, the .cjs file dist/cli.mjs names and reads once a command runs).
- */
-export function bundleFiles(entry: string): { start: string[]; all: string[] } {
-  const walk = (dynamic: boolean): string[] => {
-    const seen = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const text = readFileSync(file, 'utf8');
-      const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
-      if (dynamic) specs.push(...[...text.matchAll(/\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)].map((m) => m[1]!));
-      if (dynamic) specs.push(...[...text.matchAll(/["'](\.{1,2}\/[^"']+\.cjs)["']/g)].map((m) => m[1]!));
-      for (const spec of specs) {
-        const next = resolve(dirname(file), spec);
-        if (existsSync(next)) visit(next);
-      }
-    };
-    visit(entry);
-    return [...seen];
-  };
-  return { start: walk(false), all: walk(true) };
-}
-const kb = (files: string[]) => `${(files.reduce((n, f) => n + statSync(f).size, 0) / 1024).toFixed(0)} KB`;
+const kb = (files: string[]) => `${(bytes(files) / 1024).toFixed(0)} KB`;
 
 const teardown = await setupLab();
 try {

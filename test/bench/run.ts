@@ -4,27 +4,17 @@
 // reported as a ratio to the baseline measured in the same run: one raw HTTP
 // PUT /os-services/{uuid} with a token in hand over a keep-alive connection.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { createCloudClient } from '../../src/openstack/cloud.js';
 import setupLab from '../integration/global-setup.js';
 import { createNovaProbe, loadLab } from '../integration/lab.js';
+import { median, time } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const CLI_ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 9);
 const root = join(import.meta.dirname, '..', '..');
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
 function assertOk(res: { ok: boolean; failure?: unknown }): void {
   if (!res.ok) throw new Error(`bench: force-down failed: ${JSON.stringify(res.failure)}`);
 }
