@@ -5,6 +5,7 @@ import { ConfigError } from '../../../src/config/schema.js';
 import { createSecretsManagerSource, type SecretsManagerSourceOptions } from '../../../src/config/secrets-manager.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../../fakes/secrets-manager.js';
 import { SECRETS, appCredCloud, expectNoSecrets, passwordCloud, secretDoc, tempDir } from './builders.js';
+import { fakeDateClock } from '../powertools.js';
 
 const SECRET_ID = 'prod/force-down';
 const TTL = 60_000;
@@ -43,18 +44,7 @@ function realClient(): SecretsManagerClient {
  * so the clock moves a fake Date (which keeps ticking with real time, for the SDK).
  */
 function source(overrides: Partial<SecretsManagerSourceOptions> = {}) {
-  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true }); // from the real time: the SDK corrects (and retries on) a skewed clock
-  // Moves by the same steps as the fake Date: the runtime's own clock (forced re-reads) stays still in between.
-  let manual = 1_800_000_000_000;
-  const clock = {
-    get t() {
-      return manual;
-    },
-    set t(v: number) {
-      vi.setSystemTime(Date.now() + (v - manual));
-      manual = v;
-    },
-  };
+  const clock = fakeDateClock();
   const src = createSecretsManagerSource({
     secretId: SECRET_ID,
     ttlMs: TTL,

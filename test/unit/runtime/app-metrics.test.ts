@@ -1,7 +1,7 @@
 // The use cases' metric hooks, through the real composition (composeRuntime with the EMF
 // emitter, the real Slack notifier against the fake Slack Web API), down to the EMF lines
 // CloudWatch would turn into metrics. Nova is the use cases' bench fake (test/unit/app/harness.ts).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps, Job } from '../../../src/app/ports.js';
 import { confirmRequest, openRequest } from '../../../src/app/requests.js';
 import { runJob } from '../../../src/app/worker.js';
@@ -14,6 +14,7 @@ import { createMemoryStore } from '../../fakes/memory-store.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { appCredCloud, SECRETS } from '../config/builders.js';
 import { fakeNova } from '../app/harness.js';
+import { captureStdout } from '../powertools.js';
 
 const CHANNEL = 'C0ONCALL01';
 const APPROVER = 'U0APPROVE1';
@@ -28,20 +29,11 @@ afterAll(async () => {
 });
 
 // Powertools' Metrics writes each EMF line to stdout, as Lambda wants it: the test reads them there.
-let written: string[] = [];
-let original: typeof process.stdout.write;
-beforeEach(() => {
-  written = [];
-  original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
-});
-afterEach(() => {
-  process.stdout.write = original;
-});
+const written = captureStdout();
 
 function setup() {
-  const from = written.length;
-  const lines = () => written.slice(from).filter((l) => l.includes('"_aws"'));
+  const from = written().length;
+  const lines = () => written().slice(from).filter((l) => l.includes('"_aws"'));
   const jobs: Job[] = [];
   const settings = loadBotSettings({ FORCE_DOWN_SECRET_ID: 'unused', FORCE_DOWN_APPROVERS: APPROVER, FORCE_DOWN_CHANNEL: CHANNEL, SLACK_API_URL: slack.apiUrl });
   const secret = parseSecretDocument(JSON.stringify({ slack: { signingSecret: SECRETS.signingSecret, botToken: SECRETS.botToken }, clouds: { prod: appCredCloud() } }), 'test');

@@ -23,6 +23,7 @@ import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { blockActions, CHANNEL, payloadBody, slashCommand, user } from '../../integration/slack-helpers.js';
 import { appCredCloud, SECRETS, secretDoc, tempDir } from '../config/builders.js';
 import { aRequest } from '../store/builders.js';
+import { fakeDateClock } from '../powertools.js';
 
 const SECRET_ID = 'force-down/test';
 const TABLE = 'force-down-test-requests';
@@ -122,18 +123,7 @@ function recordingMetrics() {
  * Powertools' cache, on `Date.now()`: the clock moves a fake Date (ticking with real time).
  */
 function setup(opts: LambdaRuntimeOptions = {}) {
-  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true }); // from the real time: the SDK corrects (and retries on) a skewed clock
-  // Moves by the same steps as the fake Date: the runtime's own clock (forced re-reads) stays still in between.
-  let manual = 1_800_000_000_000;
-  const clock = {
-    get t() {
-      return manual;
-    },
-    set t(v: number) {
-      vi.setSystemTime(Date.now() + (v - manual));
-      manual = v;
-    },
-  };
+  const clock = fakeDateClock();
   const lines: string[] = [];
   const log = createJsonLogger({ write: (l) => lines.push(l), base: { fn: 'test' } });
   const { metrics, points } = recordingMetrics();

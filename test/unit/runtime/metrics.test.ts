@@ -1,23 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runWithLogContext } from '../../../src/runtime/logger.js';
 import { createEmfMetrics, METRICS } from '../../../src/runtime/metrics.js';
+import { captureStdout } from '../powertools.js';
 
-// Powertools' Metrics writes each EMF line to stdout (its own Console over process.stdout), as Lambda wants it.
-let written: string[] = [];
-let original: typeof process.stdout.write;
-beforeEach(() => {
-  written = [];
-  original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
-});
-afterEach(() => {
-  process.stdout.write = original;
-});
+// Powertools' Metrics writes each EMF line to stdout: the test reads them there.
+const written = captureStdout();
 
 const NOW = Date.now();
 function recorder() {
   const metrics = createEmfMetrics({ namespace: 'ForceDown', dimensions: { Stage: 'prod' }, now: () => NOW });
-  return { metrics, lines: () => written, parsed: () => written.map((l) => JSON.parse(l) as Record<string, any>) };
+  return { metrics, lines: written, parsed: () => written().map((l) => JSON.parse(l) as Record<string, any>) };
 }
 
 /** What CloudWatch extracts from one EMF line: for each metric directive, the metric's value and its dimension values. */
@@ -94,8 +86,8 @@ describe('createEmfMetrics (CloudWatch Embedded Metric Format, through Powertool
 
   it('writes to stdout by default, one line each (Lambda ships stdout to CloudWatch Logs, where EMF lines become metrics)', () => {
     createEmfMetrics().count('Confirmations');
-    expect(written).toHaveLength(1);
-    expect(written[0]!.endsWith('\n')).toBe(true);
-    expect(extract(JSON.parse(written[0]!))).toMatchObject([{ namespace: 'ForceDown', name: 'Confirmations', value: 1, dimensions: { service: 'force-down' } }]);
+    expect(written()).toHaveLength(1);
+    expect(written()[0]!.endsWith('\n')).toBe(true);
+    expect(extract(JSON.parse(written()[0]!))).toMatchObject([{ namespace: 'ForceDown', name: 'Confirmations', value: 1, dimensions: { service: 'force-down' } }]);
   });
 });
